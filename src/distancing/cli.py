@@ -1,0 +1,79 @@
+"""The ``distancing`` command: train one run, or print a resolved config.
+
+    distancing train CONFIG.yaml --out DIR [--set key.path=value ...] [--device auto|cpu|cuda]
+    distancing config CONFIG.yaml [--set key.path=value ...]
+
+Configuration errors are reported as one line (``error: <key>: <what is allowed>``) with exit
+code 2, before any data is loaded.
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from collections.abc import Sequence
+
+from . import __version__
+from .config import ConfigError, dump, parse_override, read_yaml, resolve
+from .data import DataError
+from .training import ResumeError, train_run
+
+
+def _add_config_arguments(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("config", nargs="+", help="YAML config file(s); later files override earlier ones")
+    parser.add_argument("--set", dest="overrides", action="append", default=[], metavar="KEY.PATH=VALUE",
+                        help="override one key (value in YAML), e.g. --set distancing.strength=2; repeatable")
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="distancing", description="Train neural networks with distancing (Gaussian hills on checkpoints).")
+    parser.add_argument("--version", action="version", version=f"distancing {__version__}")
+    commands = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
+
+    train = commands.add_parser("train", help="train one run into a directory (resumes if interrupted)")
+    _add_config_arguments(train)
+    train.add_argument("--out", required=True, help="run directory for config.yaml, metrics.csv, "
+                       "distances.csv and predictions.npz")
+    train.add_argument("--state", help="resume-state file (default: OUT/resume.pt); removed when the run ends")
+    train.add_argument("--device", choices=("auto", "cpu", "cuda"), default="auto",
+                       help="training device (default: auto, CUDA when available)")
+    train.add_argument("--threads", type=int, help="CPU threads for torch (pin it for reproducible numbers)")
+    train.add_argument("--quiet", action="store_true", help="no per-epoch log lines or progress bar")
+
+    show = commands.add_parser("config", help="print the fully resolved config and exit")
+    _add_config_arguments(show)
+    return parser
+
+
+def load_config(files: Sequence[str], overrides: Sequence[str]) -> dict:
+    layers = [read_yaml(path) for path in files] + [parse_override(text) for text in overrides]
+    return resolve(*layers)
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    parser = build_parser()
+    args = parser.parse_args(argv)
+    try:
+        config = load_config(args.config, args.overrides)
+        if args.command == "config":
+            sys.stdout.write(dump(config))
+            return 0
+        if args.threads is not None and args.threads < 1:
+            raise ConfigError(f"--threads: must be >= 1, got {args.threads}")
+        log = (lambda _msg: None) if args.quiet else (lambda msg: print(msg, file=sys.stderr, flush=True))
+        try:
+            history = train_run(config, args.out, state=args.state, device=args.device, threads=args.threads,
+                                log=log, progress=None if not args.quiet else False)
+        except ResumeError as exc:
+            raise ConfigError(str(exc)) from None
+    except (ConfigError, DataError) as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return 2
+    if not args.quiet:
+        print(f"{args.out}: {history.status} after epoch {history.metrics[-1]['epoch']}", file=sys.stderr)
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,262 @@
+"""Run configuration: defaults, merging, ``--set`` overrides and validation.
+
+A run is described by a nested mapping (YAML on disk). Every key has a default here, so a
+config file only states what differs. Validation happens before any data is loaded and
+fails with one line that names the key and what is allowed.
+"""
+
+from __future__ import annotations
+
+import copy
+import math
+from collections.abc import Mapping
+from pathlib import Path
+from typing import Any
+
+import yaml
+
+DATASETS = ("mnist1d", "cifar10", "cifar100")
+OPTIMIZERS = ("sgd", "momentum")
+SCHEDULES = ("constant", "cosine", "cosine_restarts")
+
+DEFAULTS: dict[str, Any] = {
+    "seed": 0,
+    "data": {
+        "dataset": "mnist1d",
+        "root": "data",            # where generated or downloaded data is cached
+        "train_samples": None,     # use only the first N training samples (None: all)
+        "augment": None,           # None: the dataset's default (crop+flip for images, none for 1-D)
+    },
+    "model": {
+        "name": "mobilenetv2",     # mobilenetv2, resnet or resnet18; options below, per model
+        "mobilenetv2": {
+            "width": 0.25,         # channel multiplier (1.0: the CIFAR network)
+            "max_blocks": 1,       # at most this many blocks per stage (null: all, as the paper's)
+        },
+        "resnet": {
+            "width": 16,           # channels of the first stage, doubled at every stage
+            "blocks": [1, 1, 1],   # blocks per stage ([2, 2, 2, 2] with width 64 is ResNet-18)
+        },
+    },
+    "train": {
+        "epochs": 15,
+        "batch_size": 128,
+        "eval_batch_size": 1000,
+        "optimizer": "momentum",   # sgd (Algorithm 1) or momentum (Algorithm 2)
+        "lr": 0.05,
+        "momentum": 0.9,
+        "weight_decay": 5e-4,      # the "L2 regularisation" of Figure 3.5
+        "schedule": "cosine",      # constant, cosine, cosine_restarts (SGDR), stepped per iteration
+        "restart_epochs": 5,       # cosine_restarts: length of the first cycle in epochs (T_0)
+        "restart_mult": 1,         # cosine_restarts: cycle length multiplier (T_mult)
+        "min_lr": 0.0,
+    },
+    "distancing": {
+        "strength": 0.0,           # s
+        "sigma2": 1e-3,            # σ², per parameter when normalize is true
+        "normalize": True,
+        "checkpoints": [],         # epochs after which a checkpoint is stored
+        "every": None,             # ... or every k epochs,
+        "start": None,             # ... starting at this epoch (default: k)
+    },
+    "snapshots": [],               # extra epochs whose validation predictions are stored
+}
+
+class ConfigError(ValueError):
+    """A configuration problem; its message is one line naming the key."""
+
+
+def _is_int(value: Any) -> bool:
+    return isinstance(value, int) and not isinstance(value, bool)
+
+
+def _as_number(key: str, value: Any) -> float:
+    # YAML 1.1 reads "1e-3" as a string; accept any string that is a plain number.
+    if isinstance(value, str):
+        try:
+            value = float(value)
+        except ValueError:
+            raise ConfigError(f"{key}: expected a number, got {value!r}") from None
+    if isinstance(value, bool) or not isinstance(value, (int, float)) or not math.isfinite(value):
+        raise ConfigError(f"{key}: expected a finite number, got {value!r}")
+    return float(value)
+
+
+def _as_int(key: str, value: Any, minimum: int | None = None) -> int:
+    if not _is_int(value):
+        raise ConfigError(f"{key}: expected an integer, got {value!r}")
+    if minimum is not None and value < minimum:
+        raise ConfigError(f"{key}: must be >= {minimum}, got {value}")
+    return value
+
+
+def _as_choice(key: str, value: Any, choices: tuple[str, ...]) -> str:
+    if value not in choices:
+        raise ConfigError(f"{key}: unknown value {value!r}; allowed: {', '.join(choices)}")
+    return value
+
+
+def _as_bool(key: str, value: Any) -> bool:
+    if not isinstance(value, bool):
+        raise ConfigError(f"{key}: expected true or false, got {value!r}")
+    return value
+
+
+def _as_epochs(key: str, value: Any, epochs: int, lowest: int, highest: int) -> list[int]:
+    if not isinstance(value, list):
+        raise ConfigError(f"{key}: expected a list of epochs, got {value!r}")
+    result = []
+    for item in value:
+        if not _is_int(item) or not lowest <= item <= highest:
+            raise ConfigError(
+                f"{key}: epoch {item!r} is outside {lowest}..{highest} (train.epochs is {epochs})")
+        result.append(item)
+    if len(set(result)) != len(result):
+        raise ConfigError(f"{key}: epochs must not repeat, got {value!r}")
+    return sorted(result)
+
+
+def merge(base: Mapping[str, Any], override: Mapping[str, Any], prefix: str = "") -> dict[str, Any]:
+    """Deep-merge ``override`` into a copy of ``base``; a key ``base`` lacks is an error."""
+    result = copy.deepcopy(dict(base))
+    for key, value in override.items():
+        path = f"{prefix}{key}"
+        if key not in base:
+            raise ConfigError(f"{path}: unknown key; allowed here: {', '.join(base)}")
+        if isinstance(base[key], dict):
+            if not isinstance(value, Mapping):
+                raise ConfigError(f"{path}: expected a mapping of {', '.join(base[key])}, got {value!r}")
+            result[key] = merge(base[key], value, prefix=f"{path}.")
+        else:
+            result[key] = copy.deepcopy(value)
+    return result
+
+
+def parse_override(text: str) -> dict[str, Any]:
+    """Turn ``a.b.c=value`` (value in YAML) into ``{"a": {"b": {"c": value}}}``."""
+    if "=" not in text:
+        raise ConfigError(f"--set {text}: expected key.path=value")
+    path, raw = text.split("=", 1)
+    try:
+        value = yaml.safe_load(raw) if raw.strip() else None
+    except yaml.YAMLError as exc:
+        raise ConfigError(f"--set {path}: cannot read value {raw!r} ({exc.problem})") from None
+    result: dict[str, Any] = value
+    for part in reversed(path.strip().split(".")):
+        if not part:
+            raise ConfigError(f"--set {text}: empty key in {path!r}")
+        result = {part: result}
+    return result
+
+
+def read_yaml(path: str | Path) -> dict[str, Any]:
+    path = Path(path)
+    if not path.is_file():
+        raise ConfigError(f"{path}: config file not found")
+    try:
+        data = yaml.safe_load(path.read_text())
+    except yaml.YAMLError as exc:
+        raise ConfigError(f"{path}: not valid YAML ({exc.problem})") from None
+    if data is None:
+        return {}
+    if not isinstance(data, dict):
+        raise ConfigError(f"{path}: expected a mapping of {', '.join(DEFAULTS)} at the top level")
+    return data
+
+
+def resolve(*layers: Mapping[str, Any]) -> dict[str, Any]:
+    """Merge layers over the defaults, fill model defaults and validate; returns a plain dict."""
+    config = copy.deepcopy(DEFAULTS)
+    for layer in layers:
+        config = merge(config, layer)
+    return validate(config)
+
+
+def validate(config: dict[str, Any]) -> dict[str, Any]:
+    """Check every key and normalise types (numbers from strings, sorted epoch lists)."""
+    c = copy.deepcopy(config)
+    c["seed"] = _as_int("seed", c["seed"], minimum=0)
+
+    data = c["data"]
+    data["dataset"] = _as_choice("data.dataset", data["dataset"], DATASETS)
+    if not isinstance(data["root"], str) or not data["root"]:
+        raise ConfigError(f"data.root: expected a directory path, got {data['root']!r}")
+    if data["train_samples"] is not None:
+        data["train_samples"] = _as_int("data.train_samples", data["train_samples"], minimum=1)
+    if data["augment"] is not None:
+        data["augment"] = _as_bool("data.augment", data["augment"])
+
+    model = c["model"]
+    from .models import MODELS  # late import: config stays light for tools that only validate
+
+    if model["name"] not in MODELS:
+        raise ConfigError(f"model.name: unknown model {model['name']!r}; allowed: {', '.join(sorted(MODELS))}")
+    mobilenet, resnet = model["mobilenetv2"], model["resnet"]
+    mobilenet["width"] = _as_number("model.mobilenetv2.width", mobilenet["width"])
+    if mobilenet["width"] <= 0:
+        raise ConfigError(f"model.mobilenetv2.width: must be > 0, got {mobilenet['width']}")
+    if mobilenet["max_blocks"] is not None:
+        mobilenet["max_blocks"] = _as_int("model.mobilenetv2.max_blocks", mobilenet["max_blocks"], minimum=1)
+    resnet["width"] = _as_int("model.resnet.width", resnet["width"], minimum=1)
+    blocks = resnet["blocks"]
+    if not isinstance(blocks, list) or not blocks or not all(_is_int(b) and b >= 1 for b in blocks):
+        raise ConfigError(f"model.resnet.blocks: expected a non-empty list of positive integers, got {blocks!r}")
+
+    train = c["train"]
+    epochs = train["epochs"] = _as_int("train.epochs", train["epochs"], minimum=1)
+    train["batch_size"] = _as_int("train.batch_size", train["batch_size"], minimum=1)
+    train["eval_batch_size"] = _as_int("train.eval_batch_size", train["eval_batch_size"], minimum=1)
+    train["optimizer"] = _as_choice("train.optimizer", train["optimizer"], OPTIMIZERS)
+    train["schedule"] = _as_choice("train.schedule", train["schedule"], SCHEDULES)
+    for key in ("lr", "momentum", "weight_decay", "min_lr"):
+        train[key] = _as_number(f"train.{key}", train[key])
+    if train["lr"] <= 0:
+        raise ConfigError(f"train.lr: must be > 0, got {train['lr']}")
+    if not 0 <= train["momentum"] < 1:
+        raise ConfigError(f"train.momentum: must be in [0, 1), got {train['momentum']}")
+    if train["weight_decay"] < 0:
+        raise ConfigError(f"train.weight_decay: must be >= 0, got {train['weight_decay']}")
+    if not 0 <= train["min_lr"] < train["lr"]:
+        raise ConfigError(f"train.min_lr: must be in [0, train.lr), got {train['min_lr']}")
+    train["restart_epochs"] = _as_int("train.restart_epochs", train["restart_epochs"], minimum=1)
+    train["restart_mult"] = _as_int("train.restart_mult", train["restart_mult"], minimum=1)
+
+    dist = c["distancing"]
+    dist["strength"] = _as_number("distancing.strength", dist["strength"])
+    if dist["strength"] < 0:
+        raise ConfigError(f"distancing.strength: must be >= 0, got {dist['strength']}")
+    dist["sigma2"] = _as_number("distancing.sigma2", dist["sigma2"])
+    if dist["sigma2"] <= 0:
+        raise ConfigError(f"distancing.sigma2: must be > 0, got {dist['sigma2']}")
+    dist["normalize"] = _as_bool("distancing.normalize", dist["normalize"])
+    dist["checkpoints"] = _as_epochs("distancing.checkpoints", dist["checkpoints"], epochs, 1, epochs - 1)
+    if dist["every"] is not None:
+        dist["every"] = _as_int("distancing.every", dist["every"], minimum=1)
+        if dist["start"] is not None:
+            dist["start"] = _as_int("distancing.start", dist["start"], minimum=1)
+            if dist["start"] >= epochs:
+                raise ConfigError(f"distancing.start: must be < train.epochs ({epochs}), got {dist['start']}")
+    elif dist["start"] is not None:
+        raise ConfigError("distancing.start: only meaningful with distancing.every")
+
+    c["snapshots"] = _as_epochs("snapshots", c["snapshots"], epochs, 1, epochs)
+    return c
+
+
+def checkpoint_epochs(config: Mapping[str, Any]) -> list[int]:
+    """All epochs after which a checkpoint is stored: the explicit list plus every k from e0."""
+    dist, epochs = config["distancing"], config["train"]["epochs"]
+    result = set(dist["checkpoints"])
+    if dist["every"] is not None:
+        start = dist["start"] if dist["start"] is not None else dist["every"]
+        result.update(range(start, epochs, dist["every"]))
+    return sorted(result)
+
+
+def model_options(config: Mapping[str, Any]) -> dict[str, Any]:
+    """Keyword arguments of the configured model (its own sub-mapping; none for resnet18)."""
+    return dict(config["model"].get(config["model"]["name"], {}))
+
+
+def dump(config: Mapping[str, Any]) -> str:
+    return yaml.safe_dump(dict(config), sort_keys=False, default_flow_style=None)

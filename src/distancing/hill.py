@@ -1,0 +1,114 @@
+"""The distancing hill: Gaussian hills centred on stored checkpoints, added to the loss.
+
+    penalty(θ) = s · (1/C) · Σ_c exp(−‖θ − θ_c‖² / (2 σ² P))
+
+θ is the vector of all trainable parameters (BatchNorm running statistics are buffers and
+are left out), P its length (dropped with ``normalize=False``). To make this cheap, the
+model's parameters and gradients are re-pointed into two flat buffers (:class:`FlatParameters`),
+so the hill is a handful of vector operations on one tensor per step, whatever the number of
+tensors in the network. Its gradient is added to the flat gradient buffer after the loss's
+backward pass; that is exactly the gradient of ``loss + penalty`` (Algorithm 4's ĝ), so any
+optimiser works unchanged and no host synchronisation is needed.
+"""
+
+from __future__ import annotations
+
+import torch
+from torch import nn
+
+
+class FlatParameters:
+    """Keeps every trainable parameter (and its gradient) as a view into one flat buffer.
+
+    Call it after the model is on its device. Optimisers still see the ordinary per-tensor
+    parameters; in-place updates to them write through to :attr:`data`.
+    """
+
+    def __init__(self, model: nn.Module) -> None:
+        self.params = [p for p in model.parameters() if p.requires_grad]
+        first = self.params[0]
+        self.numel = sum(p.numel() for p in self.params)
+        self.data = torch.empty(self.numel, dtype=first.dtype, device=first.device)
+        self.grad = torch.zeros_like(self.data)
+        offset = 0
+        for p in self.params:
+            n = p.numel()
+            self.data[offset:offset + n].copy_(p.detach().reshape(-1))
+            p.data = self.data[offset:offset + n].view_as(p)
+            p.grad = self.grad[offset:offset + n].view_as(p)
+            offset += n
+
+    def zero_grad(self) -> None:
+        """Zero the gradient in place (the per-parameter ``.grad`` views stay attached)."""
+        self.grad.zero_()
+
+
+class DistancingHill:
+    """The stored checkpoints θ_c and the hill's value, gradient and distances.
+
+    ``strength`` is s, ``sigma2`` is σ², ``normalize`` divides σ² by the number of parameters.
+    """
+
+    def __init__(self, strength: float, sigma2: float, numel: int, normalize: bool = True,
+                 device: torch.device | str = "cpu", dtype: torch.dtype = torch.float32) -> None:
+        self.strength = float(strength)
+        self.sigma2 = float(sigma2)
+        self.numel = int(numel)
+        self.normalize = bool(normalize)
+        self.checkpoints = torch.empty(0, self.numel, device=device, dtype=dtype)
+        self.checkpoint_epochs: list[int] = []
+
+    @property
+    def width(self) -> float:
+        """The Gaussian's variance in squared-distance units: σ²·P (normalised) or σ²."""
+        return self.sigma2 * self.numel if self.normalize else self.sigma2
+
+    @property
+    def count(self) -> int:
+        return len(self.checkpoint_epochs)
+
+    @property
+    def active(self) -> bool:
+        return self.count > 0 and self.strength > 0
+
+    def add_checkpoint(self, theta: torch.Tensor, epoch: int) -> None:
+        """Store a copy of θ as a new hill centre."""
+        self.checkpoints = torch.cat([self.checkpoints, theta.detach().reshape(1, -1).clone()])
+        self.checkpoint_epochs.append(int(epoch))
+
+    def heights(self, theta: torch.Tensor) -> torch.Tensor:
+        """h(θ, θ_c) for every checkpoint c (a length-C tensor)."""
+        squared = (self.checkpoints - theta).pow(2).sum(dim=1)
+        return torch.exp(-squared / (2.0 * self.width))
+
+    def penalty(self, theta: torch.Tensor) -> torch.Tensor:
+        """s · mean_c h(θ, θ_c); zero (as a tensor) when no checkpoint is stored."""
+        if self.count == 0:
+            return theta.new_zeros(())
+        return self.strength * self.heights(theta).mean()
+
+    def add_gradient(self, theta: torch.Tensor, grad: torch.Tensor) -> torch.Tensor:
+        """Add ∇penalty(θ) to ``grad`` in place and return the penalty (a 0-d tensor, no sync).
+
+        ∇ s·mean_c h_c = s/(C·w) · Σ_c h_c (θ_c − θ), with w = σ²P: it points away from every
+        checkpoint, so a descent step moves θ away from where training has already been.
+        """
+        if not self.active:
+            return theta.new_zeros(())
+        h = self.heights(theta)
+        scale = self.strength / (self.count * self.width)
+        # Σ_c h_c θ_c − (Σ_c h_c) θ, as one matrix-vector product and one axpy.
+        grad.add_(h @ self.checkpoints, alpha=scale)
+        grad.sub_(scale * h.sum() * theta)
+        return self.strength * h.mean()
+
+    def distances(self, theta: torch.Tensor) -> torch.Tensor:
+        """Plain L2 distance ‖θ − θ_c‖₂ to every checkpoint (what is logged, not normalised)."""
+        return (self.checkpoints - theta).pow(2).sum(dim=1).sqrt()
+
+    def state_dict(self) -> dict:
+        return {"checkpoints": self.checkpoints, "checkpoint_epochs": list(self.checkpoint_epochs)}
+
+    def load_state_dict(self, state: dict) -> None:
+        self.checkpoints = state["checkpoints"].to(self.checkpoints.device, self.checkpoints.dtype)
+        self.checkpoint_epochs = list(state["checkpoint_epochs"])

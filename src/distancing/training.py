@@ -1,0 +1,326 @@
+"""One training run with distancing: the loop, its outputs and its resume state.
+
+The loop (Algorithms 1-4) is deliberately plain: the whole split on the device, a shuffled
+index per epoch, augmentation on the device, SGD (with or without momentum) stepped with a
+per-iteration learning-rate schedule, and the hill's gradient added to the flat gradient
+before each step. At the end of every epoch the complete state is saved, so a killed run
+started again with the same command continues exactly where it stopped.
+"""
+
+from __future__ import annotations
+
+import math
+import os
+import subprocess
+import sys
+import time
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import torch
+import torch.nn.functional as F
+from torch import nn
+
+from . import __version__
+from .config import ConfigError, checkpoint_epochs, dump, model_options
+from .data import Dataset, augment, load_dataset
+from .files import atomic_save_npz, atomic_torch_save, atomic_write_csv, atomic_write_text
+from .hill import DistancingHill, FlatParameters
+from .models import build_model, count_parameters
+
+METRICS_COLUMNS = ("epoch", "lr", "train_loss", "train_acc", "val_loss", "val_acc", "hill",
+                   "checkpoints", "status")
+DISTANCES_COLUMNS = ("epoch", "checkpoint", "checkpoint_epoch", "distance")
+RESUME_FILE = "resume.pt"
+
+
+class ResumeError(RuntimeError):
+    """The resume state on disk belongs to a different configuration."""
+
+
+@dataclass
+class RunOutputs:
+    """Where a run writes. ``state`` lives beside the declared outputs, not among them."""
+
+    out: Path
+    state: Path
+
+    @property
+    def config(self) -> Path:
+        return self.out / "config.yaml"
+
+    @property
+    def metrics(self) -> Path:
+        return self.out / "metrics.csv"
+
+    @property
+    def distances(self) -> Path:
+        return self.out / "distances.csv"
+
+    @property
+    def predictions(self) -> Path:
+        return self.out / "predictions.npz"
+
+
+@dataclass
+class History:
+    """Everything a run has produced so far; saved with the resume state."""
+
+    metrics: list[dict[str, Any]] = field(default_factory=list)
+    distances: list[dict[str, Any]] = field(default_factory=list)
+    member_epochs: list[int] = field(default_factory=list)
+    member_kinds: list[str] = field(default_factory=list)
+    member_probs: list[torch.Tensor] = field(default_factory=list)
+    member_weights: list[torch.Tensor] = field(default_factory=list)
+    status: str = "running"
+
+
+def pick_device(requested: str = "auto") -> torch.device:
+    if requested == "auto":
+        return torch.device("cuda" if torch.cuda.is_available() else "cpu")
+    if requested == "cuda" and not torch.cuda.is_available():
+        raise ConfigError("--device cuda: no CUDA device is available here; use --device cpu or auto")
+    return torch.device(requested)
+
+
+def git_commit() -> str:
+    """The commit of the source tree this package runs from, or 'unknown' outside git."""
+    try:
+        return subprocess.run(["git", "rev-parse", "HEAD"], cwd=Path(__file__).parent, capture_output=True,
+                              text=True, timeout=10, check=True).stdout.strip()
+    except (OSError, subprocess.SubprocessError):
+        return "unknown"
+
+
+def build_optimizer(params: list[nn.Parameter], train: dict[str, Any]) -> torch.optim.Optimizer:
+    """SGD (Algorithm 1) or SGD with momentum (Algorithm 2); weight decay is the L2 term."""
+    momentum = train["momentum"] if train["optimizer"] == "momentum" else 0.0
+    return torch.optim.SGD(params, lr=train["lr"], momentum=momentum, weight_decay=train["weight_decay"])
+
+
+def build_scheduler(optimizer: torch.optim.Optimizer, train: dict[str, Any],
+                    steps_per_epoch: int) -> torch.optim.lr_scheduler.LRScheduler:
+    """PyTorch's own schedulers, stepped once per iteration."""
+    total = train["epochs"] * steps_per_epoch
+    if train["schedule"] == "constant":
+        return torch.optim.lr_scheduler.ConstantLR(optimizer, factor=1.0, total_iters=0)
+    if train["schedule"] == "cosine":
+        return torch.optim.lr_scheduler.CosineAnnealingLR(optimizer, T_max=total, eta_min=train["min_lr"])
+    return torch.optim.lr_scheduler.CosineAnnealingWarmRestarts(
+        optimizer, T_0=train["restart_epochs"] * steps_per_epoch, T_mult=train["restart_mult"],
+        eta_min=train["min_lr"])
+
+
+@torch.no_grad()
+def evaluate(model: nn.Module, data: Dataset, batch_size: int) -> tuple[float, float, torch.Tensor]:
+    """Validation loss, accuracy and class probabilities (float32, on the host)."""
+    model.eval()
+    loss, correct, probs = 0.0, 0, []
+    for start in range(0, len(data.y_val), batch_size):
+        x = data.prepare(data.x_val[start:start + batch_size])
+        y = data.y_val[start:start + batch_size]
+        logits = model(x).float()
+        loss += F.cross_entropy(logits, y, reduction="sum").item()
+        correct += (logits.argmax(1) == y).sum().item()
+        probs.append(torch.softmax(logits, 1).cpu())
+    n = len(data.y_val)
+    return loss / n, correct / n, torch.cat(probs)
+
+
+class Trainer:
+    """Holds one run's model, optimiser, schedule, hill and history; ``run()`` trains it."""
+
+    def __init__(self, config: dict[str, Any], outputs: RunOutputs, device: torch.device,
+                 log: Callable[[str], None] = print, progress: bool = False) -> None:
+        self.config, self.outputs, self.device = config, outputs, device
+        self.log, self.progress = log, progress
+        data_cfg, train = config["data"], config["train"]
+        self.data = load_dataset(data_cfg["dataset"], data_cfg["root"], data_cfg["train_samples"]).to(device)
+        self.augment = data_cfg["augment"] if data_cfg["augment"] is not None else self.data.dim == 2
+
+        torch.manual_seed(config["seed"])
+        self.model = build_model(config["model"]["name"], self.data.dim, self.data.in_channels,
+                                 self.data.num_classes, **model_options(config)).to(device)
+        self.flat = FlatParameters(self.model)
+        self.num_params = count_parameters(self.model)
+        self.optimizer = build_optimizer(self.flat.params, train)
+        self.steps_per_epoch = math.ceil(len(self.data.y_train) / train["batch_size"])
+        self.scheduler = build_scheduler(self.optimizer, train, self.steps_per_epoch)
+        dist = config["distancing"]
+        self.hill = DistancingHill(dist["strength"], dist["sigma2"], self.num_params, dist["normalize"],
+                                   device=device)
+        self.checkpoint_epochs = set(checkpoint_epochs(config))
+        self.snapshot_epochs = set(config["snapshots"])
+        self.generator = torch.Generator(device=device).manual_seed(config["seed"])
+        self.history = History()
+        self.epoch = 0
+
+    # ------------------------------------------------------------ state
+
+    def state_dict(self) -> dict[str, Any]:
+        return {
+            "config": self.config, "epoch": self.epoch, "model": self.model.state_dict(),
+            "optimizer": self.optimizer.state_dict(), "scheduler": self.scheduler.state_dict(),
+            "hill": self.hill.state_dict(), "generator": self.generator.get_state(),
+            "torch_rng": torch.get_rng_state(), "history": self.history.__dict__,
+        }
+
+    def load_state_dict(self, state: dict[str, Any]) -> None:
+        if state["config"] != self.config:
+            raise ResumeError(f"{self.outputs.state}: resume state of a different configuration; "
+                              f"delete it to start this run afresh")
+        self.epoch = state["epoch"]
+        self.model.load_state_dict(state["model"])  # copies into the flat views in place
+        self.optimizer.load_state_dict(state["optimizer"])
+        self.scheduler.load_state_dict(state["scheduler"])
+        self.hill.load_state_dict(state["hill"])
+        self.generator.set_state(state["generator"])
+        torch.set_rng_state(state["torch_rng"])
+        self.history = History(**state["history"])
+
+    def resume_if_possible(self) -> bool:
+        if not self.outputs.state.exists():
+            return False
+        self.load_state_dict(torch.load(self.outputs.state, map_location=self.device, weights_only=False))
+        self.log(f"resuming {self.outputs.out} after epoch {self.epoch}")
+        return True
+
+    # ------------------------------------------------------------ training
+
+    def train_epoch(self) -> dict[str, float]:
+        """One pass over the shuffled training set; returns summed statistics for the epoch."""
+        self.model.train()
+        train, data = self.config["train"], self.data
+        n = len(data.y_train)
+        order = torch.randperm(n, device=self.device, generator=self.generator)
+        lr = self.optimizer.param_groups[0]["lr"]
+        loss_sum = torch.zeros((), device=self.device)
+        correct = torch.zeros((), device=self.device, dtype=torch.long)
+        hill_sum = torch.zeros((), device=self.device)
+        batches = range(0, n, train["batch_size"])
+        if self.progress:
+            from tqdm import tqdm
+
+            batches = tqdm(batches, desc=f"epoch {self.epoch + 1}/{train['epochs']}", leave=False,
+                           unit="batch", dynamic_ncols=True)
+        for start in batches:
+            index = order[start:start + train["batch_size"]]
+            x = data.x_train[index]
+            if self.augment:
+                x = augment(x, self.generator)
+            y = data.y_train[index]
+            self.flat.zero_grad()
+            logits = self.model(data.prepare(x))
+            loss = F.cross_entropy(logits, y)
+            loss.backward()
+            hill_sum += self.hill.add_gradient(self.flat.data, self.flat.grad)
+            self.optimizer.step()
+            self.scheduler.step()
+            loss_sum += loss.detach() * len(y)
+            correct += (logits.detach().argmax(1) == y).sum()
+        return {"lr": lr, "train_loss": loss_sum.item() / n, "train_acc": correct.item() / n,
+                "hill": hill_sum.item() / self.steps_per_epoch}
+
+    def keep_member(self, kind: str, probs: torch.Tensor) -> None:
+        """Store validation probabilities (and the weights) of an ensemble member at this epoch."""
+        h = self.history
+        h.member_epochs.append(self.epoch)
+        h.member_kinds.append(kind)
+        h.member_probs.append(probs.clone())
+        h.member_weights.append(self.flat.data.detach().clone())
+
+    def finish_epoch(self, stats: dict[str, float]) -> None:
+        """Evaluate, store checkpoints and members, log distances and the metrics row."""
+        diverged = not all(math.isfinite(stats[k]) for k in ("train_loss", "hill"))
+        if diverged:
+            val_loss, val_acc, probs = math.nan, math.nan, None
+        else:
+            val_loss, val_acc, probs = evaluate(self.model, self.data, self.config["train"]["eval_batch_size"])
+            if self.epoch in self.checkpoint_epochs:
+                self.hill.add_checkpoint(self.flat.data, self.epoch)
+            last = self.epoch == self.config["train"]["epochs"]
+            if self.epoch in self.checkpoint_epochs:
+                self.keep_member("checkpoint", probs)
+            elif last:
+                self.keep_member("final", probs)
+            elif self.epoch in self.snapshot_epochs:
+                self.keep_member("snapshot", probs)
+        distances = self.hill.distances(self.flat.data).tolist() if self.hill.count else []
+        for index, (ckpt_epoch, distance) in enumerate(zip(self.hill.checkpoint_epochs, distances, strict=True)):
+            self.history.distances.append({"epoch": self.epoch, "checkpoint": index,
+                                           "checkpoint_epoch": ckpt_epoch, "distance": distance})
+        status = "diverged" if diverged else "ok"
+        self.history.metrics.append({
+            "epoch": self.epoch, "lr": stats["lr"], "train_loss": stats["train_loss"],
+            "train_acc": stats["train_acc"], "val_loss": val_loss, "val_acc": val_acc,
+            "hill": stats["hill"], "checkpoints": self.hill.count, "status": status,
+        })
+        if diverged or self.epoch == self.config["train"]["epochs"]:
+            self.history.status = "diverged" if diverged else "completed"
+
+    def write_tables(self) -> None:
+        atomic_write_csv(self.outputs.metrics, METRICS_COLUMNS, self.history.metrics)
+        atomic_write_csv(self.outputs.distances, DISTANCES_COLUMNS, self.history.distances)
+
+    def write_predictions(self) -> None:
+        """Members' validation probabilities, their epochs and kinds, and pairwise weight distances."""
+        h = self.history
+        if h.member_weights:
+            weights = torch.stack(h.member_weights)
+            weight_distances = torch.cdist(weights.double(), weights.double()).float().cpu().numpy()
+            probs = torch.stack(h.member_probs).numpy()
+        else:
+            weight_distances = np.zeros((0, 0), np.float32)
+            probs = np.zeros((0, len(self.data.y_val), self.data.num_classes), np.float32)
+        atomic_save_npz(self.outputs.predictions, probs=probs, labels=self.data.y_val.cpu().numpy(),
+                        epochs=np.asarray(h.member_epochs, dtype=np.int64),
+                        kinds=np.asarray(h.member_kinds, dtype=str), weight_distances=weight_distances,
+                        status=np.asarray(h.status))
+
+    def write_config(self, device: torch.device, threads: int) -> None:
+        resolved = dict(self.config)
+        resolved["run"] = {
+            "package_version": __version__, "git_commit": git_commit(), "torch_version": str(torch.__version__),
+            "device": str(device), "threads": threads, "parameters": self.num_params,
+            "checkpoint_epochs": sorted(self.checkpoint_epochs),
+        }
+        atomic_write_text(self.outputs.config, dump(resolved))
+
+    def run(self) -> History:
+        epochs = self.config["train"]["epochs"]
+        while self.history.status == "running":
+            started = time.perf_counter()
+            stats = self.train_epoch()
+            self.epoch += 1
+            self.finish_epoch(stats)
+            row = self.history.metrics[-1]
+            self.log(f"epoch {self.epoch}/{epochs}  lr {row['lr']:.4g}  train_loss {row['train_loss']:.4f}  "
+                     f"val_acc {row['val_acc']:.4f}  hill {row['hill']:.4g}  checkpoints {row['checkpoints']}  "
+                     f"{row['status']}  {time.perf_counter() - started:.1f}s")
+            atomic_torch_save(self.outputs.state, self.state_dict())
+            self.write_tables()
+        self.write_tables()
+        self.write_predictions()
+        self.outputs.state.unlink(missing_ok=True)
+        return self.history
+
+
+def train_run(config: dict[str, Any], out: str | Path, state: str | Path | None = None, device: str = "auto",
+              threads: int | None = None, log: Callable[[str], None] = print,
+              progress: bool | None = None) -> History:
+    """Train one validated config into ``out``; resumes from ``state`` if it exists."""
+    out = Path(out)
+    outputs = RunOutputs(out, Path(state) if state is not None else out / RESUME_FILE)
+    if threads is not None:
+        torch.set_num_threads(threads)
+    torch_device = pick_device(device)
+    if progress is None:
+        progress = sys.stderr.isatty() and not os.environ.get("CI")
+    trainer = Trainer(config, outputs, torch_device, log=log, progress=progress)
+    out.mkdir(parents=True, exist_ok=True)
+    trainer.resume_if_possible()
+    trainer.write_config(torch_device, torch.get_num_threads())
+    return trainer.run()

@@ -1,0 +1,201 @@
+"""One run end to end through the command line: files, determinism, resume after SIGKILL,
+divergence, schedules."""
+
+import csv
+import math
+import os
+import random
+import signal
+import subprocess
+import sys
+import time
+
+import numpy as np
+import pytest
+import torch
+import yaml
+
+from distancing.config import resolve
+from distancing.training import METRICS_COLUMNS, build_optimizer, build_scheduler
+
+from .conftest import run_cli
+
+
+def read_csv(path):
+    with open(path, newline="") as f:
+        return list(csv.DictReader(f))
+
+
+def train(config, out, *extra):
+    result = run_cli("train", str(config), "--out", str(out), "--threads", "1", *extra)
+    assert result.returncode == 0, result.stderr
+    return result
+
+
+def test_a_run_writes_the_four_files_with_the_documented_columns(tmp_path, tiny_config):
+    out = tmp_path / "run"
+    train(tiny_config, out)
+    assert sorted(p.name for p in out.iterdir()) == ["config.yaml", "distances.csv", "metrics.csv",
+                                                     "predictions.npz"]
+    metrics = read_csv(out / "metrics.csv")
+    assert tuple(metrics[0]) == METRICS_COLUMNS
+    assert [int(r["epoch"]) for r in metrics] == [1, 2, 3, 4]
+    assert all(r["status"] == "ok" for r in metrics)
+    # The checkpoint is stored after epoch 2; the hill acts from epoch 3 on.
+    assert [int(r["checkpoints"]) for r in metrics] == [0, 1, 1, 1]
+    assert [float(r["hill"]) > 0 for r in metrics] == [False, False, True, True]
+    assert all(0 < float(r["hill"]) <= 1.0 for r in metrics[2:])  # s = 1 bounds the hill
+
+    distances = read_csv(out / "distances.csv")
+    assert tuple(distances[0]) == ("epoch", "checkpoint", "checkpoint_epoch", "distance")
+    assert [(int(r["epoch"]), int(r["checkpoint_epoch"])) for r in distances] == [(2, 2), (3, 2), (4, 2)]
+    d = [float(r["distance"]) for r in distances]
+    assert d[0] == 0.0 and 0 < d[1] < d[2]
+
+    with np.load(out / "predictions.npz") as p:
+        assert p["epochs"].tolist() == [1, 2, 4]
+        assert p["kinds"].tolist() == ["snapshot", "checkpoint", "final"]
+        assert p["probs"].shape == (3, 1000, 10)
+        assert np.allclose(p["probs"].sum(-1), 1.0, atol=1e-5)
+        assert p["labels"].shape == (1000,) and str(p["status"]) == "completed"
+        assert p["weight_distances"].shape == (3, 3) and np.allclose(np.diag(p["weight_distances"]), 0)
+        # The member at the checkpoint epoch is the checkpoint: its distance to the final model
+        # is the last logged distance to that checkpoint.
+        assert p["weight_distances"][1, 2] == pytest.approx(d[2], rel=1e-4)
+        # Validation accuracy of the final member is the one logged in metrics.csv.
+        accuracy = (p["probs"][2].argmax(1) == p["labels"]).mean()
+        assert accuracy == pytest.approx(float(metrics[-1]["val_acc"]))
+
+    config = yaml.safe_load((out / "config.yaml").read_text())
+    assert config["distancing"]["checkpoints"] == [2]
+    assert config["run"]["package_version"] and config["run"]["git_commit"]
+    assert config["run"]["threads"] == 1 and config["run"]["parameters"] > 0
+
+
+def test_same_config_and_seed_give_byte_identical_tables(tmp_path, tiny_config):
+    train(tiny_config, tmp_path / "a")
+    train(tiny_config, tmp_path / "b")
+    for name in ("metrics.csv", "distances.csv"):
+        assert (tmp_path / "a" / name).read_bytes() == (tmp_path / "b" / name).read_bytes()
+    train(tiny_config, tmp_path / "c", "--set", "seed=1")
+    assert (tmp_path / "a" / "metrics.csv").read_bytes() != (tmp_path / "c" / "metrics.csv").read_bytes()
+
+
+def test_sigkill_at_any_moment_then_the_same_command_gives_identical_metrics(tmp_path, tiny_config):
+    longer = ["--set", "train.epochs=14", "--set", "distancing.checkpoints=[3, 6, 9]",
+              "--set", "data.train_samples=512"]
+    train(tiny_config, tmp_path / "whole", *longer)
+
+    out, state = tmp_path / "killed", tmp_path / "state" / "resume.pt"
+    command = [sys.executable, "-m", "distancing.cli", "train", str(tiny_config), "--out", str(out),
+               "--state", str(state), "--threads", "1", *longer]
+    rng = random.Random(0)
+    for _ in range(3):
+        # Kill as soon as this process has saved an epoch, at a random moment of the next one
+        # (mid-step, mid-evaluation or mid-write).
+        saved = state.stat().st_mtime_ns if state.exists() else None
+        process = subprocess.Popen(command, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+        deadline = time.monotonic() + 120
+        while (not state.exists() or state.stat().st_mtime_ns == saved) and process.poll() is None:
+            assert time.monotonic() < deadline
+            time.sleep(0.01)
+        time.sleep(rng.uniform(0.0, 0.15))
+        os.kill(process.pid, signal.SIGKILL)
+        process.wait()
+        assert process.returncode == -signal.SIGKILL, "the run ended before it could be killed"
+    result = subprocess.run(command, capture_output=True, text=True, timeout=300)
+    assert result.returncode == 0, result.stderr
+    assert "resuming" in result.stderr
+    for name in ("metrics.csv", "distances.csv"):
+        assert (out / name).read_bytes() == (tmp_path / "whole" / name).read_bytes(), name
+    with np.load(out / "predictions.npz") as a, np.load(tmp_path / "whole" / "predictions.npz") as b:
+        assert np.array_equal(a["probs"], b["probs"]) and a["epochs"].tolist() == b["epochs"].tolist()
+    assert not state.exists()  # the resume state is removed once the run has finished
+
+
+def test_resume_state_of_another_config_is_refused(tmp_path, tiny_config):
+    from distancing.training import RunOutputs, Trainer, pick_device
+
+    config = resolve(yaml.safe_load(tiny_config.read_text()))
+    outputs = RunOutputs(tmp_path / "run", tmp_path / "run" / "resume.pt")
+    trainer = Trainer(config, outputs, pick_device("cpu"), log=lambda _: None)
+    outputs.out.mkdir()
+    torch.save(trainer.state_dict(), outputs.state)
+    result = run_cli("train", str(tiny_config), "--out", str(outputs.out), "--set", "seed=5")
+    assert result.returncode == 2
+    assert result.stderr.strip().startswith(f"error: {outputs.state}: resume state of a different configuration")
+
+
+def test_divergence_ends_cleanly_with_status_and_exit_zero(tmp_path, tiny_config):
+    out = tmp_path / "run"
+    train(tiny_config, out, "--set", "train.lr=1e6", "--set", "train.schedule=constant",
+          "--set", "model.resnet.width=8")
+    metrics = read_csv(out / "metrics.csv")
+    assert metrics[-1]["status"] == "diverged"
+    assert all(r["status"] == "ok" for r in metrics[:-1])
+    assert len(metrics) < 4 and math.isnan(float(metrics[-1]["train_loss"]))
+    with np.load(out / "predictions.npz") as p:
+        assert str(p["status"]) == "diverged" and "final" not in p["kinds"].tolist()
+    assert not (out / "resume.pt").exists()
+
+
+@pytest.mark.parametrize("schedule", ["constant", "cosine", "cosine_restarts"])
+def test_schedules_are_pytorchs_stepped_per_iteration(schedule):
+    config = resolve({"train": {"epochs": 6, "schedule": schedule, "lr": 0.1, "min_lr": 0.001,
+                                "restart_epochs": 2, "restart_mult": 2}})
+    params = [torch.nn.Parameter(torch.zeros(1))]
+    optimizer = build_optimizer(params, config["train"])
+    scheduler = build_scheduler(optimizer, config["train"], steps_per_epoch=10)
+    lrs = []
+    for _ in range(60):
+        lrs.append(optimizer.param_groups[0]["lr"])
+        optimizer.step()
+        scheduler.step()
+    if schedule == "constant":
+        assert lrs == [0.1] * 60
+    elif schedule == "cosine":
+        expected = [0.001 + 0.5 * 0.099 * (1 + math.cos(math.pi * t / 60)) for t in range(60)]
+        assert lrs == pytest.approx(expected, rel=1e-9)
+    else:  # SGDR: cycles of 20 and 40 iterations, restarting at the top
+        def sgdr(t):
+            cur, length = (t, 20) if t < 20 else (t - 20, 40)
+            return 0.001 + 0.5 * 0.099 * (1 + math.cos(math.pi * cur / length))
+        assert lrs == pytest.approx([sgdr(t) for t in range(60)], rel=1e-9)
+        assert lrs[20] == pytest.approx(0.1)
+
+
+def test_sgd_without_momentum_is_algorithm_one():
+    config = resolve({"train": {"optimizer": "sgd", "momentum": 0.9, "weight_decay": 0.0}})
+    p = torch.nn.Parameter(torch.tensor([1.0]))
+    optimizer = build_optimizer([p], config["train"])
+    for _ in range(2):
+        p.grad = torch.tensor([2.0])
+        optimizer.step()
+    assert p.item() == pytest.approx(1.0 - 2 * 0.05 * 2.0)  # no velocity carried over
+
+
+def test_weight_decay_is_the_optimisers_l2_term():
+    config = resolve({"train": {"optimizer": "sgd", "weight_decay": 0.1, "lr": 0.5}})
+    p = torch.nn.Parameter(torch.tensor([2.0]))
+    optimizer = build_optimizer([p], config["train"])
+    p.grad = torch.tensor([0.0])
+    optimizer.step()
+    assert p.item() == pytest.approx(2.0 - 0.5 * 0.1 * 2.0)
+
+
+def test_help_and_progress_lines(tmp_path, tiny_config):
+    help_text = run_cli("train", "--help").stdout
+    for option in ("--out", "--set", "--device", "--threads", "--state"):
+        assert option in help_text
+    result = train(tiny_config, tmp_path / "run")
+    lines = [line for line in result.stderr.splitlines() if line.startswith("epoch ")]
+    assert len(lines) == 4 and "val_acc" in lines[0]  # plain log lines when not on a terminal
+
+
+def test_the_default_model_trains_from_a_near_empty_config(tmp_path, data_root):
+    """The 1-D MobileNetV2 default, for 2 epochs on all 4000 samples, learns something."""
+    config = tmp_path / "small.yaml"
+    config.write_text(yaml.safe_dump({"data": {"root": str(data_root)}, "train": {"epochs": 2}}))
+    train(config, tmp_path / "run")
+    metrics = read_csv(tmp_path / "run" / "metrics.csv")
+    assert len(metrics) == 2 and float(metrics[-1]["val_acc"]) > 0.3  # chance is 0.1
