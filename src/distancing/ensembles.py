@@ -1,0 +1,82 @@
+"""Ensemble metrics from stored validation probabilities (numpy only, no torch).
+
+An ensemble averages its members' class probabilities. Everything here works on arrays of
+shape (members, samples, classes), so adding a metric never means retraining.
+"""
+
+from __future__ import annotations
+
+from itertools import combinations
+from pathlib import Path
+
+import numpy as np
+
+ECE_BINS = 15
+
+
+def accuracy(probs: np.ndarray, labels: np.ndarray) -> float:
+    return float((probs.argmax(-1) == labels).mean())
+
+
+def nll(probs: np.ndarray, labels: np.ndarray, eps: float = 1e-12) -> float:
+    """Mean negative log-likelihood of the true class."""
+    return float(-np.log(np.clip(probs[np.arange(len(labels)), labels], eps, None)).mean())
+
+
+def ece(probs: np.ndarray, labels: np.ndarray, bins: int = ECE_BINS) -> float:
+    """Expected calibration error over equal-width confidence bins (Guo et al. 2017).
+
+    Bin b holds the samples with confidence in (b/B, (b+1)/B]; ECE = Σ_b n_b/N · |acc_b − conf_b|.
+    """
+    confidence = probs.max(-1)
+    correct = probs.argmax(-1) == labels
+    index = np.clip(np.ceil(confidence * bins).astype(int) - 1, 0, bins - 1)
+    total = 0.0
+    for b in range(bins):
+        mask = index == b
+        if mask.any():
+            total += mask.sum() / len(labels) * abs(correct[mask].mean() - confidence[mask].mean())
+    return float(total)
+
+
+def disagreement(member_probs: np.ndarray) -> float:
+    """Mean over member pairs of the fraction of samples whose predicted classes differ."""
+    predictions = member_probs.argmax(-1)
+    pairs = list(combinations(range(len(predictions)), 2))
+    if not pairs:
+        return 0.0
+    return float(np.mean([(predictions[i] != predictions[j]).mean() for i, j in pairs]))
+
+
+def mean_pairwise(matrix: np.ndarray) -> float:
+    """Mean of the off-diagonal upper triangle of a symmetric (members × members) matrix."""
+    upper = matrix[np.triu_indices(len(matrix), k=1)]
+    return float(upper.mean()) if upper.size else 0.0
+
+
+def ensemble_row(member_probs: np.ndarray, labels: np.ndarray,
+                 weight_distances: np.ndarray | None = None) -> dict[str, float]:
+    """All metrics of the ensemble that averages ``member_probs`` (members × samples × classes)."""
+    mean = member_probs.mean(0)
+    return {
+        "members": len(member_probs),
+        "accuracy": accuracy(mean, labels),
+        "nll": nll(mean, labels),
+        "ece": ece(mean, labels),
+        "disagreement": disagreement(member_probs),
+        "weight_distance": mean_pairwise(weight_distances) if weight_distances is not None else float("nan"),
+    }
+
+
+def load_predictions(run_dir: str | Path) -> dict[str, np.ndarray]:
+    with np.load(Path(run_dir) / "predictions.npz") as f:
+        return {k: f[k] for k in f.files}
+
+
+def final_first_order(epochs: np.ndarray, kinds: np.ndarray) -> list[int]:
+    """Member order for growing a run's ensemble: the final model, then checkpoints newest first.
+
+    With one member the ensemble is the single network; each addition reaches further back.
+    """
+    members = [i for i, k in enumerate(kinds) if k in ("final", "checkpoint")]
+    return sorted(members, key=lambda i: (kinds[i] != "final", -int(epochs[i])))
