@@ -31,6 +31,14 @@ def test_mnist1d_has_the_standard_split(data_root):
     assert mnist1d_arguments()["seed"] == 42
 
 
+def test_written_out_arguments_are_the_packages_standard_ones():
+    from mnist1d.data import get_dataset_args
+
+    standard = get_dataset_args(as_dict=True)
+    standard.pop("url")
+    assert mnist1d_arguments() == standard
+
+
 def test_mnist1d_generation_is_identical_and_leaves_global_rngs_alone(tmp_path, data_root):
     random.seed(123)
     np.random.seed(123)

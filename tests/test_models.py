@@ -41,6 +41,12 @@ def test_width_and_depth_change_the_network():
         build_model("mobilenetv2", 1, 1, 10, width=0.25))
 
 
+def test_config_knows_exactly_the_registered_models():
+    from distancing.config import MODEL_NAMES
+
+    assert sorted(MODEL_NAMES) == sorted(MODELS)
+
+
 def test_unknown_model_lists_the_known_ones():
     with pytest.raises(ValueError, match="known models: mobilenetv2, resnet, resnet18"):
         build_model("vgg", 2, 3, 10)

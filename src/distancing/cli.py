@@ -14,13 +14,14 @@ import sys
 from collections.abc import Sequence
 
 from . import __version__
-from .config import ConfigError, dump, parse_override, read_yaml, resolve
-from .data import DataError
+from .config import DATASETS, ConfigError, dump, parse_override, read_yaml, resolve
+from .data import DataError, load_dataset
 from .training import ResumeError, train_run
 
 
 def _add_config_arguments(parser: argparse.ArgumentParser) -> None:
-    parser.add_argument("config", nargs="+", help="YAML config file(s); later files override earlier ones")
+    parser.add_argument("config", nargs="*", help="YAML config file(s), later ones overriding earlier ones "
+                        "(none: the defaults)")
     parser.add_argument("--set", dest="overrides", action="append", default=[], metavar="KEY.PATH=VALUE",
                         help="override one key (value in YAML), e.g. --set distancing.strength=2; repeatable")
 
@@ -39,7 +40,14 @@ def build_parser() -> argparse.ArgumentParser:
     train.add_argument("--device", choices=("auto", "cpu", "cuda"), default="auto",
                        help="training device (default: auto, CUDA when available)")
     train.add_argument("--threads", type=int, help="CPU threads for torch (pin it for reproducible numbers)")
+    train.add_argument("--discard-stale-state", action="store_true",
+                       help="if the resume state belongs to a different config, delete it and start afresh "
+                       "(default: refuse)")
     train.add_argument("--quiet", action="store_true", help="no per-epoch log lines or progress bar")
+
+    prepare = commands.add_parser("prepare", help="generate or download a dataset into its data directory")
+    prepare.add_argument("dataset", choices=DATASETS)
+    prepare.add_argument("--root", default="data", help="data directory (default: data)")
 
     show = commands.add_parser("config", help="print the fully resolved config and exit")
     _add_config_arguments(show)
@@ -55,6 +63,11 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser = build_parser()
     args = parser.parse_args(argv)
     try:
+        if args.command == "prepare":
+            data = load_dataset(args.dataset, args.root)
+            print(f"{args.dataset}: {len(data.y_train)} training and {len(data.y_val)} validation samples "
+                  f"in {args.root}")
+            return 0
         config = load_config(args.config, args.overrides)
         if args.command == "config":
             sys.stdout.write(dump(config))
@@ -64,7 +77,8 @@ def main(argv: Sequence[str] | None = None) -> int:
         log = (lambda _msg: None) if args.quiet else (lambda msg: print(msg, file=sys.stderr, flush=True))
         try:
             history = train_run(config, args.out, state=args.state, device=args.device, threads=args.threads,
-                                log=log, progress=None if not args.quiet else False)
+                                log=log, progress=None if not args.quiet else False,
+                                discard_stale_state=args.discard_stale_state)
         except ResumeError as exc:
             raise ConfigError(str(exc)) from None
     except (ConfigError, DataError) as exc:

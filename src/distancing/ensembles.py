@@ -80,3 +80,43 @@ def final_first_order(epochs: np.ndarray, kinds: np.ndarray) -> list[int]:
     """
     members = [i for i, k in enumerate(kinds) if k in ("final", "checkpoint")]
     return sorted(members, key=lambda i: (kinds[i] != "final", -int(epochs[i])))
+
+
+def group_of(run_name: str) -> str:
+    """The run's name without its seed: the runs that differ only by seed form a group."""
+    return run_name.rsplit("-seed", 1)[0]
+
+
+def checkpoint_ensemble_rows(run_dirs: dict[str, Path]) -> list[dict]:
+    """For each run: the ensemble of its final model and checkpoints, growing one member at a time."""
+    rows = []
+    for name, run_dir in run_dirs.items():
+        p = load_predictions(run_dir)
+        order = final_first_order(p["epochs"], p["kinds"])
+        for k in range(1, len(order) + 1):
+            members = order[:k]
+            row = ensemble_row(p["probs"][members], p["labels"], p["weight_distances"][np.ix_(members, members)])
+            rows.append({"run": name, "group": group_of(name), "seed": int(name.rsplit("-seed", 1)[1]),
+                         "status": str(p["status"]), "member_epochs": "+".join(str(p["epochs"][i]) for i in members),
+                         **row})
+    return rows
+
+
+def seed_ensemble_rows(run_dirs: dict[str, Path]) -> list[dict]:
+    """For each group of runs: the deep ensemble of their final models over the first k seeds."""
+    groups: dict[str, list[str]] = {}
+    for name in sorted(run_dirs, key=lambda n: (group_of(n), int(n.rsplit("-seed", 1)[1]))):
+        groups.setdefault(group_of(name), []).append(name)
+    rows = []
+    for group, names in groups.items():
+        finals, labels = [], None
+        for name in names:
+            p = load_predictions(run_dirs[name])
+            final = [i for i, kind in enumerate(p["kinds"]) if kind == "final"]
+            if final:  # a diverged run has no final model and is left out (and counted)
+                finals.append(p["probs"][final[0]])
+                labels = p["labels"]
+        for k in range(1, len(finals) + 1):
+            rows.append({"group": group, "runs": len(names), "diverged": len(names) - len(finals),
+                         **ensemble_row(np.stack(finals[:k]), labels)})
+    return rows

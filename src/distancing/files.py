@@ -15,7 +15,6 @@ from pathlib import Path
 from typing import IO, Any
 
 import numpy as np
-import torch
 
 _UMASK = os.umask(0)
 os.umask(_UMASK)
@@ -47,6 +46,8 @@ def atomic_save_npz(path: str | Path, **arrays: np.ndarray) -> None:
 
 
 def atomic_torch_save(path: str | Path, obj: Any) -> None:
+    import torch  # only training saves torch objects; plotting imports this module without torch
+
     atomic_write(path, lambda f: torch.save(obj, f))
 
 

@@ -181,10 +181,15 @@ class Trainer:
         torch.set_rng_state(state["torch_rng"])
         self.history = History(**state["history"])
 
-    def resume_if_possible(self) -> bool:
+    def resume_if_possible(self, discard_stale: bool = False) -> bool:
         if not self.outputs.state.exists():
             return False
-        self.load_state_dict(torch.load(self.outputs.state, map_location=self.device, weights_only=False))
+        state = torch.load(self.outputs.state, map_location=self.device, weights_only=False)
+        if discard_stale and state["config"] != self.config:
+            self.log(f"{self.outputs.state}: resume state of a different configuration, discarded")
+            self.outputs.state.unlink()
+            return False
+        self.load_state_dict(state)
         self.log(f"resuming {self.outputs.out} after epoch {self.epoch}")
         return True
 
@@ -310,7 +315,7 @@ class Trainer:
 
 def train_run(config: dict[str, Any], out: str | Path, state: str | Path | None = None, device: str = "auto",
               threads: int | None = None, log: Callable[[str], None] = print,
-              progress: bool | None = None) -> History:
+              progress: bool | None = None, discard_stale_state: bool = False) -> History:
     """Train one validated config into ``out``; resumes from ``state`` if it exists."""
     out = Path(out)
     outputs = RunOutputs(out, Path(state) if state is not None else out / RESUME_FILE)
@@ -321,6 +326,6 @@ def train_run(config: dict[str, Any], out: str | Path, state: str | Path | None 
         progress = sys.stderr.isatty() and not os.environ.get("CI")
     trainer = Trainer(config, outputs, torch_device, log=log, progress=progress)
     out.mkdir(parents=True, exist_ok=True)
-    trainer.resume_if_possible()
+    trainer.resume_if_possible(discard_stale=discard_stale_state)
     trainer.write_config(torch_device, torch.get_num_threads())
     return trainer.run()

@@ -1,0 +1,124 @@
+"""Shared look and helpers of the figures. Reads CSV files only; never imports torch.
+
+Every curve is the mean over seeds with a band of ± one standard deviation; a run that
+diverged is drawn up to the epoch where it ended and marked there with a cross.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Sequence
+from pathlib import Path
+
+import matplotlib
+
+matplotlib.use("Agg")
+import matplotlib.pyplot as plt  # noqa: E402
+import numpy as np  # noqa: E402
+import pandas as pd  # noqa: E402
+
+from .files import atomic_write  # noqa: E402
+
+COLORS = plt.get_cmap("tab10").colors
+STYLE = {
+    "figure.dpi": 150, "savefig.dpi": 150, "font.size": 9, "axes.titlesize": 10, "axes.labelsize": 9,
+    "legend.fontsize": 8, "axes.grid": True, "grid.alpha": 0.3, "axes.spines.top": False,
+    "axes.spines.right": False, "lines.linewidth": 1.6,
+}
+plt.rcParams.update(STYLE)
+
+
+def load_series(params_json: str) -> dict[str, dict[str, list[str]]]:
+    """The figure's panels -> series label -> run names, as passed by the Snakemake rule."""
+    return json.loads(params_json)
+
+
+def read_metrics(results: str | Path, names: Sequence[str]) -> list[pd.DataFrame]:
+    return [pd.read_csv(Path(results) / "runs" / name / "metrics.csv") for name in names]
+
+
+def read_distances(results: str | Path, names: Sequence[str], checkpoint: int = 0) -> list[pd.DataFrame]:
+    """Distance to the checkpoint with this index, per epoch, one frame per run."""
+    frames = []
+    for name in names:
+        d = pd.read_csv(Path(results) / "runs" / name / "distances.csv")
+        frames.append(d[d["checkpoint"] == checkpoint][["epoch", "distance", "checkpoint_epoch"]])
+    return frames
+
+
+def checkpoint_epochs(results: str | Path, name: str) -> list[int]:
+    d = pd.read_csv(Path(results) / "runs" / name / "distances.csv")
+    return sorted(d["checkpoint_epoch"].unique().tolist())
+
+
+def diverged(frame: pd.DataFrame) -> bool:
+    return "status" in frame and (frame["status"] == "diverged").any()
+
+
+def seed_band(ax: plt.Axes, frames: Sequence[pd.DataFrame], column: str, label: str, color,
+              scale: float = 1.0, linestyle: str = "-") -> None:
+    """Mean over seeds per epoch with a ±1 std band; crosses where diverged runs ended."""
+    table = pd.concat([f.set_index("epoch")[column].rename(i) for i, f in enumerate(frames)], axis=1) * scale
+    mean, std = table.mean(axis=1), table.std(axis=1, ddof=1).fillna(0.0)
+    broken = sum(diverged(f) for f in frames)
+    if broken:
+        label = f"{label} ({broken} of {len(frames)} diverged)"
+    ax.plot(mean.index, mean.values, color=color, label=label, linestyle=linestyle)
+    ax.fill_between(mean.index, (mean - std).values, (mean + std).values, color=color, alpha=0.2, linewidth=0)
+    for f in frames:
+        if diverged(f):
+            last = f.iloc[-1]
+            previous = f[column].dropna()
+            y = previous.iloc[-1] * scale if len(previous) else np.nan
+            ax.plot([last["epoch"]], [y], marker="x", color=color, markersize=8, markeredgewidth=2)
+
+
+def mark_checkpoints(ax: plt.Axes, epochs: Sequence[int], label: bool = True) -> None:
+    """Dotted vertical lines where checkpoints were stored."""
+    for i, epoch in enumerate(epochs):
+        ax.axvline(epoch, color="0.35", linestyle=":", linewidth=1.2,
+                   label="checkpoint" if label and i == 0 else None)
+
+
+def accuracy_axis(ax: plt.Axes) -> None:
+    ax.set_xlabel("epoch")
+    ax.set_ylabel("validation accuracy (%)")
+
+
+def save(fig: plt.Figure, png: str | Path, pdf: str | Path) -> None:
+    """Write the figure as PNG and PDF, each atomically."""
+    fig.tight_layout()
+    atomic_write(png, lambda f: fig.savefig(f, format="png"))
+    atomic_write(pdf, lambda f: fig.savefig(f, format="pdf"))
+    plt.close(fig)
+
+
+def sweep_figure(results: str | Path, series: dict[str, list[str]], what: str) -> plt.Figure:
+    """Accuracy (top) and distance to the first checkpoint (bottom), one curve per swept value."""
+    fig, (top, bottom) = plt.subplots(2, 1, figsize=(6.5, 6), sharex=True)
+    checkpoint = None
+    for color, (label, names) in zip(COLORS, series.items(), strict=False):
+        seed_band(top, read_metrics(results, names), "val_acc", label, color, scale=100)
+        distances = read_distances(results, names, checkpoint=0)
+        seed_band(bottom, distances, "distance", label, color)
+        checkpoint = int(distances[0]["checkpoint_epoch"].iloc[0])
+    for ax in (top, bottom):
+        mark_checkpoints(ax, [checkpoint], label=ax is top)
+    accuracy_axis(top)
+    top.set_xlabel("")
+    top.set_title(f"influence of the {what}")
+    top.legend(loc="lower right")
+    bottom.set_xlabel("epoch")
+    bottom.set_ylabel(f"L2 distance to the epoch-{checkpoint} checkpoint")
+    return fig
+
+
+def ensemble_curve(ax: plt.Axes, table: pd.DataFrame, runs: Sequence[str], label: str, color,
+                   linestyle: str = "-") -> None:
+    """Ensemble accuracy against the number of members: mean over runs (seeds) with a band."""
+    rows = table[table["run"].isin(runs)]
+    stats = rows.groupby("members")["accuracy"].agg(["mean", "std"]).fillna(0.0) * 100
+    ax.plot(stats.index, stats["mean"], marker="o", color=color, label=label, linestyle=linestyle)
+    ax.fill_between(stats.index, stats["mean"] - stats["std"], stats["mean"] + stats["std"], color=color,
+                    alpha=0.2, linewidth=0)
+    ax.set_xticks(stats.index)

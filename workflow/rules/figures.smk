@@ -1,0 +1,38 @@
+# One rule per figure, drawn from CSV files only (plot code never imports torch).
+# Each figure's script is its own file, so editing one plot reruns only that plot. The loop
+# names the script through params: a directive's value is read when the job runs, after the
+# loop has moved on, but params are fixed when the rule is defined.
+
+ANALYTIC = {"fig0_1", "fig2_1"}
+FROM_ENSEMBLES = {"fig3_7", "fig3_8"}
+
+
+def figure_inputs(figure):
+    if figure in ANALYTIC:
+        return {}
+    names = figure_runs(figure)
+    inputs = {"metrics": run_files(names, "metrics.csv"), "distances": run_files(names, "distances.csv")}
+    if figure in FROM_ENSEMBLES:
+        inputs["ensembles"] = rules.ensembles.output.checkpoints
+    return inputs
+
+
+for figure in FIGURE_NAMES:
+
+    rule:
+        name:
+            figure
+        input:
+            **figure_inputs(figure),
+        output:
+            png=report(f"{FIGURES}/{figure}.png", caption=f"../report/{figure}.rst", category="Figures",
+                       labels={"figure": figure.replace("fig", "").replace("_", ".")}),
+            pdf=f"{FIGURES}/{figure}.pdf",
+        params:
+            series="{}" if figure in ANALYTIC else figure_series(figure),
+            results=RESULTS,
+            script=figure,
+        log:
+            f"{RESULTS}/logs/figures/{figure}.log",
+        script:
+            "../scripts/{params.script}.py"

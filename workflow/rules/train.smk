@@ -1,0 +1,46 @@
+# Training: one rule, one run per job. The resume state lives under state/, outside the
+# declared outputs (Snakemake deletes those of an interrupted job), so a killed job started
+# again continues from its last finished epoch.
+
+
+rule prepare_data:
+    output:
+        touch(f"{DATA['root']}/{DATA['dataset']}.ready"),
+    log:
+        f"{RESULTS}/logs/prepare_data.log",
+    shell:
+        "distancing prepare {DATA[dataset]} --root {DATA[root]} > {log} 2>&1"
+
+
+rule train:
+    input:
+        rules.prepare_data.output,
+    output:
+        config=f"{RESULTS}/runs/{{run}}/config.yaml",
+        metrics=f"{RESULTS}/runs/{{run}}/metrics.csv",
+        distances=f"{RESULTS}/runs/{{run}}/distances.csv",
+        predictions=f"{RESULTS}/runs/{{run}}/predictions.npz",
+    wildcard_constraints:
+        run="[^/]+",
+    params:
+        settings=lambda wildcards: run_settings(wildcards.run),
+        out=lambda wildcards: f"{RESULTS}/runs/{wildcards.run}",
+        state=lambda wildcards: f"{RESULTS}/state/{wildcards.run}.pt",
+    threads: config["threads"]
+    resources:
+        mem_mb=2000,
+        runtime=60,
+    log:
+        f"{RESULTS}/logs/train/{{run}}.log",
+    benchmark:
+        f"{RESULTS}/benchmarks/train/{{run}}.tsv"
+    shell:
+        "distancing train {params.settings} --out {params.out} --state {params.state}"
+        " --threads {threads} --discard-stale-state > {log} 2>&1"
+
+
+def run_settings(name):
+    if name not in RUNS:
+        raise WorkflowError(f"{RESULTS}/runs/{name}: not a run of this config; runs are named like "
+                            f"{next(iter(RUNS))}")
+    return cli_settings(RUNS[name])

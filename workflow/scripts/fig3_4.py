@@ -1,0 +1,29 @@
+"""Figure 3.4: influence of several checkpoints on the validation accuracy of MobileNetV2 and
+ResNet (one panel per model)."""
+
+import matplotlib.pyplot as plt
+
+from distancing.plotting import (
+    COLORS,
+    accuracy_axis,
+    checkpoint_epochs,
+    load_series,
+    mark_checkpoints,
+    read_metrics,
+    save,
+    seed_band,
+)
+
+snakemake = globals()["snakemake"]
+results = snakemake.params.results
+panels = load_series(snakemake.params.series)
+fig, axes = plt.subplots(1, len(panels), figsize=(4.6 * len(panels), 3.8), sharey=True, squeeze=False)
+for ax, (panel, series) in zip(axes[0], sorted(panels.items()), strict=True):
+    for color, (label, names) in zip(COLORS, series.items(), strict=False):
+        seed_band(ax, read_metrics(results, names), "val_acc", label, color, scale=100)
+    longest = max(series.values(), key=lambda names: len(checkpoint_epochs(results, names[0])))
+    mark_checkpoints(ax, checkpoint_epochs(results, longest[0]))
+    ax.set_title(panel.split("/", 1)[1])
+    accuracy_axis(ax)
+    ax.legend(loc="lower right")
+save(fig, snakemake.output.png, snakemake.output.pdf)

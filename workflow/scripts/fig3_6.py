@@ -1,0 +1,27 @@
+"""Figure 3.6: cosine decay with warm restarts (SGDR) at a suboptimal learning rate, without
+and with distancing; the reference SGDR run at the default learning rate for comparison."""
+
+import matplotlib.pyplot as plt
+
+from distancing.plotting import (
+    COLORS,
+    accuracy_axis,
+    checkpoint_epochs,
+    load_series,
+    mark_checkpoints,
+    read_metrics,
+    save,
+    seed_band,
+)
+
+snakemake = globals()["snakemake"]
+results = snakemake.params.results
+series = load_series(snakemake.params.series)["fig3_6"]
+fig, ax = plt.subplots(figsize=(6.5, 4))
+for color, (label, names), style in zip(COLORS, series.items(), ["--", "-", "-"], strict=False):
+    seed_band(ax, read_metrics(results, names), "val_acc", label, color, scale=100, linestyle=style)
+with_hill = [names for label, names in series.items() if "distancing" in label][0]
+mark_checkpoints(ax, checkpoint_epochs(results, with_hill[0]))
+accuracy_axis(ax)
+ax.legend(loc="lower right")
+save(fig, snakemake.output.png, snakemake.output.pdf)
