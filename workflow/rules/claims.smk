@@ -24,7 +24,7 @@ rule claims:
         csv=f"{RESULTS}/claims.csv",
         md=f"{RESULTS}/claims.md",
     params:
-        figures=json.dumps(EXPERIMENTS.figure_runs(), sort_keys=True),
+        figures=json.dumps(EXPERIMENTS.figure_runs()),
         sweeps=sweep_values(),
         results=RESULTS,
     log:

@@ -19,4 +19,4 @@ def figure_runs(figure):
 
 def figure_series(figure):
     """Panels -> series label -> run names, as one JSON string (a plain scalar for Snakemake params)."""
-    return json.dumps(EXPERIMENTS.figure_inputs(figure), sort_keys=True)
+    return json.dumps(EXPERIMENTS.figure_inputs(figure))  # keeps series order: legend order

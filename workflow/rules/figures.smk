@@ -8,10 +8,12 @@ FROM_ENSEMBLES = {"fig3_7", "fig3_8"}
 
 
 def figure_inputs(figure):
+    # The script is an input too, so that touching it (not only editing it) redraws the figure.
+    inputs = {"script": os.path.join(workflow.basedir, f"workflow/scripts/{figure}.py")}
     if figure in ANALYTIC:
-        return {}
+        return inputs
     names = figure_runs(figure)
-    inputs = {"metrics": run_files(names, "metrics.csv"), "distances": run_files(names, "distances.csv")}
+    inputs |= {"metrics": run_files(names, "metrics.csv"), "distances": run_files(names, "distances.csv")}
     if figure in FROM_ENSEMBLES:
         inputs["ensembles"] = rules.ensembles.output.checkpoints
     return inputs

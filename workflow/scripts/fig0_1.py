@@ -19,11 +19,11 @@ def loss(x, y):
     return 0.08 * (x**2 + y**2) - well(GLOBAL, 1.2, 1.0) - well(LOCAL, 0.8, 0.35)
 
 
-def hill(x, y, height=1.0, width=0.3):
+def hill(x, y, height=1.0, width=0.5):
     return height * np.exp(-((x - LOCAL[0]) ** 2 + (y - LOCAL[1]) ** 2) / (2 * width**2))
 
 
-def descend(f, start, lr=0.05, steps=600, h=1e-5):
+def descend(f, start, lr=0.1, steps=3000, h=1e-5):
     path = [np.array(start, dtype=float)]
     for _ in range(steps):
         p = path[-1]

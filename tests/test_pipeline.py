@@ -1,0 +1,235 @@
+"""The Snakemake pipeline: run naming and sharing, config checks, and the smoke profile run
+for real (every figure and CSV, the report, reruns, and a job killed mid-run)."""
+
+import csv
+import os
+import shutil
+import signal
+import struct
+import subprocess
+import sys
+import time
+import zipfile
+from pathlib import Path
+
+import pytest
+import yaml
+
+from distancing.config import ConfigError
+from distancing.pipeline import Experiments, check_config
+
+ROOT = Path(__file__).resolve().parents[1]
+SCHEMA = ROOT / "workflow" / "schemas" / "config.schema.yaml"
+FIGURES = ["fig0_1", "fig1_1", "fig2_1", "fig3_1", "fig3_2", "fig3_3", "fig3_4", "fig3_5", "fig3_6", "fig3_7",
+           "fig3_8"]
+
+
+def smoke_config() -> dict:
+    return yaml.safe_load((ROOT / "configs" / "smoke.yaml").read_text())
+
+
+def snakemake(workdir: Path, *args: str, timeout: float = 600) -> subprocess.CompletedProcess:
+    return subprocess.run([sys.executable, "-m", "snakemake", "--snakefile", str(workdir / "Snakefile"),
+                           "--directory", str(workdir), *args], capture_output=True, text=True, timeout=timeout)
+
+
+def copy_pipeline(target: Path, data_root: Path, **changes) -> Path:
+    """The pipeline's files in a fresh directory (so a test may edit them), with a smoke config."""
+    target.mkdir(parents=True, exist_ok=True)
+    shutil.copy(ROOT / "Snakefile", target)
+    shutil.copytree(ROOT / "workflow", target / "workflow")
+    shutil.copytree(ROOT / "profiles", target / "profiles")
+    config = smoke_config()
+    config["base"]["data"]["root"] = str(data_root)
+    for key, value in changes.items():
+        config[key] = value
+    (target / "config.yaml").write_text(yaml.safe_dump(config, sort_keys=False))
+    return target
+
+
+def png_size(path: Path) -> tuple[int, int]:
+    with open(path, "rb") as f:
+        header = f.read(24)
+    assert header[:8] == b"\x89PNG\r\n\x1a\n"
+    return struct.unpack(">II", header[16:24])
+
+
+# ---------------------------------------------------------------- runs and names
+
+
+def test_runs_shared_by_figures_train_once_with_readable_names():
+    experiments = Experiments(yaml.safe_load((ROOT / "config.yaml").read_text()))
+    runs = experiments.runs()
+    assert experiments.referenced_runs() > len(runs)  # figures share runs
+    assert "mobilenetv2-s8-sigma2_1e-4-ck6-seed0" in runs
+    assert "mobilenetv2-baseline-ck6+9+12-seed0" in runs
+    figures = experiments.figure_runs()
+    assert figures["fig3_1"]["distancing"][0] == figures["fig3_2"]["s = 8"][0]  # one run, two figures
+    config = runs["mobilenetv2-s8-sigma2_1e-4-ck6-seed0"]
+    assert config["distancing"]["strength"] == 8.0 and config["distancing"]["checkpoints"] == [6]
+    assert config["model"]["mobilenetv2"]["width"] == 0.25 and config["seed"] == 0
+    assert all(len(series) >= 1 for series in figures.values())
+
+
+def test_adding_a_sweep_value_adds_one_run_per_seed():
+    config = yaml.safe_load((ROOT / "config.yaml").read_text())
+    before = Experiments(config).runs()
+    config["experiments"]["fig3_2"]["strengths"].append(64.0)
+    after = Experiments(config).runs()
+    assert set(after) - set(before) == {f"mobilenetv2-s64-sigma2_1e-4-ck6-seed{s}" for s in config["seeds"]}
+
+
+@pytest.mark.parametrize("change,message", [
+    (lambda c: c.update(threads=0), "threads: 0 is less than the minimum of 1"),
+    (lambda c: c.update(colour="red"), "(top level): Additional properties are not allowed ('colour' was unexpected)"),
+    (lambda c: c["distancing"].update(sigma2=-1.0), "distancing.sigma2: -1.0 is less than or equal to"),
+    (lambda c: c["experiments"]["fig3_2"].update(strengths="2"), "experiments.fig3_2.strengths: '2' is not of type"),
+    (lambda c: c.update(seeds=[]), "seeds: [] should be non-empty"),
+    (lambda c: c["base"]["train"].update(epochs=0), "base.train.epochs: must be >= 1, got 0"),
+    (lambda c: c["base"]["train"].update(optimiser="adam"), "base.train.optimiser: unknown key"),
+    (lambda c: c["distancing"].update(model="vgg"), "distancing.model: no model named 'vgg' under models"),
+    (lambda c: c["models"]["resnet"].update(depth=3), "models.resnet.depth: unknown key"),
+])
+def test_bad_pipeline_config_names_the_key(change, message):
+    config = smoke_config()
+    change(config)
+    with pytest.raises(ConfigError) as error:
+        check_config(config, str(SCHEMA))
+    assert str(error.value).startswith(message), str(error.value)
+    assert "\n" not in str(error.value)
+
+
+def test_snakemake_refuses_a_bad_config_before_any_job(tmp_path, data_root):
+    workdir = copy_pipeline(tmp_path / "p", data_root, threads="two")
+    result = snakemake(workdir, "--cores", "1", "figures")
+    assert result.returncode != 0
+    assert "invalid config: threads: 'two' is not of type 'integer'" in result.stderr
+    assert not (workdir / "results-smoke").exists()
+
+
+# ---------------------------------------------------------------- the smoke profile, for real
+
+
+@pytest.fixture(scope="module")
+def smoke_run(tmp_path_factory, data_root):
+    workdir = copy_pipeline(tmp_path_factory.mktemp("pipeline"), data_root)
+    started = time.perf_counter()
+    result = snakemake(workdir, "--cores", "2", "figures")
+    assert result.returncode == 0, result.stderr[-5000:]
+    return workdir, time.perf_counter() - started
+
+
+def read_csv(path: Path) -> list[dict]:
+    with open(path, newline="") as f:
+        return list(csv.DictReader(f))
+
+
+def test_smoke_pipeline_renders_every_figure(smoke_run):
+    workdir, _ = smoke_run
+    for figure in FIGURES:
+        png, pdf = workdir / "figures-smoke" / f"{figure}.png", workdir / "figures-smoke" / f"{figure}.pdf"
+        width, height = png_size(png)
+        assert width >= 600 and height >= 400, figure
+        assert png.stat().st_size > 20_000 and pdf.read_bytes()[:5] == b"%PDF-"
+
+
+def test_smoke_pipeline_trains_each_needed_run_once(smoke_run, data_root):
+    workdir, _ = smoke_run
+    config = yaml.safe_load((workdir / "config.yaml").read_text())
+    expected = set(Experiments(config).runs())
+    runs = workdir / "results-smoke" / "runs"
+    assert {p.name for p in runs.iterdir()} == expected
+    for name in expected:
+        metrics = read_csv(runs / name / "metrics.csv")
+        assert len(metrics) == config["base"]["train"]["epochs"]
+        assert list(metrics[0]) == ["epoch", "lr", "train_loss", "train_acc", "val_loss", "val_acc", "hill",
+                                    "checkpoints", "status"]
+        assert (workdir / "results-smoke" / "logs" / "train" / f"{name}.log").exists()
+        assert (workdir / "results-smoke" / "benchmarks" / "train" / f"{name}.tsv").exists()
+    assert not list((workdir / "results-smoke" / "state").glob("*.pt"))  # resume states are cleaned up
+
+
+def test_smoke_pipeline_writes_ensembles_and_claims(smoke_run):
+    workdir, _ = smoke_run
+    results = workdir / "results-smoke"
+    checkpoints = read_csv(results / "ensembles" / "checkpoints.csv")
+    assert {"run", "group", "seed", "members", "accuracy", "nll", "ece", "disagreement",
+            "weight_distance"} <= set(checkpoints[0])
+    # A run with checkpoints [2, 3] grows to three members: final, epoch 3, epoch 2.
+    rows = [r for r in checkpoints if r["run"] == "mobilenetv2-s8-sigma2_1e-4-ck2+3-seed0"]
+    assert [r["members"] for r in rows] == ["1", "2", "3"] and rows[-1]["member_epochs"] == "5+3+2"
+    seeds = read_csv(results / "ensembles" / "seeds.csv")
+    assert {"group", "members", "accuracy", "nll", "ece", "disagreement"} <= set(seeds[0])
+    claims = read_csv(results / "claims.csv")
+    assert len(claims) >= 9
+    assert {r["verdict"] for r in claims} <= {"holds", "does not hold", "inconclusive"}
+    assert all(float(r["ci95_low"]) <= float(r["mean"]) <= float(r["ci95_high"]) for r in claims
+               if r["mean"] != "nan")
+    assert "| claim |" in (results / "claims.md").read_text()
+
+
+def test_a_finished_tree_has_nothing_to_do_and_plot_edits_rerun_only_plots(smoke_run):
+    workdir, _ = smoke_run
+    result = snakemake(workdir, "-n", "figures")
+    assert result.returncode == 0 and "Nothing to be done" in result.stdout + result.stderr
+    script = workdir / "workflow" / "scripts" / "fig3_2.py"
+    os.utime(script, (time.time() + 5, time.time() + 5))
+    result = snakemake(workdir, "-n", "figures")
+    stats = job_stats(result.stdout + result.stderr)
+    assert stats == {"fig3_2": 1, "figures": 1}, stats
+
+
+def job_stats(output: str) -> dict[str, int]:
+    """The 'Job stats' table of a Snakemake dry run, as rule -> count."""
+    lines = output.split("Job stats:", 1)[1].splitlines()[3:]
+    stats = {}
+    for line in lines:
+        parts = line.split()
+        if len(parts) != 2 or parts[0] == "total":
+            break
+        stats[parts[0]] = int(parts[1])
+    return stats
+
+
+def test_report_holds_every_figure_with_its_caption(smoke_run):
+    workdir, _ = smoke_run
+    result = snakemake(workdir, "--report", str(workdir / "report.zip"), "figures")
+    assert result.returncode == 0, result.stderr[-3000:]
+    with zipfile.ZipFile(workdir / "report.zip") as report:
+        names = report.namelist()
+        assert sum(name.endswith(".png") for name in names) >= len(FIGURES)
+        text = "".join(report.read(n).decode(errors="ignore") for n in names if n.endswith((".html", ".js")))
+    assert "Figure 3.1" in text and "mnist1d" in text
+
+
+def test_a_training_job_killed_mid_run_resumes_when_the_pipeline_restarts(tmp_path, data_root):
+    """Ctrl-C during a training job; the restarted pipeline continues from the last epoch."""
+    config = smoke_config()
+    config["base"]["train"]["epochs"] = 30
+    config["seeds"] = [0]
+    target = "results-smoke/runs/resnet-baseline-ck2+3-seed0/metrics.csv"
+    killed = copy_pipeline(tmp_path / "killed", data_root, base=config["base"], seeds=[0])
+    whole = copy_pipeline(tmp_path / "whole", data_root, base=config["base"], seeds=[0])
+
+    command = [sys.executable, "-m", "snakemake", "--snakefile", str(killed / "Snakefile"), "--directory",
+               str(killed), "--cores", "1", target]
+    process = subprocess.Popen(command, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
+                               start_new_session=True)
+    state = killed / "results-smoke" / "state" / "resnet-baseline-ck2+3-seed0.pt"
+    deadline = time.monotonic() + 120
+    while not state.exists():
+        assert process.poll() is None and time.monotonic() < deadline
+        time.sleep(0.02)
+    time.sleep(0.3)
+    os.killpg(process.pid, signal.SIGINT)  # Ctrl-C reaches Snakemake and the job alike
+    process.wait(timeout=60)
+    assert state.exists()
+    partial = killed / target  # Snakemake removes it, or it holds only the epochs finished so far
+    assert not partial.exists() or len(read_csv(partial)) < 30
+
+    assert snakemake(killed, "--cores", "1", target).returncode == 0
+    log = (killed / "results-smoke" / "logs" / "train" / "resnet-baseline-ck2+3-seed0.log").read_text()
+    assert "resuming" in log and "after epoch" in log
+    assert snakemake(whole, "--cores", "1", target).returncode == 0
+    for name in ("metrics.csv", "distances.csv"):
+        assert (killed / target).with_name(name).read_bytes() == (whole / target).with_name(name).read_bytes()
