@@ -18,7 +18,7 @@ RESULTS = config["results"]
 FIGURES = config["figures"]
 RUNS = EXPERIMENTS.runs()
 FIGURE_NAMES = ["fig0_1", "fig1_1", "fig2_1", "fig3_1", "fig3_2", "fig3_3", "fig3_4", "fig3_5", "fig3_6",
-                "fig3_7", "fig3_8"]
+                "fig3_7", "fig3_8", "peers_members", "peers_diversity", "peers_weights"]
 
 
 

@@ -62,3 +62,33 @@ def test_interval_and_verdicts():
     assert verdict(-0.5, -0.1, "differs") == "holds"
     assert verdict(-0.02, 0.01, "greater", threshold=-0.03) == "holds"
     assert slope([0, 1, 2], [1, 3, 5]) == pytest.approx(2.0)
+
+
+def fabricate_run(root, name, epochs, kinds, probs, weights):
+    run = root / "runs" / name
+    run.mkdir(parents=True)
+    np.savez(run / "predictions.npz", probs=np.asarray(probs, dtype=np.float32), labels=LABELS,
+             epochs=np.asarray(epochs), kinds=np.asarray(kinds), status=np.asarray("completed"),
+             weight_distances=np.zeros((len(epochs), len(epochs))))
+    np.savez(run / "weights.npz", weights=np.asarray(weights, dtype=np.float16), epochs=np.asarray(epochs),
+             kinds=np.asarray(kinds))
+
+
+def test_peer_rows_pick_members_and_measure_pairs(tmp_path):
+    from distancing.ensembles import peer_rows
+
+    a, b = MEMBERS
+    fabricate_run(tmp_path, "sgdr", [2, 4, 6], ["snapshot", "checkpoint", "final"], [a, b, a],
+                  [[0.0, 0.0], [1.0, 0.0], [3.0, 4.0]])
+    fabricate_run(tmp_path, "deep0", [6], ["final"], [a], [[0.0, 0.0]])
+    fabricate_run(tmp_path, "deep1", [6], ["final"], [b], [[0.0, 2.0]])
+    peers = {"snapshot": [[("sgdr", "final+snapshots")]], "deep": [[("deep0", "final"), ("deep1", "final")]]}
+    rows, pairs = peer_rows(tmp_path, peers, members=3)
+    snapshot = [r for r in rows if r["method"] == "snapshot"]
+    # final (epoch 6) then the snapshot at epoch 2; the checkpoint is not a snapshot member.
+    assert [r["members"] for r in snapshot] == [1, 2]
+    assert snapshot[1]["weight_distance"] == pytest.approx(5.0)  # ‖(3, 4) − (0, 0)‖
+    deep = [r for r in rows if r["method"] == "deep"]
+    assert deep[1]["accuracy"] == 1.0 and deep[1]["disagreement"] == pytest.approx(1 / 3)
+    (pair,) = [p for p in pairs if p["method"] == "deep"]
+    assert pair["weight_distance"] == pytest.approx(2.0) and pair["pair_accuracy"] == 1.0

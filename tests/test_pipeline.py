@@ -21,7 +21,7 @@ from distancing.pipeline import Experiments, check_config
 ROOT = Path(__file__).resolve().parents[1]
 SCHEMA = ROOT / "workflow" / "schemas" / "config.schema.yaml"
 FIGURES = ["fig0_1", "fig1_1", "fig2_1", "fig3_1", "fig3_2", "fig3_3", "fig3_4", "fig3_5", "fig3_6", "fig3_7",
-           "fig3_8"]
+           "fig3_8", "peers_members", "peers_diversity", "peers_weights"]
 
 
 def smoke_config() -> dict:
@@ -71,6 +71,21 @@ def test_runs_shared_by_figures_train_once_with_readable_names():
     assert all(len(series) >= 1 for series in figures.values())
 
 
+def test_peers_share_a_budget_and_disjoint_seed_sets():
+    experiments = Experiments(yaml.safe_load((ROOT / "config.yaml").read_text()))
+    peers = experiments.peers()
+    assert list(peers) == ["single network, 15 epochs", "distancing: final + checkpoints every 5 epochs",
+                           "snapshot ensemble: SGDR, 3 cycles", "deep ensemble, 3 × 5 epochs (equal budget)",
+                           "deep ensemble, 3 × 15 epochs (3 × budget)"]
+    equal = peers["deep ensemble, 3 × 5 epochs (equal budget)"]
+    assert [name for name, _ in equal[1]] == [f"mobilenetv2-baseline-e5-seed{s}" for s in (3, 4, 5)]
+    assert peers["distancing: final + checkpoints every 5 epochs"][0] == [
+        ("mobilenetv2-s8-sigma2_1e-4-ck5+10-seed0", "final+checkpoints")]
+    (snapshot, kind), = peers["snapshot ensemble: SGDR, 3 cycles"][0]
+    assert kind == "final+snapshots" and experiments.runs()[snapshot]["snapshots"] == [5, 10]
+    assert snapshot in experiments.figure_runs()["fig1_1"]["cosine decay with warm restarts"]  # trained once
+
+
 def test_adding_a_sweep_value_adds_one_run_per_seed():
     config = yaml.safe_load((ROOT / "config.yaml").read_text())
     before = Experiments(config).runs()
@@ -89,6 +104,8 @@ def test_adding_a_sweep_value_adds_one_run_per_seed():
     (lambda c: c["base"]["train"].update(optimiser="adam"), "base.train.optimiser: unknown key"),
     (lambda c: c["distancing"].update(model="vgg"), "distancing.model: no model named 'vgg' under models"),
     (lambda c: c["models"]["resnet"].update(depth=3), "models.resnet.depth: unknown key"),
+    (lambda c: c["peers"].update(members=3), "peers.members: base.train.epochs (4) must be a multiple of it"),
+    (lambda c: c["peers"].update(model="vgg"), "peers.model: no model named 'vgg'"),
 ])
 def test_bad_pipeline_config_names_the_key(change, message):
     config = smoke_config()
@@ -136,12 +153,12 @@ def test_smoke_pipeline_renders_every_figure(smoke_run):
 def test_smoke_pipeline_trains_each_needed_run_once(smoke_run, data_root):
     workdir, _ = smoke_run
     config = yaml.safe_load((workdir / "config.yaml").read_text())
-    expected = set(Experiments(config).runs())
+    expected = Experiments(config).runs()
     runs = workdir / "results-smoke" / "runs"
-    assert {p.name for p in runs.iterdir()} == expected
-    for name in expected:
+    assert {p.name for p in runs.iterdir()} == set(expected)
+    for name, run_config in expected.items():
         metrics = read_csv(runs / name / "metrics.csv")
-        assert len(metrics) == config["base"]["train"]["epochs"]
+        assert len(metrics) == run_config["train"]["epochs"]
         assert list(metrics[0]) == ["epoch", "lr", "train_loss", "train_acc", "val_loss", "val_acc", "hill",
                                     "checkpoints", "status"]
         assert (workdir / "results-smoke" / "logs" / "train" / f"{name}.log").exists()
@@ -155,13 +172,23 @@ def test_smoke_pipeline_writes_ensembles_and_claims(smoke_run):
     checkpoints = read_csv(results / "ensembles" / "checkpoints.csv")
     assert {"run", "group", "seed", "members", "accuracy", "nll", "ece", "disagreement",
             "weight_distance"} <= set(checkpoints[0])
-    # A run with checkpoints [2, 3] grows to three members: final, epoch 3, epoch 2.
+    # A run of 4 epochs with checkpoints [2, 3] grows to three members: final, epoch 3, epoch 2.
     rows = [r for r in checkpoints if r["run"] == "mobilenetv2-s8-sigma2_1e-4-ck2+3-seed0"]
-    assert [r["members"] for r in rows] == ["1", "2", "3"] and rows[-1]["member_epochs"] == "5+3+2"
+    assert [r["members"] for r in rows] == ["1", "2", "3"] and rows[-1]["member_epochs"] == "4+3+2"
     seeds = read_csv(results / "ensembles" / "seeds.csv")
     assert {"group", "members", "accuracy", "nll", "ece", "disagreement"} <= set(seeds[0])
+    peers = read_csv(results / "ensembles" / "peers.csv")
+    methods = list(dict.fromkeys(r["method"] for r in peers))
+    assert [m.split(":")[0].split(",")[0] for m in methods] == [
+        "single network", "distancing", "snapshot ensemble", "deep ensemble", "deep ensemble"]
+    assert {"replicate", "members", "accuracy", "nll", "ece", "disagreement", "weight_distance"} <= set(peers[0])
+    assert {r["members"] for r in peers if r["method"].startswith("deep")} == {"1", "2"}
+    pairs = read_csv(results / "ensembles" / "peer_pairs.csv")
+    assert {"method", "replicate", "disagreement", "weight_distance", "pair_accuracy"} <= set(pairs[0])
+    assert all(float(r["weight_distance"]) > 0 for r in pairs)
     claims = read_csv(results / "claims.csv")
-    assert len(claims) >= 9
+    assert len(claims) >= 12
+    assert any("snapshot ensemble at equal budget" in r["claim"] for r in claims)
     assert {r["verdict"] for r in claims} <= {"holds", "does not hold", "inconclusive"}
     assert all(float(r["ci95_low"]) <= float(r["mean"]) <= float(r["ci95_high"]) for r in claims
                if r["mean"] != "nan")

@@ -36,7 +36,7 @@ def test_a_run_writes_the_four_files_with_the_documented_columns(tmp_path, tiny_
     out = tmp_path / "run"
     train(tiny_config, out)
     assert sorted(p.name for p in out.iterdir()) == ["config.yaml", "distances.csv", "metrics.csv",
-                                                     "predictions.npz"]
+                                                     "predictions.npz", "weights.npz"]
     metrics = read_csv(out / "metrics.csv")
     assert tuple(metrics[0]) == METRICS_COLUMNS
     assert [int(r["epoch"]) for r in metrics] == [1, 2, 3, 4]
@@ -65,6 +65,11 @@ def test_a_run_writes_the_four_files_with_the_documented_columns(tmp_path, tiny_
         # Validation accuracy of the final member is the one logged in metrics.csv.
         accuracy = (p["probs"][2].argmax(1) == p["labels"]).mean()
         assert accuracy == pytest.approx(float(metrics[-1]["val_acc"]))
+
+    with np.load(out / "weights.npz") as w, np.load(out / "predictions.npz") as p:
+        weights = w["weights"].astype(np.float64)
+        assert w["weights"].dtype == np.float16 and weights.shape[0] == 3
+        assert np.linalg.norm(weights[1] - weights[2]) == pytest.approx(p["weight_distances"][1, 2], rel=1e-2)
 
     config = yaml.safe_load((out / "config.yaml").read_text())
     assert config["distancing"]["checkpoints"] == [2]

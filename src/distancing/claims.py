@@ -112,8 +112,40 @@ def sweep_slopes(series: dict[str, list[str]], values: dict[str, float], f: Call
             for i in range(seeds)]
 
 
+def peer_claims(peers: pd.DataFrame, pairs: pd.DataFrame) -> list[Claim]:
+    """Distancing ensembles against their peers at equal budget, and weight distance against
+    disagreement; per replicate, at the largest ensemble size every method reaches."""
+    methods = list(dict.fromkeys(peers["method"]))
+    distancing = next(m for m in methods if m.startswith("distancing"))
+    snapshot = next(m for m in methods if m.startswith("snapshot"))
+    equal = next(m for m in methods if m.startswith("deep") and "equal budget" in m)
+    size = int(peers[peers["method"].isin([distancing, snapshot, equal])].groupby("method")["members"].max().min())
+    at = peers[peers["members"] == size].set_index(["method", "replicate"])["accuracy"]
+    replicates = sorted(peers["replicate"].unique())
+
+    def versus(other: str) -> list[float]:
+        return [at.get((distancing, r), math.nan) - at.get((other, r), math.nan) for r in replicates]
+
+    def correlation(rows: pd.DataFrame) -> float:
+        if len(rows) < 3 or rows["weight_distance"].std() == 0 or rows["disagreement"].std() == 0:
+            return math.nan
+        return float(rows[["weight_distance", "disagreement"]].rank().corr().iloc[0, 1])
+
+    within = pairs[pairs["method"].isin([distancing, snapshot])]
+    return [
+        Claim(f"the distancing ensemble beats the snapshot ensemble at equal budget ({size} members)",
+              "ensemble accuracy, distancing − snapshot", "greater", versus(snapshot)),
+        Claim(f"the distancing ensemble beats the equal-budget independent ensemble ({size} members)",
+              "ensemble accuracy, distancing − deep ensemble of equal budget", "greater", versus(equal)),
+        Claim("larger weight distance comes with larger disagreement",
+              "Spearman correlation of weight distance and disagreement over pairs of distancing and snapshot "
+              "members", "greater", [correlation(within[within["replicate"] == r]) for r in replicates]),
+    ]
+
+
 def evaluate_claims(results: str | Path, figures: dict[str, dict[str, list[str]]],
-                    ensembles: pd.DataFrame, sweeps: dict[str, dict[str, float]]) -> pd.DataFrame:
+                    ensembles: pd.DataFrame, sweeps: dict[str, dict[str, float]],
+                    peers: pd.DataFrame | None = None, pairs: pd.DataFrame | None = None) -> pd.DataFrame:
     """All claims as rows. ``sweeps`` maps a figure to {series label: swept value} (s or σ²)."""
     runs = Runs(results)
     claims: list[Claim] = []
@@ -173,6 +205,8 @@ def evaluate_claims(results: str | Path, figures: dict[str, dict[str, list[str]]
         "ensemble accuracy depends on the strength s",
         "slope of the checkpoint-ensemble accuracy against log10 s", "differs",
         sweep_slopes(figures["fig3_8"], sweeps["fig3_8"], ensemble_accuracy)))
+    if peers is not None and pairs is not None:
+        claims += peer_claims(peers, pairs)
     return pd.DataFrame([c.row() for c in claims])
 
 

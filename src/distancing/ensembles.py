@@ -73,12 +73,13 @@ def load_predictions(run_dir: str | Path) -> dict[str, np.ndarray]:
         return {k: f[k] for k in f.files}
 
 
-def final_first_order(epochs: np.ndarray, kinds: np.ndarray) -> list[int]:
-    """Member order for growing a run's ensemble: the final model, then checkpoints newest first.
+def final_first_order(epochs: np.ndarray, kinds: np.ndarray, include: tuple[str, ...] = ("checkpoint",)) -> list[int]:
+    """Member order for growing a run's ensemble: the final model, then the included kinds
+    (checkpoints, snapshots) newest first.
 
     With one member the ensemble is the single network; each addition reaches further back.
     """
-    members = [i for i, k in enumerate(kinds) if k in ("final", "checkpoint")]
+    members = [i for i, k in enumerate(kinds) if k == "final" or k in include]
     return sorted(members, key=lambda i: (kinds[i] != "final", -int(epochs[i])))
 
 
@@ -120,3 +121,55 @@ def seed_ensemble_rows(run_dirs: dict[str, Path]) -> list[dict]:
             rows.append({"group": group, "runs": len(names), "diverged": len(names) - len(finals),
                          **ensemble_row(np.stack(finals[:k]), labels)})
     return rows
+
+
+MEMBER_KINDS = {"final": (), "final+checkpoints": ("checkpoint",), "final+snapshots": ("snapshot",)}
+
+
+def peer_members(results: str | Path, members: list[tuple[str, str]]):
+    """Probabilities, labels and half-precision weights of one peer ensemble's members, in order.
+
+    ``members`` lists (run name, kind): "final" takes a run's final model; "final+checkpoints"
+    and "final+snapshots" take the final model and then those members, newest first. A
+    diverged run contributes nothing (it has no final model).
+    """
+    probs, weights, labels = [], [], None
+    for name, kind in members:
+        run = Path(results) / "runs" / name
+        p = load_predictions(run)
+        with np.load(run / "weights.npz") as f:
+            w = f["weights"]
+        labels = p["labels"]
+        if "final" not in p["kinds"]:
+            continue
+        for i in final_first_order(p["epochs"], p["kinds"], MEMBER_KINDS[kind]):
+            probs.append(p["probs"][i])
+            weights.append(w[i].astype(np.float32))
+    return np.stack(probs) if probs else None, labels, np.stack(weights) if weights else None
+
+
+def pairwise_weight_distances(weights: np.ndarray) -> np.ndarray:
+    diff = weights[:, None, :] - weights[None, :, :]
+    return np.sqrt((diff.astype(np.float64) ** 2).sum(-1))
+
+
+def peer_rows(results: str | Path, peers: dict[str, list[list[tuple[str, str]]]],
+              members: int) -> tuple[list[dict], list[dict]]:
+    """Per method and replicate: metrics of the ensemble of its first k members (k = 1..M),
+    and one row per pair of members (disagreement, weight distance, accuracy of the pair)."""
+    rows, pairs = [], []
+    for method, ensembles in peers.items():
+        for replicate, spec in enumerate(ensembles):
+            probs, labels, weights = peer_members(results, spec)
+            if probs is None:
+                continue
+            probs, weights = probs[:members], weights[:members]
+            distances = pairwise_weight_distances(weights)
+            for k in range(1, len(probs) + 1):
+                rows.append({"method": method, "replicate": replicate,
+                             **ensemble_row(probs[:k], labels, distances[:k, :k])})
+            for i, j in combinations(range(len(probs)), 2):
+                pairs.append({"method": method, "replicate": replicate, "member_a": i, "member_b": j,
+                              "disagreement": disagreement(probs[[i, j]]), "weight_distance": distances[i, j],
+                              "pair_accuracy": accuracy(probs[[i, j]].mean(0), labels)})
+    return rows, pairs

@@ -37,7 +37,18 @@ class Run:
     lr: float | None = None
     schedule: str | None = None
     restart_epochs: int | None = None
+    epochs: int | None = None
     seed: int = 0
+
+
+def cycle_ends(epochs: int, first: int, mult: int) -> list[int]:
+    """Epochs at which SGDR cycles end (before the last epoch): the snapshot-ensemble members."""
+    ends, end, length = [], first, first
+    while end < epochs:
+        ends.append(end)
+        length *= mult
+        end += length
+    return ends
 
 
 class Experiments:
@@ -71,6 +82,7 @@ class Experiments:
             schedule=None if run.schedule in (None, d["schedule"]) else run.schedule,
             restart_epochs=(None if run.restart_epochs in (None, d["restart_epochs"])
                             or (run.schedule or d["schedule"]) != "cosine_restarts" else run.restart_epochs),
+            epochs=None if run.epochs in (None, d["epochs"]) else run.epochs,
         )
 
     def name(self, run: Run) -> str:
@@ -91,6 +103,8 @@ class Experiments:
             parts.append(f"lr{number(run.lr)}")
         if run.weight_decay is not None:
             parts.append(f"wd{number(run.weight_decay)}")
+        if run.epochs is not None:
+            parts.append(f"e{run.epochs}")
         parts.append(f"seed{run.seed}")
         return "-".join(parts)
 
@@ -103,9 +117,11 @@ class Experiments:
         layer = merge(resolve(), layer)  # full key set, so the knobs below always have a place
         layer["model"] = merge(layer["model"], self.models[run.model], prefix=f"models.{run.model}.")
         train, dist = layer["train"], layer["distancing"]
-        for key in ("weight_decay", "lr", "schedule", "restart_epochs"):
+        for key in ("weight_decay", "lr", "schedule", "restart_epochs", "epochs"):
             if getattr(run, key) is not None:
                 train[key] = getattr(run, key)
+        if train["schedule"] == "cosine_restarts":  # keep each cycle's end: a snapshot ensemble
+            layer["snapshots"] = cycle_ends(train["epochs"], train["restart_epochs"], train["restart_mult"])
         dist["strength"] = run.strength
         if run.sigma2 is not None:
             dist["sigma2"] = run.sigma2
@@ -169,20 +185,61 @@ class Experiments:
             f"s = {number(s)}": self.distancing(strength=s, checkpoints=many) for s in e["fig3_8"]["strengths"]}
         return figures
 
+    def peer_members(self) -> dict[str, list[list[tuple[Run, str]]]]:
+        """Ensembles at a declared budget, per method: one ensemble per replicate, each a list of
+        (run, member kind) in the order members are added.
+
+        Budget: E = base epochs for each method (M × E for the reference deep ensemble), M
+        members; snapshot cycles and distancing checkpoints end every E/M epochs. Networks of E
+        epochs are the figures' baselines (their stored checkpoints do not change training), so
+        those runs are shared.
+        """
+        p = self.config["peers"]
+        model, M, E = p["model"], p["members"], self.defaults["epochs"]
+        every = E // M
+        methods: dict[str, list[list[tuple[Run, str]]]] = {}
+        for i, seed in enumerate(self.seeds):
+            deep = [self.seeds[0] + i * M + j for j in range(M)]  # disjoint seed sets per replicate
+            replicate = {
+                f"single network, {E} epochs": [(self.baseline(model, seed=seed), "final")],
+                f"distancing: final + checkpoints every {every} epochs": [(self.distancing(
+                    model, checkpoints=tuple(range(every, E, every)), seed=seed), "final+checkpoints")],
+                f"snapshot ensemble: SGDR, {M} cycles": [(Run(
+                    model, 0.0, seed=seed, schedule="cosine_restarts", restart_epochs=every), "final+snapshots")],
+                f"deep ensemble, {M} × {every} epochs (equal budget)": [
+                    (Run(model, 0.0, epochs=every, seed=s), "final") for s in deep],
+                f"deep ensemble, {M} × {E} epochs ({M} × budget)": [
+                    (self.baseline(model, seed=s), "final") for s in deep],
+            }
+            for method, members in replicate.items():
+                methods.setdefault(method, []).append(members)
+        return methods
+
+    def peers(self) -> dict[str, list[list[tuple[str, str]]]]:
+        """``peer_members`` with run names: what the ensembles script reads."""
+        return {method: [[(self.name(run), kind) for run, kind in members] for members in ensembles]
+                for method, ensembles in self.peer_members().items()}
+
+    def peer_runs(self) -> list[str]:
+        return sorted({name for ensembles in self.peers().values() for members in ensembles
+                       for name, _ in members})
+
     def figure_runs(self) -> dict[str, dict[str, list[str]]]:
         """Figure (or panel) -> series label -> run names over seeds."""
         return {fig: {label: [self.name(r) for r in self.over_seeds(run)] for label, run in series.items()}
                 for fig, series in self.series().items()}
 
     def runs(self) -> dict[str, dict[str, Any]]:
-        """Every unique run the figures need: name -> resolved run config."""
+        """Every unique run the figures and peer ensembles need: name -> resolved run config."""
+        wanted = [seeded for series in self.series().values() for run in series.values()
+                  for seeded in self.over_seeds(run)]
+        wanted += [run for ensembles in self.peer_members().values() for members in ensembles
+                   for run, _ in members]
         result: dict[str, dict[str, Any]] = {}
-        for series in self.series().values():
-            for run in series.values():
-                for seeded in self.over_seeds(run):
-                    name = self.name(seeded)
-                    if name not in result:
-                        result[name] = self.run_config(seeded)
+        for run in wanted:
+            name = self.name(run)
+            if name not in result:
+                result[name] = self.run_config(run)
         return result
 
     def referenced_runs(self) -> int:
@@ -215,15 +272,19 @@ def check_config(config: Mapping[str, Any], schema_path: str) -> Experiments:
                                                                     config["experiments"]["fig1_1"]["model"])]
     named += [(f"experiments.{fig}.models", m)
               for fig in ("fig3_4", "fig3_7") for m in config["experiments"][fig]["models"]]
+    named.append(("peers.model", config["peers"]["model"]))
     for key, name in named:
         if name not in models:
             raise ConfigError(f"{key}: no model named {name!r} under models; defined: {', '.join(models)}")
     try:
         experiments = Experiments(config)
+        epochs, members = experiments.defaults["epochs"], config["peers"]["members"]
+        if epochs % members:
+            raise ConfigError(f"peers.members: base.train.epochs ({epochs}) must be a multiple of it, got {members}")
         experiments.runs()
     except ConfigError as exc:
         message = str(exc)
-        raise ConfigError(message if message.startswith("models.") else f"base.{message}") from None
+        raise ConfigError(message if message.startswith(("models.", "peers.")) else f"base.{message}") from None
     return experiments
 
 

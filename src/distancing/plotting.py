@@ -122,3 +122,17 @@ def ensemble_curve(ax: plt.Axes, table: pd.DataFrame, runs: Sequence[str], label
     ax.fill_between(stats.index, stats["mean"] - stats["std"], stats["mean"] + stats["std"], color=color,
                     alpha=0.2, linewidth=0)
     ax.set_xticks(stats.index)
+
+
+PEER_MARKERS = ["o", "s", "^", "D", "v", "P"]
+
+
+def peer_scatter(ax: plt.Axes, members: pd.DataFrame, pairs: pd.DataFrame, x: str, y: str,
+                 scale: tuple[float, float] = (1.0, 1.0)) -> None:
+    """One point per pair of members, coloured by method as in the members-versus-size figure."""
+    methods = list(dict.fromkeys(members["method"]))
+    for method, rows in pairs.groupby("method", sort=False):
+        i = methods.index(method)
+        ax.scatter(rows[x] * scale[0], rows[y] * scale[1], color=COLORS[i], marker=PEER_MARKERS[i % 6],
+                   alpha=0.75, label=method)
+    ax.legend(loc="best", fontsize=7)

@@ -64,6 +64,10 @@ class RunOutputs:
     def predictions(self) -> Path:
         return self.out / "predictions.npz"
 
+    @property
+    def weights(self) -> Path:
+        return self.out / "weights.npz"
+
 
 @dataclass
 class History:
@@ -280,10 +284,14 @@ class Trainer:
         else:
             weight_distances = np.zeros((0, 0), np.float32)
             probs = np.zeros((0, len(self.data.y_val), self.data.num_classes), np.float32)
+        epochs, kinds = np.asarray(h.member_epochs, dtype=np.int64), np.asarray(h.member_kinds, dtype=str)
         atomic_save_npz(self.outputs.predictions, probs=probs, labels=self.data.y_val.cpu().numpy(),
-                        epochs=np.asarray(h.member_epochs, dtype=np.int64),
-                        kinds=np.asarray(h.member_kinds, dtype=str), weight_distances=weight_distances,
-                        status=np.asarray(h.status))
+                        epochs=epochs, kinds=kinds, weight_distances=weight_distances, status=np.asarray(h.status))
+        # The members' parameters in half precision, for weight distances between runs (deep
+        # ensembles); distances within a run are exact in predictions.npz.
+        weights = (torch.stack(h.member_weights).half().cpu().numpy() if h.member_weights
+                   else np.zeros((0, self.num_params), np.float16))
+        atomic_save_npz(self.outputs.weights, weights=weights, epochs=epochs, kinds=kinds)
 
     def write_config(self, device: torch.device, threads: int) -> None:
         resolved = dict(self.config)

@@ -20,6 +20,8 @@ rule claims:
         metrics=run_files(sorted({n for f in CLAIM_FIGURES for n in figure_runs(f)}), "metrics.csv"),
         distances=run_files(sorted({n for f in CLAIM_FIGURES for n in figure_runs(f)}), "distances.csv"),
         ensembles=rules.ensembles.output.checkpoints,
+        peers=rules.peer_ensembles.output.members,
+        pairs=rules.peer_ensembles.output.pairs,
     output:
         csv=f"{RESULTS}/claims.csv",
         md=f"{RESULTS}/claims.md",

@@ -1,7 +1,8 @@
-# Ensembles from stored validation predictions: a run's checkpoints plus final model, and
-# the deep ensembles of final models over seeds.
+# Ensembles from stored validation predictions: a run's checkpoints plus final model, deep
+# ensembles of final models over seeds, and every method against its peers at one budget.
 
 ENSEMBLE_RUNS = sorted(set(figure_runs("fig3_7")) | set(figure_runs("fig3_8")))
+PEER_RUNS = EXPERIMENTS.peer_runs()
 
 
 rule ensembles:
@@ -10,9 +11,24 @@ rule ensembles:
     output:
         checkpoints=f"{RESULTS}/ensembles/checkpoints.csv",
         seeds=f"{RESULTS}/ensembles/seeds.csv",
-    params:
-        runs=" ".join(ENSEMBLE_RUNS),
     log:
         f"{RESULTS}/logs/ensembles.log",
     script:
         "../scripts/ensembles.py"
+
+
+rule peer_ensembles:
+    input:
+        run_files(PEER_RUNS, "predictions.npz"),
+        run_files(PEER_RUNS, "weights.npz"),
+    output:
+        members=f"{RESULTS}/ensembles/peers.csv",
+        pairs=f"{RESULTS}/ensembles/peer_pairs.csv",
+    params:
+        peers=json.dumps(EXPERIMENTS.peers()),
+        members=config["peers"]["members"],
+        results=RESULTS,
+    log:
+        f"{RESULTS}/logs/peer_ensembles.log",
+    script:
+        "../scripts/peer_ensembles.py"

@@ -5,6 +5,7 @@
 
 ANALYTIC = {"fig0_1", "fig2_1"}
 FROM_ENSEMBLES = {"fig3_7", "fig3_8"}
+FROM_PEERS = {"peers_members", "peers_diversity", "peers_weights"}
 
 
 def figure_inputs(figure):
@@ -12,6 +13,8 @@ def figure_inputs(figure):
     inputs = {"script": os.path.join(workflow.basedir, f"workflow/scripts/{figure}.py")}
     if figure in ANALYTIC:
         return inputs
+    if figure in FROM_PEERS:
+        return inputs | {"members": rules.peer_ensembles.output.members, "pairs": rules.peer_ensembles.output.pairs}
     names = figure_runs(figure)
     inputs |= {"metrics": run_files(names, "metrics.csv"), "distances": run_files(names, "distances.csv")}
     if figure in FROM_ENSEMBLES:
@@ -27,11 +30,12 @@ for figure in FIGURE_NAMES:
         input:
             **figure_inputs(figure),
         output:
-            png=report(f"{FIGURES}/{figure}.png", caption=f"../report/{figure}.rst", category="Figures",
+            png=report(f"{FIGURES}/{figure}.png", caption=f"../report/{figure}.rst",
+                       category="Peers" if figure in FROM_PEERS else "Figures",
                        labels={"figure": figure.replace("fig", "").replace("_", ".")}),
             pdf=f"{FIGURES}/{figure}.pdf",
         params:
-            series="{}" if figure in ANALYTIC else figure_series(figure),
+            series="{}" if figure in ANALYTIC | FROM_PEERS else figure_series(figure),
             results=RESULTS,
             script=figure,
         log:

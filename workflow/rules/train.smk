@@ -20,6 +20,7 @@ rule train:
         metrics=f"{RESULTS}/runs/{{run}}/metrics.csv",
         distances=f"{RESULTS}/runs/{{run}}/distances.csv",
         predictions=f"{RESULTS}/runs/{{run}}/predictions.npz",
+        weights=f"{RESULTS}/runs/{{run}}/weights.npz",
     wildcard_constraints:
         run="[^/]+",
     params:
