@@ -11,5 +11,5 @@ snakemake = globals()["snakemake"]
 table = evaluate_claims(snakemake.params.results, json.loads(snakemake.params.figures),
                         pd.read_csv(snakemake.input.ensembles), json.loads(snakemake.params.sweeps),
                         pd.read_csv(snakemake.input.peers), pd.read_csv(snakemake.input.pairs))
-atomic_write_text(snakemake.output.csv, table.to_csv(index=False))
+atomic_write_text(snakemake.output.csv, table.to_csv(index=False, na_rep="nan"))
 atomic_write_text(snakemake.output.md, "# Claims of the paper, tested on this run\n\n" + markdown_table(table))
