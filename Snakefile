@@ -7,7 +7,12 @@ import os
 from distancing.config import ConfigError
 from distancing.pipeline import check_config
 
-configfile: "config.yaml"
+# The default profile, unless profiles are given with --configfile (which would otherwise be
+# merged over it, key by key, and inherit settings they do not mention).
+if not workflow.config_settings.configfiles:
+
+    configfile: "config.yaml"
+
 
 try:
     EXPERIMENTS = check_config(config, os.path.join(workflow.basedir, "workflow/schemas/config.schema.yaml"))

@@ -2,10 +2,15 @@
 
 from __future__ import annotations
 
+import hashlib
+import io
+import pickle
 import subprocess
 import sys
+import tarfile
 from pathlib import Path
 
+import numpy as np
 import pytest
 import yaml
 
@@ -40,3 +45,46 @@ def run_cli(*args: str, timeout: float = 300) -> subprocess.CompletedProcess:
     """Run the ``distancing`` command in a fresh interpreter, as a user would."""
     return subprocess.run([sys.executable, "-m", "distancing.cli", *args], capture_output=True, text=True,
                           timeout=timeout)
+
+
+def fabricate_cifar(path, name, n_train_per_batch=6, n_test=5, classes=10):
+    """A tiny archive with the layout, pickles and keys of the official python version."""
+    rng = np.random.default_rng(0)
+    label_key = b"labels" if name == "cifar10" else b"fine_labels"
+    members = {}
+    if name == "cifar10":
+        for i in range(1, 6):
+            members[f"cifar-10-batches-py/data_batch_{i}"] = n_train_per_batch
+        members["cifar-10-batches-py/test_batch"] = n_test
+    else:
+        members["cifar-100-python/train"] = 5 * n_train_per_batch
+        members["cifar-100-python/test"] = n_test
+    contents = {}
+    with tarfile.open(path, "w:gz") as archive:
+        for member, n in members.items():
+            batch = {b"data": rng.integers(0, 256, (n, 3072), dtype=np.uint8),
+                     label_key: rng.integers(0, classes, n).tolist()}
+            payload = pickle.dumps(batch, protocol=2)
+            info = tarfile.TarInfo(member)
+            info.size = len(payload)
+            archive.addfile(info, io.BytesIO(payload))
+            contents[member] = batch
+    return contents, label_key
+
+
+@pytest.fixture
+def served_archive(tmp_path, monkeypatch):
+    from distancing import data as data_module
+
+    """Fabricate an archive and point the dataset's URL (file://) and MD5 at it."""
+
+    def serve(name, md5=None):
+        source = tmp_path / "server" / f"{name}.tar.gz"
+        source.parent.mkdir(exist_ok=True)
+        contents, label_key = fabricate_cifar(source, name, classes=10 if name == "cifar10" else 100)
+        digest = hashlib.md5(source.read_bytes()).hexdigest()
+        spec = dict(data_module.CIFAR_ARCHIVES[name], url=source.as_uri(), md5=md5 or digest)
+        monkeypatch.setitem(data_module.CIFAR_ARCHIVES, name, spec)
+        return contents, label_key, digest
+
+    return serve

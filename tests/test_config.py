@@ -69,7 +69,7 @@ def test_bad_key_in_a_config_file_is_named_by_the_command(tmp_path):
     assert result.returncode == 2
     assert result.stderr.strip() == ("error: train.sheduler: unknown key; allowed here: epochs, batch_size, "
                                      "eval_batch_size, optimizer, lr, momentum, weight_decay, schedule, "
-                                     "restart_epochs, restart_mult, min_lr")
+                                     "restart_epochs, restart_mult, min_lr, precision, channels_last, compile")
 
 
 def test_missing_and_malformed_files_are_named(tmp_path, capsys):

@@ -1,11 +1,7 @@
 """Data: MNIST-1D generation and cache, CIFAR archives (fabricated in the official format,
 served through file:// so the real download path runs), and on-device augmentation."""
 
-import hashlib
-import io
-import pickle
 import random
-import tarfile
 
 import numpy as np
 import pytest
@@ -60,47 +56,6 @@ def test_train_samples_keeps_the_first_samples(data_root):
     assert torch.equal(part.x_train, full.x_train[:100]) and torch.equal(part.x_val, full.x_val)
     with pytest.raises(DataError, match="data.train_samples: 5000 exceeds the 4000"):
         load_dataset("mnist1d", data_root, train_samples=5000)
-
-
-def fabricate_cifar(path, name, n_train_per_batch=6, n_test=5, classes=10):
-    """A tiny archive with the layout, pickles and keys of the official python version."""
-    rng = np.random.default_rng(0)
-    label_key = b"labels" if name == "cifar10" else b"fine_labels"
-    members = {}
-    if name == "cifar10":
-        for i in range(1, 6):
-            members[f"cifar-10-batches-py/data_batch_{i}"] = n_train_per_batch
-        members["cifar-10-batches-py/test_batch"] = n_test
-    else:
-        members["cifar-100-python/train"] = 5 * n_train_per_batch
-        members["cifar-100-python/test"] = n_test
-    contents = {}
-    with tarfile.open(path, "w:gz") as archive:
-        for member, n in members.items():
-            batch = {b"data": rng.integers(0, 256, (n, 3072), dtype=np.uint8),
-                     label_key: rng.integers(0, classes, n).tolist()}
-            payload = pickle.dumps(batch, protocol=2)
-            info = tarfile.TarInfo(member)
-            info.size = len(payload)
-            archive.addfile(info, io.BytesIO(payload))
-            contents[member] = batch
-    return contents, label_key
-
-
-@pytest.fixture
-def served_archive(tmp_path, monkeypatch):
-    """Fabricate an archive and point the dataset's URL (file://) and MD5 at it."""
-
-    def serve(name, md5=None):
-        source = tmp_path / "server" / f"{name}.tar.gz"
-        source.parent.mkdir(exist_ok=True)
-        contents, label_key = fabricate_cifar(source, name, classes=10 if name == "cifar10" else 100)
-        digest = hashlib.md5(source.read_bytes()).hexdigest()
-        spec = dict(data_module.CIFAR_ARCHIVES[name], url=source.as_uri(), md5=md5 or digest)
-        monkeypatch.setitem(data_module.CIFAR_ARCHIVES, name, spec)
-        return contents, label_key, digest
-
-    return serve
 
 
 @pytest.mark.parametrize("name,classes", [("cifar10", 10), ("cifar100", 100)])
@@ -159,7 +114,7 @@ def test_random_crop_is_a_shifted_window_of_the_zero_padded_input():
     padded = torch.nn.functional.pad(x, [4, 4, 4, 4])
     for i in range(2):
         dy, dx = offsets[0, i].item(), offsets[1, i].item()
-        assert torch.equal(out[i], padded[i, :, dy:dy + 8, dx:dx + 8])
+        assert torch.equal(out[i], padded[i, :, dy : dy + 8, dx : dx + 8])
     sequence = torch.arange(1, 11, dtype=torch.float32).view(1, 1, 10)
     shifted = random_crop(sequence, 2, torch.Generator().manual_seed(3))
     nonzero = shifted[shifted != 0]

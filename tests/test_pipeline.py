@@ -39,6 +39,7 @@ def copy_pipeline(target: Path, data_root: Path, **changes) -> Path:
     shutil.copy(ROOT / "Snakefile", target)
     shutil.copytree(ROOT / "workflow", target / "workflow")
     shutil.copytree(ROOT / "profiles", target / "profiles")
+    shutil.copytree(ROOT / "configs", target / "configs")
     config = smoke_config()
     config["base"]["data"]["root"] = str(data_root)
     for key, value in changes.items():
@@ -116,6 +117,21 @@ def test_bad_pipeline_config_names_the_key(change, message):
     assert "\n" not in str(error.value)
 
 
+def test_paper_profiles_pass_the_schema_and_dry_run_locally_and_on_slurm(tmp_path):
+    check_config(yaml.safe_load((ROOT / "configs" / "paper.yaml").read_text()), str(SCHEMA))
+    for configs in (["configs/paper.yaml"], ["configs/paper.yaml", "configs/paper-cifar100.yaml"]):
+        for profile in ([], ["--profile", str(ROOT / "profiles" / "slurm")]):
+            result = subprocess.run([sys.executable, "-m", "snakemake", "-n", "figures", "--configfile", *configs,
+                                     *profile], cwd=ROOT, capture_output=True, text=True, timeout=300)
+            assert result.returncode == 0, result.stderr[-3000:]
+            stats = job_stats(result.stdout + result.stderr)
+            assert all(stats.get(f) == 1 for f in FIGURES) and stats["train"] > 50
+    resolved = Experiments(yaml.safe_load((ROOT / "configs" / "paper.yaml").read_text())).runs()
+    some = resolved["resnet18-baseline-ck80+120+160-seed0"]
+    assert some["data"]["dataset"] == "cifar10" and some["data"]["train_samples"] is None
+    assert some["train"]["precision"] == "bf16" and some["train"]["epochs"] == 200
+
+
 def test_snakemake_refuses_a_bad_config_before_any_job(tmp_path, data_root):
     workdir = copy_pipeline(tmp_path / "p", data_root, threads="two")
     result = snakemake(workdir, "--cores", "1", "figures")
@@ -129,10 +145,13 @@ def test_snakemake_refuses_a_bad_config_before_any_job(tmp_path, data_root):
 
 @pytest.fixture(scope="module")
 def smoke_run(tmp_path_factory, data_root):
+    """The smoke profile through the cluster-generic executor: every job is a separate
+    background process (profiles/local-cluster/submit.sh) sharing nothing but files."""
     workdir = copy_pipeline(tmp_path_factory.mktemp("pipeline"), data_root)
     started = time.perf_counter()
-    result = snakemake(workdir, "--cores", "2", "figures")
+    result = snakemake(workdir, "--profile", str(workdir / "profiles" / "local-cluster"), "figures")
     assert result.returncode == 0, result.stderr[-5000:]
+    assert "Using profiles" in result.stderr and "local-cluster" in result.stderr
     return workdir, time.perf_counter() - started
 
 

@@ -204,3 +204,52 @@ def test_the_default_model_trains_from_a_near_empty_config(tmp_path, data_root):
     train(config, tmp_path / "run")
     metrics = read_csv(tmp_path / "run" / "metrics.csv")
     assert len(metrics) == 2 and float(metrics[-1]["val_acc"]) > 0.3  # chance is 0.1
+
+
+def test_channels_last_bf16_and_compile_options_train(tmp_path, tiny_config, monkeypatch):
+    """The GPU-path options on the CPU: same loop, NHWC weights viewed from the flat buffer."""
+    from distancing.hill import FlatParameters
+    from distancing.models import build_model
+
+    model = build_model("resnet", 2, 3, 10, width=4, blocks=[1]).to(memory_format=torch.channels_last)
+    flat = FlatParameters(model, channels_last=True)
+    conv = model.stem[0].weight
+    assert conv.is_contiguous(memory_format=torch.channels_last) and conv.data_ptr() >= flat.data.data_ptr()
+    out = model(torch.randn(2, 3, 8, 8).contiguous(memory_format=torch.channels_last)).sum()
+    out.backward()
+    n = conv.numel()  # the stem's weight is the first parameter: stored NHWC at the buffer's start
+    assert flat.grad.abs().sum() > 0
+    assert torch.equal(flat.grad[:n], conv.grad.permute(0, 2, 3, 1).reshape(-1))
+    assert torch.equal(flat.data[:n], conv.detach().permute(0, 2, 3, 1).reshape(-1))
+    train(tiny_config, tmp_path / "bf16", "--set", "train.precision=bf16", "--set", "train.epochs=2",
+          "--set", "distancing.checkpoints=[1]")
+    rows = read_csv(tmp_path / "bf16" / "metrics.csv")
+    assert len(rows) == 2 and all(math.isfinite(float(r["train_loss"])) for r in rows)
+
+
+def test_compiled_model_trains_like_the_eager_one(tmp_path, tiny_config):
+    short = ["--set", "train.epochs=2", "--set", "distancing.checkpoints=[1]"]
+    train(tiny_config, tmp_path / "eager", *short)
+    train(tiny_config, tmp_path / "compiled", *short, "--set", "train.compile=true")
+    eager, compiled = read_csv(tmp_path / "eager" / "metrics.csv"), read_csv(tmp_path / "compiled" / "metrics.csv")
+    for a, b in zip(eager, compiled, strict=True):
+        assert float(b["train_loss"]) == pytest.approx(float(a["train_loss"]), rel=1e-3)
+        assert float(b["hill"]) == pytest.approx(float(a["hill"]), rel=1e-3)
+
+
+@pytest.mark.parametrize("model", ["resnet18", "mobilenetv2"])
+def test_2d_models_train_on_a_fabricated_cifar_archive(tmp_path, served_archive, model):
+    """The CIFAR path end to end on the CPU: download (file://), MD5, parse, uint8 on the
+    device, crop and flip, channels_last, a checkpoint and its hill."""
+    from distancing.training import train_run
+
+    served_archive("cifar10")
+    config = resolve({"data": {"dataset": "cifar10", "root": str(tmp_path / "data")},
+                      "model": {"name": model, "mobilenetv2": {"width": 0.25, "max_blocks": 1}},
+                      "train": {"epochs": 2, "batch_size": 8, "channels_last": True},
+                      "distancing": {"strength": 1.0, "checkpoints": [1]}})
+    history = train_run(config, tmp_path / "run", device="cpu", threads=2, log=lambda _: None, progress=False)
+    assert history.status == "completed" and [r["checkpoints"] for r in history.metrics] == [1, 1]
+    assert history.metrics[1]["hill"] > 0
+    with np.load(tmp_path / "run" / "predictions.npz") as p:
+        assert p["probs"].shape == (2, 5, 10)  # checkpoint and final, 5 validation images

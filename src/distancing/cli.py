@@ -16,6 +16,7 @@ from collections.abc import Sequence
 from . import __version__
 from .config import DATASETS, ConfigError, dump, parse_override, read_yaml, resolve
 from .data import DataError, load_dataset
+from .gpus import claim_gpu
 from .training import ResumeError, train_run
 
 
@@ -40,6 +41,8 @@ def build_parser() -> argparse.ArgumentParser:
     train.add_argument("--device", choices=("auto", "cpu", "cuda"), default="auto",
                        help="training device (default: auto, CUDA when available)")
     train.add_argument("--threads", type=int, help="CPU threads for torch (pin it for reproducible numbers)")
+    train.add_argument("--gpus", type=int, default=0, metavar="N",
+                       help="share N GPUs among concurrent runs: claim a free one and use only it")
     train.add_argument("--discard-stale-state", action="store_true",
                        help="if the resume state belongs to a different config, delete it and start afresh "
                        "(default: refuse)")
@@ -74,6 +77,13 @@ def main(argv: Sequence[str] | None = None) -> int:
             return 0
         if args.threads is not None and args.threads < 1:
             raise ConfigError(f"--threads: must be >= 1, got {args.threads}")
+        if args.gpus < 0:
+            raise ConfigError(f"--gpus: must be >= 0, got {args.gpus}")
+        if args.gpus:
+            try:
+                claim_gpu(args.gpus)  # before anything starts CUDA
+            except RuntimeError as exc:
+                raise ConfigError(str(exc)) from None
         log = (lambda _msg: None) if args.quiet else (lambda msg: print(msg, file=sys.stderr, flush=True))
         try:
             history = train_run(config, args.out, state=args.state, device=args.device, threads=args.threads,

@@ -19,6 +19,7 @@ DATASETS = ("mnist1d", "cifar10", "cifar100")
 MODEL_NAMES = ("mobilenetv2", "resnet", "resnet18")  # the registry of models.py (a test keeps them equal)
 OPTIMIZERS = ("sgd", "momentum")
 SCHEDULES = ("constant", "cosine", "cosine_restarts")
+PRECISIONS = ("fp32", "bf16")
 
 DEFAULTS: dict[str, Any] = {
     "seed": 0,
@@ -51,6 +52,9 @@ DEFAULTS: dict[str, Any] = {
         "restart_epochs": 5,       # cosine_restarts: length of the first cycle in epochs (T_0)
         "restart_mult": 1,         # cosine_restarts: cycle length multiplier (T_mult)
         "min_lr": 0.0,
+        "precision": "fp32",       # fp32, or bf16 autocast for the forward pass and loss (GPU)
+        "channels_last": False,    # 2-D models: NHWC memory layout (faster convolutions on GPUs)
+        "compile": False,          # torch.compile the model
     },
     "distancing": {
         "strength": 0.0,           # s
@@ -218,6 +222,9 @@ def validate(config: dict[str, Any]) -> dict[str, Any]:
         raise ConfigError(f"train.min_lr: must be in [0, train.lr), got {train['min_lr']}")
     train["restart_epochs"] = _as_int("train.restart_epochs", train["restart_epochs"], minimum=1)
     train["restart_mult"] = _as_int("train.restart_mult", train["restart_mult"], minimum=1)
+    train["precision"] = _as_choice("train.precision", train["precision"], PRECISIONS)
+    train["channels_last"] = _as_bool("train.channels_last", train["channels_last"])
+    train["compile"] = _as_bool("train.compile", train["compile"])
 
     dist = c["distancing"]
     dist["strength"] = _as_number("distancing.strength", dist["strength"])

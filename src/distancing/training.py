@@ -9,6 +9,8 @@ started again with the same command continues exactly where it stopped.
 
 from __future__ import annotations
 
+import contextlib
+import functools
 import math
 import os
 import subprocess
@@ -119,14 +121,17 @@ def build_scheduler(optimizer: torch.optim.Optimizer, train: dict[str, Any],
 
 
 @torch.no_grad()
-def evaluate(model: nn.Module, data: Dataset, batch_size: int) -> tuple[float, float, torch.Tensor]:
+def evaluate(model: nn.Module, data: Dataset, batch_size: int, forward: Callable | None = None,
+             autocast: Callable = contextlib.nullcontext) -> tuple[float, float, torch.Tensor]:
     """Validation loss, accuracy and class probabilities (float32, on the host)."""
     model.eval()
+    forward = forward or model
     loss, correct, probs = 0.0, 0, []
     for start in range(0, len(data.y_val), batch_size):
         x = data.prepare(data.x_val[start:start + batch_size])
         y = data.y_val[start:start + batch_size]
-        logits = model(x).float()
+        with autocast():
+            logits = forward(x).float()
         loss += F.cross_entropy(logits, y, reduction="sum").item()
         correct += (logits.argmax(1) == y).sum().item()
         probs.append(torch.softmax(logits, 1).cpu())
@@ -138,17 +143,26 @@ class Trainer:
     """Holds one run's model, optimiser, schedule, hill and history; ``run()`` trains it."""
 
     def __init__(self, config: dict[str, Any], outputs: RunOutputs, device: torch.device,
-                 log: Callable[[str], None] = print, progress: bool = False) -> None:
+                 log: Callable[[str], None] = print, progress: bool = False, data: Dataset | None = None) -> None:
         self.config, self.outputs, self.device = config, outputs, device
         self.log, self.progress = log, progress
         data_cfg, train = config["data"], config["train"]
-        self.data = load_dataset(data_cfg["dataset"], data_cfg["root"], data_cfg["train_samples"]).to(device)
+        if data is None:  # benchmarks pass synthetic data of the same shape instead
+            data = load_dataset(data_cfg["dataset"], data_cfg["root"], data_cfg["train_samples"])
+        self.data = data.to(device)
         self.augment = data_cfg["augment"] if data_cfg["augment"] is not None else self.data.dim == 2
 
         torch.manual_seed(config["seed"])
         self.model = build_model(config["model"]["name"], self.data.dim, self.data.in_channels,
                                  self.data.num_classes, **model_options(config)).to(device)
-        self.flat = FlatParameters(self.model)
+        self.channels_last = train["channels_last"] and self.data.dim == 2
+        if self.channels_last:
+            self.model = self.model.to(memory_format=torch.channels_last)
+        self.flat = FlatParameters(self.model, channels_last=self.channels_last)
+        # The forward pass as configured: optionally compiled, optionally under bf16 autocast.
+        self.forward = torch.compile(self.model) if train["compile"] else self.model
+        self.autocast = functools.partial(torch.autocast, device.type, dtype=torch.bfloat16,
+                                          enabled=train["precision"] == "bf16")
         self.num_params = count_parameters(self.model)
         self.optimizer = build_optimizer(self.flat.params, train)
         self.steps_per_epoch = math.ceil(len(self.data.y_train) / train["batch_size"])
@@ -222,8 +236,9 @@ class Trainer:
                 x = augment(x, self.generator)
             y = data.y_train[index]
             self.flat.zero_grad()
-            logits = self.model(data.prepare(x))
-            loss = F.cross_entropy(logits, y)
+            with self.autocast():
+                logits = self.forward(self.layout(data.prepare(x)))
+                loss = F.cross_entropy(logits, y)
             loss.backward()
             hill_sum += self.hill.add_gradient(self.flat.data, self.flat.grad)
             self.optimizer.step()
@@ -232,6 +247,10 @@ class Trainer:
             correct += (logits.detach().argmax(1) == y).sum()
         return {"lr": lr, "train_loss": loss_sum.item() / n, "train_acc": correct.item() / n,
                 "hill": hill_sum.item() / self.steps_per_epoch}
+
+    def layout(self, x: torch.Tensor) -> torch.Tensor:
+        """Network input in the model's memory layout (NHWC when channels_last)."""
+        return x.contiguous(memory_format=torch.channels_last) if self.channels_last else x
 
     def keep_member(self, kind: str, probs: torch.Tensor) -> None:
         """Store validation probabilities (and the weights) of an ensemble member at this epoch."""
@@ -247,7 +266,9 @@ class Trainer:
         if diverged:
             val_loss, val_acc, probs = math.nan, math.nan, None
         else:
-            val_loss, val_acc, probs = evaluate(self.model, self.data, self.config["train"]["eval_batch_size"])
+            val_loss, val_acc, probs = evaluate(self.model, self.data, self.config["train"]["eval_batch_size"],
+                                                forward=lambda x: self.forward(self.layout(x)),
+                                                autocast=self.autocast)
             if self.epoch in self.checkpoint_epochs:
                 self.hill.add_checkpoint(self.flat.data, self.epoch)
             last = self.epoch == self.config["train"]["epochs"]

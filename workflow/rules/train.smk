@@ -29,15 +29,16 @@ rule train:
         state=lambda wildcards: f"{RESULTS}/state/{wildcards.run}.pt",
     threads: config["threads"]
     resources:
-        mem_mb=2000,
-        runtime=60,
+        mem_mb=4000,
+        runtime=60,  # minutes; profiles/slurm raises it for the paper profile
+        gpu=1 if config["gpus"] else 0,
     log:
         f"{RESULTS}/logs/train/{{run}}.log",
     benchmark:
         f"{RESULTS}/benchmarks/train/{{run}}.tsv"
     shell:
         "distancing train {params.settings} --out {params.out} --state {params.state}"
-        " --threads {threads} --discard-stale-state > {log} 2>&1"
+        " --threads {threads} --device {config[device]} --gpus {config[gpus]} --discard-stale-state > {log} 2>&1"
 
 
 def run_settings(name):
