@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import copy
 import json
-from collections.abc import Iterable, Mapping
+from collections.abc import Mapping
 from dataclasses import dataclass, replace
 from typing import Any
 
@@ -293,7 +293,3 @@ def cli_settings(run_config: Mapping[str, Any]) -> str:
     import shlex
 
     return " ".join(f"--set {shlex.quote(f'{key}={json.dumps(value)}')}" for key, value in run_config.items())
-
-
-def flatten(groups: Iterable[Iterable[str]]) -> list[str]:
-    return [item for group in groups for item in group]
