@@ -137,20 +137,25 @@ def peer_members(results: str | Path, members: list[tuple[str, str]]):
     for name, kind in members:
         run = Path(results) / "runs" / name
         p = load_predictions(run)
-        with np.load(run / "weights.npz") as f:
-            w = f["weights"]
         labels = p["labels"]
         if "final" not in p["kinds"]:
             continue
-        for i in final_first_order(p["epochs"], p["kinds"], MEMBER_KINDS[kind]):
+        order = final_first_order(p["epochs"], p["kinds"], MEMBER_KINDS[kind])
+        with np.load(run / "weights.npz") as f:
+            w = f["weights"]
+        for i in order:
             probs.append(p["probs"][i])
             weights.append(w[i].astype(np.float32))
     return np.stack(probs) if probs else None, labels, np.stack(weights) if weights else None
 
 
 def pairwise_weight_distances(weights: np.ndarray) -> np.ndarray:
-    diff = weights[:, None, :] - weights[None, :, :]
-    return np.sqrt((diff.astype(np.float64) ** 2).sum(-1))
+    """L2 distances between members, one pair at a time: memory of one parameter vector, not
+    members² of them (ResNet-18 has 11 M parameters)."""
+    distances = np.zeros((len(weights), len(weights)))
+    for i, j in combinations(range(len(weights)), 2):
+        distances[i, j] = distances[j, i] = np.linalg.norm((weights[i] - weights[j]).astype(np.float64))
+    return distances
 
 
 def peer_rows(results: str | Path, peers: dict[str, list[list[tuple[str, str]]]],
