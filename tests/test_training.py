@@ -36,7 +36,14 @@ def test_a_run_writes_the_four_files_with_the_documented_columns(tmp_path, tiny_
     out = tmp_path / "run"
     train(tiny_config, out)
     assert sorted(p.name for p in out.iterdir()) == ["config.yaml", "distances.csv", "metrics.csv",
-                                                     "predictions.npz", "weights.npz"]
+                                                     "predictions.npz", "timing.csv", "weights.npz"]
+    timing = {r["phase"]: r for r in read_csv(out / "timing.csv")}
+    assert list(timing) == ["startup", "train_steps", "evaluation", "writes", "total"]
+    assert [int(timing[p]["count"]) for p in ("train_steps", "evaluation")] == [4, 4]  # one per epoch
+    cpu = {p: float(r["cpu_seconds"]) for p, r in timing.items()}
+    assert all(v > 0 for v in cpu.values())
+    # The phases are disjoint parts of the process's CPU time (start-up includes importing torch).
+    assert cpu["startup"] + cpu["train_steps"] + cpu["evaluation"] + cpu["writes"] <= cpu["total"] + 0.01
     metrics = read_csv(out / "metrics.csv")
     assert tuple(metrics[0]) == METRICS_COLUMNS
     assert [int(r["epoch"]) for r in metrics] == [1, 2, 3, 4]
@@ -94,6 +101,10 @@ def test_sigkill_at_any_moment_then_the_same_command_gives_identical_metrics(tmp
     out, state = tmp_path / "killed", tmp_path / "state" / "resume.pt"
     command = [sys.executable, "-m", "distancing.cli", "train", str(tiny_config), "--out", str(out),
                "--state", str(state), "--threads", "1", *longer]
+    # A moment within the next epoch: an epoch's wall time as the whole run measured it (a
+    # fixed window would outlast several epochs on a fast machine and let the run finish).
+    timing = {r["phase"]: float(r["wall_seconds"]) for r in read_csv(tmp_path / "whole" / "timing.csv")}
+    epoch_seconds = sum(timing[p] for p in ("train_steps", "evaluation", "writes")) / 14
     rng = random.Random(0)
     for _ in range(3):
         # Kill as soon as this process has saved an epoch, at a random moment of the next one
@@ -104,7 +115,7 @@ def test_sigkill_at_any_moment_then_the_same_command_gives_identical_metrics(tmp
         while (not state.exists() or state.stat().st_mtime_ns == saved) and process.poll() is None:
             assert time.monotonic() < deadline
             time.sleep(0.01)
-        time.sleep(rng.uniform(0.0, 0.15))
+        time.sleep(rng.uniform(0.0, epoch_seconds))
         os.kill(process.pid, signal.SIGKILL)
         process.wait()
         assert process.returncode == -signal.SIGKILL, "the run ended before it could be killed"

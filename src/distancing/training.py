@@ -36,6 +36,8 @@ from .models import build_model, count_parameters
 METRICS_COLUMNS = ("epoch", "lr", "train_loss", "train_acc", "val_loss", "val_acc", "hill",
                    "checkpoints", "status")
 DISTANCES_COLUMNS = ("epoch", "checkpoint", "checkpoint_epoch", "distance")
+TIMING_COLUMNS = ("phase", "cpu_seconds", "wall_seconds", "count")
+TIMING_PHASES = ("startup", "train_steps", "evaluation", "writes", "total")
 RESUME_FILE = "resume.pt"
 
 
@@ -70,6 +72,10 @@ class RunOutputs:
     def weights(self) -> Path:
         return self.out / "weights.npz"
 
+    @property
+    def timing(self) -> Path:
+        return self.out / "timing.csv"
+
 
 @dataclass
 class History:
@@ -81,7 +87,47 @@ class History:
     member_kinds: list[str] = field(default_factory=list)
     member_probs: list[torch.Tensor] = field(default_factory=list)
     member_weights: list[torch.Tensor] = field(default_factory=list)
+    timing: dict[str, list[float]] = field(default_factory=dict)
     status: str = "running"
+
+
+def process_age() -> float:
+    """Wall seconds since this process started (Linux /proc; NaN elsewhere), for start-up time."""
+    try:
+        with open("/proc/self/stat") as f:
+            start_ticks = int(f.read().rsplit(")", 1)[1].split()[19])
+        with open("/proc/uptime") as f:
+            uptime = float(f.read().split()[0])
+        return uptime - start_ticks / os.sysconf("SC_CLK_TCK")
+    except (OSError, ValueError, IndexError):
+        return math.nan
+
+
+class Timer:
+    """CPU and wall seconds per phase of a run, summed over its processes (a resumed run counts
+    each process's start-up); written to ``timing.csv`` for the pipeline cost benchmark."""
+
+    def __init__(self, totals: dict[str, list[float]]) -> None:
+        self.totals = totals  # phase -> [cpu seconds, wall seconds, count]; lives in the History
+
+    def add(self, phase: str, cpu: float, wall: float) -> None:
+        total = self.totals.setdefault(phase, [0.0, 0.0, 0])
+        total[0] += cpu
+        total[1] += wall
+        total[2] += 1
+
+    @contextlib.contextmanager
+    def phase(self, name: str):
+        cpu, wall = time.process_time(), time.perf_counter()
+        try:
+            yield
+        finally:
+            self.add(name, time.process_time() - cpu, time.perf_counter() - wall)
+
+    def rows(self) -> list[dict[str, Any]]:
+        return [{"phase": phase, "cpu_seconds": round(self.totals[phase][0], 4),
+                 "wall_seconds": round(self.totals[phase][1], 4), "count": self.totals[phase][2]}
+                for phase in TIMING_PHASES if phase in self.totals]
 
 
 def pick_device(requested: str = "auto") -> torch.device:
@@ -266,9 +312,10 @@ class Trainer:
         if diverged:
             val_loss, val_acc, probs = math.nan, math.nan, None
         else:
-            val_loss, val_acc, probs = evaluate(self.model, self.data, self.config["train"]["eval_batch_size"],
-                                                forward=lambda x: self.forward(self.layout(x)),
-                                                autocast=self.autocast)
+            with self.timer.phase("evaluation"):
+                val_loss, val_acc, probs = evaluate(self.model, self.data, self.config["train"]["eval_batch_size"],
+                                                    forward=lambda x: self.forward(self.layout(x)),
+                                                    autocast=self.autocast)
             if self.epoch in self.checkpoint_epochs:
                 self.hill.add_checkpoint(self.flat.data, self.epoch)
             last = self.epoch == self.config["train"]["epochs"]
@@ -323,22 +370,32 @@ class Trainer:
         }
         atomic_write_text(self.outputs.config, dump(resolved))
 
+    @property
+    def timer(self) -> Timer:
+        return Timer(self.history.timing)
+
     def run(self) -> History:
-        epochs = self.config["train"]["epochs"]
+        epochs, timer = self.config["train"]["epochs"], self.timer
+        timer.add("startup", time.process_time(), process_age())
         while self.history.status == "running":
             started = time.perf_counter()
-            stats = self.train_epoch()
+            with timer.phase("train_steps"):
+                stats = self.train_epoch()
             self.epoch += 1
             self.finish_epoch(stats)
             row = self.history.metrics[-1]
             self.log(f"epoch {self.epoch}/{epochs}  lr {row['lr']:.4g}  train_loss {row['train_loss']:.4f}  "
                      f"val_acc {row['val_acc']:.4f}  hill {row['hill']:.4g}  checkpoints {row['checkpoints']}  "
                      f"{row['status']}  {time.perf_counter() - started:.1f}s")
-            atomic_torch_save(self.outputs.state, self.state_dict())
+            with timer.phase("writes"):
+                atomic_torch_save(self.outputs.state, self.state_dict())
+                self.write_tables()
+        with timer.phase("writes"):
             self.write_tables()
-        self.write_tables()
-        self.write_predictions()
-        self.outputs.state.unlink(missing_ok=True)
+            self.write_predictions()
+            self.outputs.state.unlink(missing_ok=True)
+        timer.add("total", time.process_time(), process_age())
+        atomic_write_csv(self.outputs.timing, TIMING_COLUMNS, timer.rows())
         return self.history
 
 
