@@ -25,7 +25,7 @@ from torch.utils.flop_counter import FlopCounterMode
 from distancing.config import resolve
 from distancing.data import CIFAR_MEAN, CIFAR_STD, Dataset, augment
 from distancing.models import build_model
-from distancing.training import RunOutputs, Trainer, build_optimizer
+from distancing.training import RunOutputs, Trainer
 
 MODES = {"fp32": ("fp32", False), "bf16": ("bf16", False), "bf16+compile": ("bf16", True)}
 
@@ -62,7 +62,9 @@ def minimal_loop(model_name: str, data: Dataset, batch: int, precision: str, com
     torch.manual_seed(0)
     model = build_model(model_name, 2, 3, 10).to(device).to(memory_format=torch.channels_last)
     config = resolve({"train": {"lr": 0.1, "momentum": 0.9}})
-    optimizer = build_optimizer(list(model.parameters()), config["train"])
+    train = config["train"]
+    optimizer = torch.optim.SGD(model.parameters(), lr=train["lr"], momentum=train["momentum"],
+                                weight_decay=train["weight_decay"])
     forward = torch.compile(model) if compiled else model
     g = torch.Generator(device=device).manual_seed(0)
     n = len(data.y_train)

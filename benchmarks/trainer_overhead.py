@@ -23,7 +23,7 @@ import torch.nn.functional as F
 from distancing.cli import load_config
 from distancing.config import model_options
 from distancing.models import build_model
-from distancing.training import RunOutputs, Trainer, build_optimizer
+from distancing.training import RunOutputs, Trainer
 
 
 def minimal_epoch(model: torch.nn.Module, optimizer: torch.optim.Optimizer, x: torch.Tensor, y: torch.Tensor,
@@ -68,7 +68,10 @@ def main() -> None:
     torch.manual_seed(config["seed"])
     model = build_model(config["model"]["name"], data.dim, data.in_channels, data.num_classes,
                         **model_options(config)).to(device)
-    optimizer = build_optimizer(list(model.parameters()), config["train"])
+    train = config["train"]  # the loop everybody writes: torch.optim.SGD, same hyperparameters
+    momentum = train["momentum"] if train["optimizer"] == "momentum" else 0.0
+    optimizer = torch.optim.SGD(model.parameters(), lr=train["lr"], momentum=momentum,
+                                weight_decay=train["weight_decay"])
     generator = torch.Generator(device=device).manual_seed(0)
     x, y, batch = data.prepare(data.x_train), data.y_train, config["train"]["batch_size"]
 

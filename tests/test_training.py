@@ -1,6 +1,7 @@
 """One run end to end through the command line: files, determinism, resume after SIGKILL,
 divergence, schedules."""
 
+import copy
 import csv
 import math
 import os
@@ -13,10 +14,13 @@ import time
 import numpy as np
 import pytest
 import torch
+import torch.nn.functional as F
 import yaml
 
 from distancing.config import resolve
-from distancing.training import METRICS_COLUMNS, build_optimizer, build_scheduler
+from distancing.hill import FlatParameters
+from distancing.optim import FlatSGD, build_scheduler
+from distancing.training import METRICS_COLUMNS
 
 from .conftest import run_cli
 
@@ -157,14 +161,13 @@ def test_divergence_ends_cleanly_with_status_and_exit_zero(tmp_path, tiny_config
 
 @pytest.mark.parametrize("schedule", ["constant", "cosine", "cosine_restarts"])
 def test_schedules_are_pytorchs_stepped_per_iteration(schedule):
-    config = resolve({"train": {"epochs": 6, "schedule": schedule, "lr": 0.1, "min_lr": 0.001,
-                                "restart_epochs": 2, "restart_mult": 2}})
-    params = [torch.nn.Parameter(torch.zeros(1))]
-    optimizer = build_optimizer(params, config["train"])
-    scheduler = build_scheduler(optimizer, config["train"], steps_per_epoch=10)
+    train = resolve({"train": {"epochs": 6, "schedule": schedule, "lr": 0.1, "min_lr": 0.001,
+                               "restart_epochs": 2, "restart_mult": 2}})["train"]
+    optimizer = FlatSGD(torch.zeros(1), torch.zeros(1), train)
+    scheduler = build_scheduler(optimizer, train, steps_per_epoch=10)
     lrs = []
     for _ in range(60):
-        lrs.append(optimizer.param_groups[0]["lr"])
+        lrs.append(optimizer.lr)
         optimizer.step()
         scheduler.step()
     if schedule == "constant":
@@ -180,22 +183,48 @@ def test_schedules_are_pytorchs_stepped_per_iteration(schedule):
         assert lrs[20] == pytest.approx(0.1)
 
 
+@pytest.mark.parametrize("optimizer", ["sgd", "momentum"])
+def test_flat_sgd_gives_torch_sgds_parameters_bit_for_bit(optimizer):
+    train = resolve({"train": {"optimizer": optimizer, "momentum": 0.9, "weight_decay": 5e-4, "lr": 0.1,
+                               "schedule": "cosine", "epochs": 2}})["train"]
+    torch.manual_seed(0)
+    model = torch.nn.Sequential(torch.nn.Linear(5, 7), torch.nn.ReLU(), torch.nn.Linear(7, 3))
+    twin = copy.deepcopy(model)
+    flat = FlatParameters(model)
+    ours = FlatSGD(flat.data, flat.grad, train)
+    theirs = torch.optim.SGD(twin.parameters(), lr=0.1, momentum=0.9 if optimizer == "momentum" else 0.0,
+                             weight_decay=5e-4)
+    schedules = [build_scheduler(ours, train, 4), build_scheduler(theirs, train, 4)]
+    for _ in range(8):
+        x, y = torch.randn(16, 5), torch.randint(0, 3, (16,))
+        ours.zero_grad()
+        theirs.zero_grad()
+        F.cross_entropy(model(x), y).backward()
+        F.cross_entropy(twin(x), y).backward()
+        ours.step()
+        theirs.step()
+        for schedule in schedules:
+            schedule.step()
+        for a, b in zip(model.parameters(), twin.parameters(), strict=True):
+            assert torch.equal(a, b)
+    assert ours.lr == theirs.param_groups[0]["lr"] < 0.1
+
+
 def test_sgd_without_momentum_is_algorithm_one():
-    config = resolve({"train": {"optimizer": "sgd", "momentum": 0.9, "weight_decay": 0.0}})
-    p = torch.nn.Parameter(torch.tensor([1.0]))
-    optimizer = build_optimizer([p], config["train"])
+    train = resolve({"train": {"optimizer": "sgd", "momentum": 0.9, "weight_decay": 0.0,
+                               "schedule": "constant"}})["train"]
+    p, g = torch.tensor([1.0]), torch.tensor([0.0])
+    optimizer = FlatSGD(p, g, train)
     for _ in range(2):
-        p.grad = torch.tensor([2.0])
+        g.fill_(2.0)
         optimizer.step()
     assert p.item() == pytest.approx(1.0 - 2 * 0.05 * 2.0)  # no velocity carried over
 
 
 def test_weight_decay_is_the_optimisers_l2_term():
-    config = resolve({"train": {"optimizer": "sgd", "weight_decay": 0.1, "lr": 0.5}})
-    p = torch.nn.Parameter(torch.tensor([2.0]))
-    optimizer = build_optimizer([p], config["train"])
-    p.grad = torch.tensor([0.0])
-    optimizer.step()
+    train = resolve({"train": {"optimizer": "sgd", "weight_decay": 0.1, "lr": 0.5, "schedule": "constant"}})["train"]
+    p, g = torch.tensor([2.0]), torch.tensor([0.0])
+    FlatSGD(p, g, train).step()
     assert p.item() == pytest.approx(2.0 - 0.5 * 0.1 * 2.0)
 
 
@@ -264,3 +293,25 @@ def test_2d_models_train_on_a_fabricated_cifar_archive(tmp_path, served_archive,
     assert history.metrics[1]["hill"] > 0
     with np.load(tmp_path / "run" / "predictions.npz") as p:
         assert p["probs"].shape == (2, 5, 10)  # checkpoint and final, 5 validation images
+
+
+def test_a_bad_config_is_reported_before_torch_is_imported(tmp_path):
+    """Bad input costs no start-up: the one-line error comes before the training stack loads."""
+    script = ("import sys; from distancing.cli import main; "
+              f"code = main(['train', '--out', {str(tmp_path / 'run')!r}, '--set', 'train.lr=-1']); "
+              "print('torch' in sys.modules); sys.exit(code)")
+    result = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True, timeout=60)
+    assert result.returncode == 2
+    assert result.stderr.startswith("error: train.lr:") and len(result.stderr.splitlines()) == 1
+    assert result.stdout.strip() == "False"
+    assert not (tmp_path / "run").exists()
+
+
+def test_a_run_never_imports_torch_dynamo(tmp_path, tiny_config):
+    """Importing torch._dynamo (what torch.optim's first use does) costs about a CPU-second per run."""
+    script = ("import sys; from distancing.cli import main; "
+              f"code = main(['train', {str(tiny_config)!r}, '--out', {str(tmp_path / 'run')!r}, '--quiet']); "
+              "print('torch._dynamo' in sys.modules); sys.exit(code)")
+    result = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True, timeout=120)
+    assert result.returncode == 0, result.stderr
+    assert result.stdout.strip() == "False"

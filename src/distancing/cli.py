@@ -15,9 +15,7 @@ from collections.abc import Sequence
 
 from . import __version__
 from .config import DATASETS, ConfigError, dump, parse_override, read_yaml, resolve
-from .data import DataError, load_dataset
 from .gpus import claim_gpu
-from .training import ResumeError, train_run
 
 
 def _add_config_arguments(parser: argparse.ArgumentParser) -> None:
@@ -67,6 +65,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     args = parser.parse_args(argv)
     try:
         if args.command == "prepare":
+            from .data import load_dataset
+
             data = load_dataset(args.dataset, args.root)
             print(f"{args.dataset}: {len(data.y_train)} training and {len(data.y_val)} validation samples "
                   f"in {args.root}")
@@ -84,6 +84,8 @@ def main(argv: Sequence[str] | None = None) -> int:
                 claim_gpu(args.gpus)  # before anything starts CUDA
             except RuntimeError as exc:
                 raise ConfigError(str(exc)) from None
+        from .training import ResumeError, train_run  # torch: only once the arguments are known good
+
         log = (lambda _msg: None) if args.quiet else (lambda msg: print(msg, file=sys.stderr, flush=True))
         try:
             history = train_run(config, args.out, state=args.state, device=args.device, threads=args.threads,
@@ -91,7 +93,7 @@ def main(argv: Sequence[str] | None = None) -> int:
                                 discard_stale_state=args.discard_stale_state)
         except ResumeError as exc:
             raise ConfigError(str(exc)) from None
-    except (ConfigError, DataError) as exc:
+    except ConfigError as exc:  # DataError is one too
         print(f"error: {exc}", file=sys.stderr)
         return 2
     if not args.quiet:

@@ -34,6 +34,7 @@ DEFAULTS: dict[str, Any] = {
         "mobilenetv2": {
             "width": 0.25,         # channel multiplier (1.0: the CIFAR network)
             "max_blocks": 1,       # at most this many blocks per stage (null: all, as the paper's)
+            "stages": None,        # keep the first N of the 7 stages (null: all, as the paper's)
         },
         "resnet": {
             "width": 16,           # channels of the first stage, doubled at every stage
@@ -199,6 +200,10 @@ def validate(config: dict[str, Any]) -> dict[str, Any]:
         raise ConfigError(f"model.mobilenetv2.width: must be > 0, got {mobilenet['width']}")
     if mobilenet["max_blocks"] is not None:
         mobilenet["max_blocks"] = _as_int("model.mobilenetv2.max_blocks", mobilenet["max_blocks"], minimum=1)
+    if mobilenet["stages"] is not None:
+        mobilenet["stages"] = _as_int("model.mobilenetv2.stages", mobilenet["stages"], minimum=1)
+        if mobilenet["stages"] > 7:
+            raise ConfigError(f"model.mobilenetv2.stages: MobileNetV2 has 7 stages, got {mobilenet['stages']}")
     resnet["width"] = _as_int("model.resnet.width", resnet["width"], minimum=1)
     blocks = resnet["blocks"]
     if not isinstance(blocks, list) or not blocks or not all(_is_int(b) and b >= 1 for b in blocks):

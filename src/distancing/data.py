@@ -24,6 +24,7 @@ from pathlib import Path
 import numpy as np
 import torch
 
+from .config import ConfigError
 from .files import atomic_save_npz
 
 # Official archives (https://www.cs.toronto.edu/~kriz/cifar.html) and their published MD5s.
@@ -52,8 +53,10 @@ CIFAR_MEAN = {"cifar10": (0.4914, 0.4822, 0.4465), "cifar100": (0.5071, 0.4865, 
 CIFAR_STD = {"cifar10": (0.2470, 0.2435, 0.2616), "cifar100": (0.2673, 0.2564, 0.2762)}
 
 
-class DataError(RuntimeError):
-    """A data file is missing, corrupt or cannot be fetched; the message names the file."""
+class DataError(ConfigError):
+    """A data file is missing, corrupt or cannot be fetched; the message names the file.
+
+    An input error like a bad config value: the command line reports it as one line, exit 2."""
 
 
 @dataclass

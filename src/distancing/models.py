@@ -95,18 +95,20 @@ def _scaled(channels: int, multiplier: float) -> int:
 
 
 class MobileNetV2(nn.Module):
-    """MobileNetV2 with a width multiplier (channels of every layer) and a depth cap.
+    """MobileNetV2 with a width multiplier (channels of every layer) and depth caps.
 
-    ``max_blocks`` caps the blocks per stage; the 1-D default uses it to keep a small network.
+    ``max_blocks`` caps the blocks per stage and ``stages`` keeps only the first stages (the
+    later ones are the widest, and on a CPU each costs about as much as the rest together);
+    the 1-D default uses both to keep a small, fast network of the same kind of blocks.
     """
 
     def __init__(self, dim: int, in_channels: int, num_classes: int, width: float = 1.0,
-                 max_blocks: int | None = None) -> None:
+                 max_blocks: int | None = None, stages: int | None = None) -> None:
         super().__init__()
         cin = _scaled(32, width)
         self.stem = conv_bn(dim, in_channels, cin, 3)
         blocks = []
-        for expansion, channels, n, stride in MOBILENETV2_STAGES:
+        for expansion, channels, n, stride in MOBILENETV2_STAGES[:stages]:
             cout = _scaled(channels, width)
             for j in range(n if max_blocks is None else min(n, max_blocks)):
                 blocks.append(InvertedResidual(dim, cin, cout, expansion, stride if j == 0 else 1))

@@ -32,6 +32,7 @@ from .data import Dataset, augment, load_dataset
 from .files import atomic_save_npz, atomic_torch_save, atomic_write_csv, atomic_write_text
 from .hill import DistancingHill, FlatParameters
 from .models import build_model, count_parameters
+from .optim import FlatSGD, build_scheduler
 
 METRICS_COLUMNS = ("epoch", "lr", "train_loss", "train_acc", "val_loss", "val_acc", "hill",
                    "checkpoints", "status")
@@ -39,6 +40,7 @@ DISTANCES_COLUMNS = ("epoch", "checkpoint", "checkpoint_epoch", "distance")
 TIMING_COLUMNS = ("phase", "cpu_seconds", "wall_seconds", "count")
 TIMING_PHASES = ("startup", "train_steps", "evaluation", "writes", "total")
 RESUME_FILE = "resume.pt"
+STATE_FORMAT = 2  # of the resume state; a state of another format is stale like one of another config
 
 
 class ResumeError(RuntimeError):
@@ -147,25 +149,6 @@ def git_commit() -> str:
         return "unknown"
 
 
-def build_optimizer(params: list[nn.Parameter], train: dict[str, Any]) -> torch.optim.Optimizer:
-    """SGD (Algorithm 1) or SGD with momentum (Algorithm 2); weight decay is the L2 term."""
-    momentum = train["momentum"] if train["optimizer"] == "momentum" else 0.0
-    return torch.optim.SGD(params, lr=train["lr"], momentum=momentum, weight_decay=train["weight_decay"])
-
-
-def build_scheduler(optimizer: torch.optim.Optimizer, train: dict[str, Any],
-                    steps_per_epoch: int) -> torch.optim.lr_scheduler.LRScheduler:
-    """PyTorch's own schedulers, stepped once per iteration."""
-    total = train["epochs"] * steps_per_epoch
-    if train["schedule"] == "constant":
-        return torch.optim.lr_scheduler.ConstantLR(optimizer, factor=1.0, total_iters=0)
-    if train["schedule"] == "cosine":
-        return torch.optim.lr_scheduler.CosineAnnealingLR(optimizer, T_max=total, eta_min=train["min_lr"])
-    return torch.optim.lr_scheduler.CosineAnnealingWarmRestarts(
-        optimizer, T_0=train["restart_epochs"] * steps_per_epoch, T_mult=train["restart_mult"],
-        eta_min=train["min_lr"])
-
-
 @torch.no_grad()
 def evaluate(model: nn.Module, data: Dataset, batch_size: int, forward: Callable | None = None,
              autocast: Callable = contextlib.nullcontext) -> tuple[float, float, torch.Tensor]:
@@ -210,8 +193,8 @@ class Trainer:
         self.autocast = functools.partial(torch.autocast, device.type, dtype=torch.bfloat16,
                                           enabled=train["precision"] == "bf16")
         self.num_params = count_parameters(self.model)
-        self.optimizer = build_optimizer(self.flat.params, train)
         self.steps_per_epoch = math.ceil(len(self.data.y_train) / train["batch_size"])
+        self.optimizer = FlatSGD(self.flat.data, self.flat.grad, train)
         self.scheduler = build_scheduler(self.optimizer, train, self.steps_per_epoch)
         dist = config["distancing"]
         self.hill = DistancingHill(dist["strength"], dist["sigma2"], self.num_params, dist["normalize"],
@@ -226,15 +209,15 @@ class Trainer:
 
     def state_dict(self) -> dict[str, Any]:
         return {
-            "config": self.config, "epoch": self.epoch, "model": self.model.state_dict(),
+            "format": STATE_FORMAT, "config": self.config, "epoch": self.epoch, "model": self.model.state_dict(),
             "optimizer": self.optimizer.state_dict(), "scheduler": self.scheduler.state_dict(),
             "hill": self.hill.state_dict(), "generator": self.generator.get_state(),
             "torch_rng": torch.get_rng_state(), "history": self.history.__dict__,
         }
 
     def load_state_dict(self, state: dict[str, Any]) -> None:
-        if state["config"] != self.config:
-            raise ResumeError(f"{self.outputs.state}: resume state of a different configuration; "
+        if state.get("format") != STATE_FORMAT or state["config"] != self.config:
+            raise ResumeError(f"{self.outputs.state}: resume state of a different configuration or trainer version; "
                               f"delete it to start this run afresh")
         self.epoch = state["epoch"]
         self.model.load_state_dict(state["model"])  # copies into the flat views in place
@@ -249,8 +232,8 @@ class Trainer:
         if not self.outputs.state.exists():
             return False
         state = torch.load(self.outputs.state, map_location=self.device, weights_only=False)
-        if discard_stale and state["config"] != self.config:
-            self.log(f"{self.outputs.state}: resume state of a different configuration, discarded")
+        if discard_stale and (state.get("format") != STATE_FORMAT or state["config"] != self.config):
+            self.log(f"{self.outputs.state}: resume state of a different configuration or trainer version, discarded")
             self.outputs.state.unlink()
             return False
         self.load_state_dict(state)
@@ -265,7 +248,7 @@ class Trainer:
         train, data = self.config["train"], self.data
         n = len(data.y_train)
         order = torch.randperm(n, device=self.device, generator=self.generator)
-        lr = self.optimizer.param_groups[0]["lr"]
+        lr = self.optimizer.lr
         loss_sum = torch.zeros((), device=self.device)
         correct = torch.zeros((), device=self.device, dtype=torch.long)
         hill_sum = torch.zeros((), device=self.device)

@@ -1,0 +1,72 @@
+"""SGD on the one flat parameter vector, driven by PyTorch's own learning-rate schedulers.
+
+The update is ``torch.optim.SGD``'s (weight decay added to the gradient, the momentum buffer
+started with the first gradient, no dampening, no Nesterov; a test checks it bit for bit),
+applied to the flat buffer of :class:`~distancing.hill.FlatParameters`: one update of one
+tensor per step instead of one per layer. It does not run ``Optimizer.__init__``, whose
+first call imports ``torch._dynamo``: about a second of every run's start-up on a CPU.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import torch
+
+
+class FlatSGD(torch.optim.Optimizer):
+    """SGD (Algorithm 1) or SGD with momentum (Algorithm 2) on a flat parameter vector.
+
+    It is a ``torch.optim.Optimizer`` only so that PyTorch's schedulers can set its learning
+    rate (``param_groups[0]["lr"]``); it holds no per-tensor parameter groups.
+    """
+
+    def __init__(self, params: torch.Tensor, grad: torch.Tensor, train: dict[str, Any]) -> None:
+        self.params, self.grad = params, grad
+        self.momentum = train["momentum"] if train["optimizer"] == "momentum" else 0.0
+        self.weight_decay = train["weight_decay"]
+        self.buffer: torch.Tensor | None = None  # momentum, created by the first step
+        self.defaults = {"lr": train["lr"]}
+        self.param_groups = [{"lr": train["lr"], "params": []}]
+        self.state: dict = {}
+
+    @property
+    def lr(self) -> float:
+        """The learning rate the next step uses (set by the scheduler)."""
+        return self.param_groups[0]["lr"]
+
+    @torch.no_grad()
+    def step(self, closure: None = None) -> None:
+        """θ ← θ − lr · v, with v = μ v + (g + λ θ); the gradient buffer is used as scratch."""
+        update = self.grad
+        if self.weight_decay:
+            update.add_(self.params, alpha=self.weight_decay)
+        if self.momentum:
+            if self.buffer is None:
+                self.buffer = update.clone()
+            else:
+                self.buffer.mul_(self.momentum).add_(update)
+            update = self.buffer
+        self.params.add_(update, alpha=-self.lr)
+
+    def zero_grad(self, set_to_none: bool = True) -> None:
+        self.grad.zero_()
+
+    def state_dict(self) -> dict[str, Any]:
+        return {"lr": self.lr, "buffer": self.buffer}
+
+    def load_state_dict(self, state: dict[str, Any]) -> None:
+        self.param_groups[0]["lr"], self.buffer = state["lr"], state["buffer"]
+
+
+def build_scheduler(optimizer: torch.optim.Optimizer, train: dict[str, Any],
+                    steps_per_epoch: int) -> torch.optim.lr_scheduler.LRScheduler:
+    """PyTorch's own schedulers, stepped once per iteration."""
+    total = train["epochs"] * steps_per_epoch
+    if train["schedule"] == "constant":
+        return torch.optim.lr_scheduler.ConstantLR(optimizer, factor=1.0, total_iters=0)
+    if train["schedule"] == "cosine":
+        return torch.optim.lr_scheduler.CosineAnnealingLR(optimizer, T_max=total, eta_min=train["min_lr"])
+    return torch.optim.lr_scheduler.CosineAnnealingWarmRestarts(
+        optimizer, T_0=train["restart_epochs"] * steps_per_epoch, T_mult=train["restart_mult"],
+        eta_min=train["min_lr"])
