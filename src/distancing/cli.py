@@ -10,12 +10,14 @@ code 2, before any data is loaded.
 from __future__ import annotations
 
 import argparse
+import os
 import sys
 from collections.abc import Sequence
 
 from . import __version__
 from .config import DATASETS, ConfigError, dump, parse_override, read_yaml, resolve
 from .gpus import claim_gpu
+from .server import ENVIRONMENT, delegate
 
 
 def _add_config_arguments(parser: argparse.ArgumentParser) -> None:
@@ -46,6 +48,10 @@ def build_parser() -> argparse.ArgumentParser:
                        "(default: refuse)")
     train.add_argument("--quiet", action="store_true", help="no per-epoch log lines or progress bar")
 
+    serve = commands.add_parser("serve", help="import torch once and run the train commands of this process's "
+                                "descendants that set DISTANCING_SERVER=SOCKET, each in a forked child")
+    serve.add_argument("--socket", required=True, help="Unix socket path to listen on")
+
     prepare = commands.add_parser("prepare", help="generate or download a dataset into its data directory")
     prepare.add_argument("dataset", choices=DATASETS)
     prepare.add_argument("--root", default="data", help="data directory (default: data)")
@@ -62,7 +68,13 @@ def load_config(files: Sequence[str], overrides: Sequence[str]) -> dict:
 
 def main(argv: Sequence[str] | None = None) -> int:
     parser = build_parser()
+    argv = list(sys.argv[1:] if argv is None else argv)
     args = parser.parse_args(argv)
+    if args.command == "serve":
+        from .server import serve
+
+        serve(args.socket, log=lambda msg: print(msg, file=sys.stderr, flush=True))
+        return 0
     try:
         if args.command == "prepare":
             from .data import load_dataset
@@ -84,6 +96,10 @@ def main(argv: Sequence[str] | None = None) -> int:
                 claim_gpu(args.gpus)  # before anything starts CUDA
             except RuntimeError as exc:
                 raise ConfigError(str(exc)) from None
+        if os.environ.get(ENVIRONMENT):  # a warm server forks a child for the run (src/distancing/server.py)
+            code = delegate(os.environ[ENVIRONMENT], argv)
+            if code is not None:
+                return code
         from .training import ResumeError, train_run  # torch: only once the arguments are known good
 
         log = (lambda _msg: None) if args.quiet else (lambda msg: print(msg, file=sys.stderr, flush=True))
