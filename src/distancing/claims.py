@@ -218,3 +218,11 @@ def markdown_table(table: pd.DataFrame) -> str:
         lines.append(f"| {r.claim} | {r.statistic} | {r.seeds} | {r.mean:.4g} | "
                      f"[{r.ci95_low:.4g}, {r.ci95_high:.4g}] | {r.verdict} |")
     return "\n".join(lines) + "\n"
+
+
+def html_table(table: pd.DataFrame) -> str:
+    """The claims as a standalone UTF-8 HTML page: Snakemake's report shows HTML results inline."""
+    body = table.to_html(index=False, na_rep="nan", float_format="{:.4g}".format, border=0)
+    return ('<!DOCTYPE html>\n<html><head><meta charset="utf-8"><title>Claims of the paper</title>\n'
+            "<style>table{border-collapse:collapse;font:13px sans-serif}td,th{border:1px solid #ccc;"
+            "padding:3px 6px;text-align:left}</style></head>\n<body>\n" + body + "\n</body></html>\n")

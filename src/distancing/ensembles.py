@@ -137,7 +137,7 @@ def peer_members(predictions: Mapping[str, Path], weights: Mapping[str, Path], m
     diverged run contributes nothing (it has no final model). ``predictions`` and ``weights``
     map run names to their predictions.npz and weights.npz.
     """
-    probs, weights, labels = [], [], None
+    probs, vectors, labels = [], [], None
     for name, kind in members:
         p = load_predictions(predictions[name])
         labels = p["labels"]
@@ -148,8 +148,8 @@ def peer_members(predictions: Mapping[str, Path], weights: Mapping[str, Path], m
             w = f["weights"]
         for i in order:
             probs.append(p["probs"][i])
-            weights.append(w[i].astype(np.float32))
-    return np.stack(probs) if probs else None, labels, np.stack(weights) if weights else None
+            vectors.append(w[i].astype(np.float32))
+    return np.stack(probs) if probs else None, labels, np.stack(vectors) if vectors else None
 
 
 def pairwise_weight_distances(weights: np.ndarray) -> np.ndarray:

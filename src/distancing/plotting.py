@@ -29,27 +29,39 @@ STYLE = {
 plt.rcParams.update(STYLE)
 
 
+DISTANCE_COLUMNS = ["epoch", "checkpoint", "checkpoint_epoch", "distance"]
+
+
 def load_series(params_json: str) -> dict[str, dict[str, list[str]]]:
     """The figure's panels -> series label -> run names, as passed by the Snakemake rule."""
     return json.loads(params_json)
 
 
+def read_table(path: str | Path, columns: Sequence[str]) -> pd.DataFrame:
+    """A CSV file that must have ``columns``: a broken input fails naming the file, not deep in a plot."""
+    frame = pd.read_csv(path)
+    missing = [c for c in columns if c not in frame.columns]
+    if missing:
+        raise ValueError(f"{path}: no column {', '.join(missing)} (has {', '.join(map(str, frame.columns))})")
+    return frame
+
+
 def read_metrics(metrics: Mapping[str, Path], names: Sequence[str]) -> list[pd.DataFrame]:
     """One frame per run; ``metrics`` maps run names to their declared metrics.csv inputs."""
-    return [pd.read_csv(metrics[name]) for name in names]
+    return [read_table(metrics[name], ["epoch", "lr", "val_acc"]) for name in names]
 
 
 def read_distances(distances: Mapping[str, Path], names: Sequence[str], checkpoint: int = 0) -> list[pd.DataFrame]:
     """Distance to the checkpoint with this index, per epoch, one frame per run."""
     frames = []
     for name in names:
-        d = pd.read_csv(distances[name])
+        d = read_table(distances[name], DISTANCE_COLUMNS)
         frames.append(d[d["checkpoint"] == checkpoint][["epoch", "distance", "checkpoint_epoch"]])
     return frames
 
 
 def checkpoint_epochs(distances: Mapping[str, Path], name: str) -> list[int]:
-    d = pd.read_csv(distances[name])
+    d = read_table(distances[name], DISTANCE_COLUMNS)
     return sorted(d["checkpoint_epoch"].unique().tolist())
 
 

@@ -5,7 +5,7 @@ import logging
 
 import pandas as pd
 
-from distancing.claims import evaluate_claims, markdown_table
+from distancing.claims import evaluate_claims, html_table, markdown_table
 from distancing.files import atomic_write_text
 from distancing.scripts import RunFiles, log_to
 
@@ -16,7 +16,7 @@ table = evaluate_claims(files, json.loads(snakemake.params.figures), pd.read_csv
                         json.loads(snakemake.params.sweeps), pd.read_csv(snakemake.input.peers),
                         pd.read_csv(snakemake.input.pairs))
 atomic_write_text(snakemake.output.csv, table.to_csv(index=False, na_rep="nan"))
-atomic_write_text(snakemake.output.html, table.to_html(index=False, na_rep="nan", float_format="{:.4g}".format))
+atomic_write_text(snakemake.output.html, html_table(table))
 atomic_write_text(snakemake.output.md, "# Claims of the paper, tested on this run\n\n" + markdown_table(table))
 logging.info("%d claims from %d runs: %s", len(table), len(files["metrics.csv"]),
              table["verdict"].value_counts().to_dict())
