@@ -9,6 +9,7 @@ import subprocess
 import sys
 from pathlib import Path
 
+import pytest
 import yaml
 
 from distancing.pipeline import Experiments
@@ -84,3 +85,30 @@ def test_the_analysis_side_never_imports_torch():
     result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=120)
     assert result.returncode == 0, result.stderr[-3000:]
     assert result.stdout.strip() == "False", "torch was imported by " + ", ".join(sorted(modules))
+
+
+def test_run_files_come_from_declared_inputs_only(tmp_path):
+    from distancing.plotting import read_metrics
+    from distancing.scripts import RunFiles
+
+    path = tmp_path / "results" / "runs" / "resnet-seed0" / "metrics.csv"
+    path.parent.mkdir(parents=True)
+    path.write_text("epoch,lr,val_acc\n1,0.1,0.5\n")
+    (tmp_path / "results" / "runs" / "resnet-seed1").mkdir()  # a run directory the rule did not declare
+    files = RunFiles([str(path)])
+    assert dict(files) == {"resnet-seed0": path}
+    assert read_metrics(files, ["resnet-seed0"])[0]["val_acc"].tolist() == [0.5]
+    with pytest.raises(KeyError, match="run resnet-seed1: not among the rule's declared inputs"):
+        read_metrics(files, ["resnet-seed1"])
+
+
+def test_a_script_log_holds_warnings_and_the_traceback(tmp_path):
+    log = tmp_path / "job.log"
+    code = ("import warnings\nfrom distancing.scripts import log_to\n"
+            f"log_to({str(log)!r})\nprint('reading inputs')\nwarnings.warn('few seeds')\n"
+            "raise ValueError('metrics.csv: no column val_acc')\n")
+    result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=60)
+    assert result.returncode == 1 and result.stderr == ""
+    text = log.read_text()
+    assert "reading inputs" in text and "UserWarning: few seeds" in text
+    assert "Traceback" in text and text.rstrip().endswith("ValueError: metrics.csv: no column val_acc")
