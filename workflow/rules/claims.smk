@@ -23,7 +23,7 @@ rule claims:
         ),
         md=f"{RESULTS}/claims.md",
     params:
-        figures=json.dumps(EXPERIMENTS.figure_runs()),
+        figures=json_param(EXPERIMENTS.figure_runs()),
         sweeps=sweep_values(),
     log:
         f"{RESULTS}/logs/claims.log",

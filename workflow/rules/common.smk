@@ -50,6 +50,11 @@ FROM_PEERS = {"peers_members", "peers_diversity", "peers_weights"}
 CLAIM_FIGURES = ["fig3_1", "fig3_2", "fig3_3", "fig3_5", "fig3_6"]  # the runs the claims read
 
 
+def json_param(value):
+    """A nested value as one JSON string: params stay plain scalars, and a changed value reruns the rule."""
+    return json.dumps(value)  # keeps key order: series and legend order
+
+
 def run_settings(name):
     """The `distancing train` arguments of one run; a name that is not a run of this config fails with an example."""
     if name not in RUNS:
@@ -73,7 +78,7 @@ def figure_series(figure):
     """Panels -> series label -> run names, as one JSON string (a plain scalar for Snakemake params).
 
     Run names, not paths: scripts find each run's files among their declared inputs."""
-    return json.dumps(EXPERIMENTS.figure_inputs(figure))  # keeps series order: legend order
+    return json_param(EXPERIMENTS.figure_inputs(figure))
 
 
 def figure_inputs(figure):

@@ -25,7 +25,7 @@ rule peer_ensembles:
         members=f"{RESULTS}/ensembles/peers.csv",
         pairs=f"{RESULTS}/ensembles/peer_pairs.csv",
     params:
-        peers=json.dumps(EXPERIMENTS.peers()),
+        peers=json_param(EXPERIMENTS.peers()),
         members=config["peers"]["members"],
     log:
         f"{RESULTS}/logs/peer_ensembles.log",
