@@ -74,9 +74,8 @@ def fabricate_cifar(path, name, n_train_per_batch=6, n_test=5, classes=10):
 
 @pytest.fixture
 def served_archive(tmp_path, monkeypatch):
-    from distancing import data as data_module
-
     """Fabricate an archive and point the dataset's URL (file://) and MD5 at it."""
+    from distancing import data as data_module
 
     def serve(name, md5=None):
         source = tmp_path / "server" / f"{name}.tar.gz"

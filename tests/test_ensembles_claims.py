@@ -83,7 +83,10 @@ def test_peer_rows_pick_members_and_measure_pairs(tmp_path):
     fabricate_run(tmp_path, "deep0", [6], ["final"], [a], [[0.0, 0.0]])
     fabricate_run(tmp_path, "deep1", [6], ["final"], [b], [[0.0, 2.0]])
     peers = {"snapshot": [[("sgdr", "final+snapshots")]], "deep": [[("deep0", "final"), ("deep1", "final")]]}
-    rows, pairs = peer_rows(tmp_path, peers, members=3)
+    runs = tmp_path / "runs"
+    predictions = {run.name: run / "predictions.npz" for run in runs.iterdir()}
+    weights = {run.name: run / "weights.npz" for run in runs.iterdir()}
+    rows, pairs = peer_rows(predictions, weights, peers, members=3)
     snapshot = [r for r in rows if r["method"] == "snapshot"]
     # final (epoch 6) then the snapshot at epoch 2; the checkpoint is not a snapshot member.
     assert [r["members"] for r in snapshot] == [1, 2]

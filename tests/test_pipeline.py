@@ -167,6 +167,8 @@ def test_smoke_pipeline_renders_every_figure(smoke_run):
         width, height = png_size(png)
         assert width >= 600 and height >= 400, figure
         assert png.stat().st_size > 20_000 and pdf.read_bytes()[:5] == b"%PDF-"
+        log = (workdir / "results-smoke" / "logs" / "figures" / f"{figure}.log").read_text()
+        assert f"wrote figures-smoke/{figure}.png and figures-smoke/{figure}.pdf" in log, log
 
 
 def test_smoke_pipeline_trains_each_needed_run_once(smoke_run, data_root):
@@ -243,9 +245,31 @@ def test_report_holds_every_figure_with_its_caption(smoke_run):
     assert result.returncode == 0, result.stderr[-3000:]
     with zipfile.ZipFile(workdir / "report.zip") as report:
         names = report.namelist()
-        assert sum(name.endswith(".png") for name in names) >= len(FIGURES)
-        text = "".join(report.read(n).decode(errors="ignore") for n in names if n.endswith((".html", ".js")))
+        assert {f"{figure}.png" for figure in FIGURES} <= {Path(name).name for name in names}
+        (table,) = [n for n in names if n.endswith("/claims.csv")]
+        assert report.read(table) == (workdir / "results-smoke" / "claims.csv").read_bytes()
+        (page,) = [n for n in names if n.endswith("/claims.html")]
+        html = report.read(page).decode()
+        assert "<table" in html and "snapshot ensemble at equal budget" in html
+        text = report.read("report/report.html").decode()
     assert "Figure 3.1" in text and "mnist1d" in text
+    assert "Claims of the paper, tested on this run." in text  # the caption
+    assert '"Claims": {' in text  # its own category
+
+
+def test_a_failing_figure_leaves_its_reason_in_its_log(smoke_run, tmp_path):
+    """A broken input CSV: the figure job fails, and its log names the file and what is wrong."""
+    workdir = tmp_path / "broken"
+    shutil.copytree(smoke_run[0], workdir, symlinks=True)
+    run = Experiments(yaml.safe_load((workdir / "config.yaml").read_text())).figure_runs()["fig1_1"]
+    broken = workdir / "results-smoke" / "runs" / next(iter(run.values()))[0] / "metrics.csv"
+    broken.write_text("epoch,lr\n1,0.05\n")
+    result = snakemake(workdir, "--cores", "1", "fig1_1")
+    assert result.returncode != 0
+    assert job_stats(result.stdout + result.stderr) == {"fig1_1": 1}  # nothing retrains
+    log = (workdir / "results-smoke" / "logs" / "figures" / "fig1_1.log").read_text()
+    assert "Traceback" in log and f"ValueError: {broken.relative_to(workdir)}: no column val_acc" in log, log
+    assert not (workdir / "figures-smoke" / "fig1_1.png").exists()
 
 
 def test_a_training_job_killed_mid_run_resumes_when_the_pipeline_restarts(tmp_path, data_root):

@@ -10,7 +10,7 @@ threshold and are inconclusive otherwise.
 from __future__ import annotations
 
 import math
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -65,16 +65,17 @@ class Claim:
 
 
 class Runs:
-    """Cached reads of run files under ``results/runs``."""
+    """Cached reads of run files; ``files`` maps a kind (metrics.csv, distances.csv) to run
+    name -> path, the rule's declared inputs."""
 
-    def __init__(self, results: str | Path) -> None:
-        self.root = Path(results) / "runs"
+    def __init__(self, files: Mapping[str, Mapping[str, Path]]) -> None:
+        self.files = files
         self._cache: dict[tuple[str, str], pd.DataFrame] = {}
 
     def read(self, name: str, kind: str) -> pd.DataFrame:
         key = (name, kind)
         if key not in self._cache:
-            self._cache[key] = pd.read_csv(self.root / name / kind)
+            self._cache[key] = pd.read_csv(self.files[kind][name])
         return self._cache[key]
 
     def final(self, name: str, column: str = "val_acc") -> float:
@@ -143,11 +144,12 @@ def peer_claims(peers: pd.DataFrame, pairs: pd.DataFrame) -> list[Claim]:
     ]
 
 
-def evaluate_claims(results: str | Path, figures: dict[str, dict[str, list[str]]],
+def evaluate_claims(files: Mapping[str, Mapping[str, Path]], figures: dict[str, dict[str, list[str]]],
                     ensembles: pd.DataFrame, sweeps: dict[str, dict[str, float]],
                     peers: pd.DataFrame | None = None, pairs: pd.DataFrame | None = None) -> pd.DataFrame:
-    """All claims as rows. ``sweeps`` maps a figure to {series label: swept value} (s or σ²)."""
-    runs = Runs(results)
+    """All claims as rows. ``files`` maps metrics.csv and distances.csv to run name -> path;
+    ``sweeps`` maps a figure to {series label: swept value} (s or σ²)."""
+    runs = Runs(files)
     claims: list[Claim] = []
     f31 = figures["fig3_1"]
     claims.append(Claim(
@@ -216,3 +218,11 @@ def markdown_table(table: pd.DataFrame) -> str:
         lines.append(f"| {r.claim} | {r.statistic} | {r.seeds} | {r.mean:.4g} | "
                      f"[{r.ci95_low:.4g}, {r.ci95_high:.4g}] | {r.verdict} |")
     return "\n".join(lines) + "\n"
+
+
+def html_table(table: pd.DataFrame) -> str:
+    """The claims as a standalone UTF-8 HTML page: Snakemake's report shows HTML results inline."""
+    body = table.to_html(index=False, na_rep="nan", float_format="{:.4g}".format, border=0)
+    return ('<!DOCTYPE html>\n<html><head><meta charset="utf-8"><title>Claims of the paper</title>\n'
+            "<style>table{border-collapse:collapse;font:13px sans-serif}td,th{border:1px solid #ccc;"
+            "padding:3px 6px;text-align:left}</style></head>\n<body>\n" + body + "\n</body></html>\n")

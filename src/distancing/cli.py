@@ -1,7 +1,8 @@
-"""The ``distancing`` command: train one run, or print a resolved config.
+"""The ``distancing`` command: train one run, print a resolved config, or prepare a dataset.
 
     distancing train CONFIG.yaml --out DIR [--set key.path=value ...] [--device auto|cpu|cuda]
     distancing config CONFIG.yaml [--set key.path=value ...]
+    distancing prepare DATASET [--root DIR]
 
 Configuration errors are reported as one line (``error: <key>: <what is allowed>``) with exit
 code 2, before any data is loaded.
@@ -36,7 +37,7 @@ def build_parser() -> argparse.ArgumentParser:
     train = commands.add_parser("train", help="train one run into a directory (resumes if interrupted)")
     _add_config_arguments(train)
     train.add_argument("--out", required=True, help="run directory for config.yaml, metrics.csv, "
-                       "distances.csv and predictions.npz")
+                       "distances.csv, predictions.npz and weights.npz")
     train.add_argument("--state", help="resume-state file (default: OUT/resume.pt); removed when the run ends")
     train.add_argument("--device", choices=("auto", "cpu", "cuda"), default="auto",
                        help="training device (default: auto, CUDA when available)")
@@ -105,7 +106,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         log = (lambda _msg: None) if args.quiet else (lambda msg: print(msg, file=sys.stderr, flush=True))
         try:
             history = train_run(config, args.out, state=args.state, device=args.device, threads=args.threads,
-                                log=log, progress=None if not args.quiet else False,
+                                log=log, progress=False if args.quiet else None,
                                 discard_stale_state=args.discard_stale_state)
         except ResumeError as exc:
             raise ConfigError(str(exc)) from None

@@ -6,6 +6,7 @@ shape (members, samples, classes), so adding a metric never means retraining.
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from itertools import combinations
 from pathlib import Path
 
@@ -68,8 +69,9 @@ def ensemble_row(member_probs: np.ndarray, labels: np.ndarray,
     }
 
 
-def load_predictions(run_dir: str | Path) -> dict[str, np.ndarray]:
-    with np.load(Path(run_dir) / "predictions.npz") as f:
+def load_predictions(path: str | Path) -> dict[str, np.ndarray]:
+    """A run's predictions.npz as a dict of arrays."""
+    with np.load(path) as f:
         return {k: f[k] for k in f.files}
 
 
@@ -88,11 +90,12 @@ def group_of(run_name: str) -> str:
     return run_name.rsplit("-seed", 1)[0]
 
 
-def checkpoint_ensemble_rows(run_dirs: dict[str, Path]) -> list[dict]:
-    """For each run: the ensemble of its final model and checkpoints, growing one member at a time."""
+def checkpoint_ensemble_rows(predictions: Mapping[str, Path]) -> list[dict]:
+    """For each run (name -> predictions.npz): the ensemble of its final model and checkpoints,
+    growing one member at a time."""
     rows = []
-    for name, run_dir in run_dirs.items():
-        p = load_predictions(run_dir)
+    for name, path in predictions.items():
+        p = load_predictions(path)
         order = final_first_order(p["epochs"], p["kinds"])
         for k in range(1, len(order) + 1):
             members = order[:k]
@@ -103,16 +106,16 @@ def checkpoint_ensemble_rows(run_dirs: dict[str, Path]) -> list[dict]:
     return rows
 
 
-def seed_ensemble_rows(run_dirs: dict[str, Path]) -> list[dict]:
+def seed_ensemble_rows(predictions: Mapping[str, Path]) -> list[dict]:
     """For each group of runs: the deep ensemble of their final models over the first k seeds."""
     groups: dict[str, list[str]] = {}
-    for name in sorted(run_dirs, key=lambda n: (group_of(n), int(n.rsplit("-seed", 1)[1]))):
+    for name in sorted(predictions, key=lambda n: (group_of(n), int(n.rsplit("-seed", 1)[1]))):
         groups.setdefault(group_of(name), []).append(name)
     rows = []
     for group, names in groups.items():
         finals, labels = [], None
         for name in names:
-            p = load_predictions(run_dirs[name])
+            p = load_predictions(predictions[name])
             final = [i for i, kind in enumerate(p["kinds"]) if kind == "final"]
             if final:  # a diverged run has no final model and is left out (and counted)
                 finals.append(p["probs"][final[0]])
@@ -126,27 +129,27 @@ def seed_ensemble_rows(run_dirs: dict[str, Path]) -> list[dict]:
 MEMBER_KINDS = {"final": (), "final+checkpoints": ("checkpoint",), "final+snapshots": ("snapshot",)}
 
 
-def peer_members(results: str | Path, members: list[tuple[str, str]]):
+def peer_members(predictions: Mapping[str, Path], weights: Mapping[str, Path], members: list[tuple[str, str]]):
     """Probabilities, labels and half-precision weights of one peer ensemble's members, in order.
 
     ``members`` lists (run name, kind): "final" takes a run's final model; "final+checkpoints"
     and "final+snapshots" take the final model and then those members, newest first. A
-    diverged run contributes nothing (it has no final model).
+    diverged run contributes nothing (it has no final model). ``predictions`` and ``weights``
+    map run names to their predictions.npz and weights.npz.
     """
-    probs, weights, labels = [], [], None
+    probs, vectors, labels = [], [], None
     for name, kind in members:
-        run = Path(results) / "runs" / name
-        p = load_predictions(run)
+        p = load_predictions(predictions[name])
         labels = p["labels"]
         if "final" not in p["kinds"]:
             continue
         order = final_first_order(p["epochs"], p["kinds"], MEMBER_KINDS[kind])
-        with np.load(run / "weights.npz") as f:
+        with np.load(weights[name]) as f:
             w = f["weights"]
         for i in order:
             probs.append(p["probs"][i])
-            weights.append(w[i].astype(np.float32))
-    return np.stack(probs) if probs else None, labels, np.stack(weights) if weights else None
+            vectors.append(w[i].astype(np.float32))
+    return np.stack(probs) if probs else None, labels, np.stack(vectors) if vectors else None
 
 
 def pairwise_weight_distances(weights: np.ndarray) -> np.ndarray:
@@ -158,18 +161,18 @@ def pairwise_weight_distances(weights: np.ndarray) -> np.ndarray:
     return distances
 
 
-def peer_rows(results: str | Path, peers: dict[str, list[list[tuple[str, str]]]],
-              members: int) -> tuple[list[dict], list[dict]]:
+def peer_rows(predictions: Mapping[str, Path], weights: Mapping[str, Path],
+              peers: dict[str, list[list[tuple[str, str]]]], members: int) -> tuple[list[dict], list[dict]]:
     """Per method and replicate: metrics of the ensemble of its first k members (k = 1..M),
     and one row per pair of members (disagreement, weight distance, accuracy of the pair)."""
     rows, pairs = [], []
     for method, ensembles in peers.items():
         for replicate, spec in enumerate(ensembles):
-            probs, labels, weights = peer_members(results, spec)
+            probs, labels, vectors = peer_members(predictions, weights, spec)
             if probs is None:
                 continue
-            probs, weights = probs[:members], weights[:members]
-            distances = pairwise_weight_distances(weights)
+            probs, vectors = probs[:members], vectors[:members]
+            distances = pairwise_weight_distances(vectors)
             for k in range(1, len(probs) + 1):
                 rows.append({"method": method, "replicate": replicate,
                              **ensemble_row(probs[:k], labels, distances[:k, :k])})

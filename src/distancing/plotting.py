@@ -7,7 +7,8 @@ diverged is drawn up to the epoch where it ended and marked there with a cross.
 from __future__ import annotations
 
 import json
-from collections.abc import Sequence
+import logging
+from collections.abc import Mapping, Sequence
 from pathlib import Path
 
 import matplotlib
@@ -28,26 +29,39 @@ STYLE = {
 plt.rcParams.update(STYLE)
 
 
+DISTANCE_COLUMNS = ["epoch", "checkpoint", "checkpoint_epoch", "distance"]
+
+
 def load_series(params_json: str) -> dict[str, dict[str, list[str]]]:
     """The figure's panels -> series label -> run names, as passed by the Snakemake rule."""
     return json.loads(params_json)
 
 
-def read_metrics(results: str | Path, names: Sequence[str]) -> list[pd.DataFrame]:
-    return [pd.read_csv(Path(results) / "runs" / name / "metrics.csv") for name in names]
+def read_table(path: str | Path, columns: Sequence[str]) -> pd.DataFrame:
+    """A CSV file that must have ``columns``: a broken input fails naming the file, not deep in a plot."""
+    frame = pd.read_csv(path)
+    missing = [c for c in columns if c not in frame.columns]
+    if missing:
+        raise ValueError(f"{path}: no column {', '.join(missing)} (has {', '.join(map(str, frame.columns))})")
+    return frame
 
 
-def read_distances(results: str | Path, names: Sequence[str], checkpoint: int = 0) -> list[pd.DataFrame]:
+def read_metrics(metrics: Mapping[str, Path], names: Sequence[str]) -> list[pd.DataFrame]:
+    """One frame per run; ``metrics`` maps run names to their declared metrics.csv inputs."""
+    return [read_table(metrics[name], ["epoch", "lr", "val_acc"]) for name in names]
+
+
+def read_distances(distances: Mapping[str, Path], names: Sequence[str], checkpoint: int = 0) -> list[pd.DataFrame]:
     """Distance to the checkpoint with this index, per epoch, one frame per run."""
     frames = []
     for name in names:
-        d = pd.read_csv(Path(results) / "runs" / name / "distances.csv")
+        d = read_table(distances[name], DISTANCE_COLUMNS)
         frames.append(d[d["checkpoint"] == checkpoint][["epoch", "distance", "checkpoint_epoch"]])
     return frames
 
 
-def checkpoint_epochs(results: str | Path, name: str) -> list[int]:
-    d = pd.read_csv(Path(results) / "runs" / name / "distances.csv")
+def checkpoint_epochs(distances: Mapping[str, Path], name: str) -> list[int]:
+    d = read_table(distances[name], DISTANCE_COLUMNS)
     return sorted(d["checkpoint_epoch"].unique().tolist())
 
 
@@ -91,17 +105,19 @@ def save(fig: plt.Figure, png: str | Path, pdf: str | Path) -> None:
     atomic_write(png, lambda f: fig.savefig(f, format="png"))
     atomic_write(pdf, lambda f: fig.savefig(f, format="pdf"))
     plt.close(fig)
+    logging.info("wrote %s and %s", png, pdf)
 
 
-def sweep_figure(results: str | Path, series: dict[str, list[str]], what: str) -> plt.Figure:
+def sweep_figure(metrics: Mapping[str, Path], distances: Mapping[str, Path], series: dict[str, list[str]],
+                 what: str) -> plt.Figure:
     """Accuracy (top) and distance to the first checkpoint (bottom), one curve per swept value."""
     fig, (top, bottom) = plt.subplots(2, 1, figsize=(6.5, 6), sharex=True)
     checkpoint = None
     for color, (label, names) in zip(COLORS, series.items(), strict=False):
-        seed_band(top, read_metrics(results, names), "val_acc", label, color, scale=100)
-        distances = read_distances(results, names, checkpoint=0)
-        seed_band(bottom, distances, "distance", label, color)
-        checkpoint = int(distances[0]["checkpoint_epoch"].iloc[0])
+        seed_band(top, read_metrics(metrics, names), "val_acc", label, color, scale=100)
+        frames = read_distances(distances, names, checkpoint=0)
+        seed_band(bottom, frames, "distance", label, color)
+        checkpoint = int(frames[0]["checkpoint_epoch"].iloc[0])
     for ax in (top, bottom):
         mark_checkpoints(ax, [checkpoint], label=ax is top)
     accuracy_axis(top)

@@ -1,9 +1,65 @@
-# Paths and the JSON that tells each script which runs form which series.
+# Config loading and validation, and the helpers the rules share (no rules here).
 import json
+import os
 
-from distancing.pipeline import cli_settings
+from distancing.config import ConfigError
+from distancing.pipeline import check_config, cli_settings, number
 
+# The default profile config.yaml, unless profiles are given with --configfile. A configfile
+# directive is always loaded, and the --configfile files are merged over it key by key
+# (Snakemake's configuration docs), so a profile would inherit every sweep value and setting
+# of config.yaml that it does not mention. workflow.config_settings.configfiles holds the
+# --configfile paths (ConfigSettings.configfiles of Snakemake's API, snakemake.settings.types).
+# --replace-workflow-config would replace instead of merge, but also whenever only --config
+# key=value is given, which would then drop config.yaml. tests/test_workflow.py pins both cases.
+if not workflow.config_settings.configfiles:
+
+    configfile: "config.yaml"
+
+
+try:
+    EXPERIMENTS = check_config(config, os.path.join(workflow.basedir, "workflow/schemas/config.schema.yaml"))
+except ConfigError as error:
+    raise WorkflowError(f"invalid config: {error}") from None
+
+RESULTS = config["results"]
+FIGURES = config["figures"]
+RUNS = EXPERIMENTS.runs()
 DATA = EXPERIMENTS.resolve_base()["data"]
+
+FIGURE_NAMES = [
+    "fig0_1",
+    "fig1_1",
+    "fig2_1",
+    "fig3_1",
+    "fig3_2",
+    "fig3_3",
+    "fig3_4",
+    "fig3_5",
+    "fig3_6",
+    "fig3_7",
+    "fig3_8",
+    "peers_members",
+    "peers_diversity",
+    "peers_weights",
+]
+ALL_FIGURES = expand(f"{FIGURES}/{{figure}}.{{ext}}", figure=FIGURE_NAMES, ext=["png", "pdf"])
+ANALYTIC = {"fig0_1", "fig2_1"}  # drawn from formulas, no runs
+FROM_ENSEMBLES = {"fig3_7", "fig3_8"}
+FROM_PEERS = {"peers_members", "peers_diversity", "peers_weights"}
+CLAIM_FIGURES = ["fig3_1", "fig3_2", "fig3_3", "fig3_5", "fig3_6"]  # the runs the claims read
+
+
+def json_param(value):
+    """A nested value as one JSON string: params stay plain scalars, and a changed value reruns the rule."""
+    return json.dumps(value)  # keeps key order: series and legend order
+
+
+def run_settings(name):
+    """The `distancing train` arguments of one run; a name that is not a run of this config fails with an example."""
+    if name not in RUNS:
+        raise WorkflowError(f"{RESULTS}/runs/{name}: not a run of this config; runs are named like {next(iter(RUNS))}")
+    return cli_settings(RUNS[name])
 
 
 def run_files(names, kind):
@@ -13,10 +69,46 @@ def run_files(names, kind):
 
 def figure_runs(figure):
     """Every run name one figure (all its panels) reads."""
-    return sorted({name for series in EXPERIMENTS.figure_inputs(figure).values()
-                   for names in series.values() for name in names})
+    return sorted(
+        {name for series in EXPERIMENTS.figure_inputs(figure).values() for names in series.values() for name in names}
+    )
 
 
 def figure_series(figure):
-    """Panels -> series label -> run names, as one JSON string (a plain scalar for Snakemake params)."""
-    return json.dumps(EXPERIMENTS.figure_inputs(figure))  # keeps series order: legend order
+    """Panels -> series label -> run names, as one JSON string (a plain scalar for Snakemake params).
+
+    Run names, not paths: scripts find each run's files among their declared inputs."""
+    return json_param(EXPERIMENTS.figure_inputs(figure))
+
+
+def figure_inputs(figure):
+    """A figure rule's named inputs: its script, and the run files or ensemble tables it draws."""
+    # The script is an input too, so that touching it (not only editing it) redraws the figure.
+    inputs = {"script": os.path.join(workflow.basedir, f"workflow/scripts/{figure}.py")}
+    if figure in ANALYTIC:
+        return inputs
+    if figure in FROM_PEERS:
+        return inputs | {"members": rules.peer_ensembles.output.members, "pairs": rules.peer_ensembles.output.pairs}
+    names = figure_runs(figure)
+    inputs |= {"metrics": run_files(names, "metrics.csv"), "distances": run_files(names, "distances.csv")}
+    if figure in FROM_ENSEMBLES:
+        inputs["ensembles"] = rules.ensembles.output.checkpoints
+    return inputs
+
+
+def claim_runs():
+    """Every run the claims read."""
+    return sorted({name for figure in CLAIM_FIGURES for name in figure_runs(figure)})
+
+
+def sweep_values():
+    """Series label -> swept value, for the sweeps the claims fit slopes to (JSON, for params)."""
+    e = config["experiments"]
+    return json.dumps(
+        {
+            "fig3_2": {f"s = {number(s)}": s for s in e["fig3_2"]["strengths"]},
+            "fig3_3": {f"σ² = {number(v)}": v for v in e["fig3_3"]["sigma2s"]},
+            "fig3_8": {f"s = {number(s)}": s for s in e["fig3_8"]["strengths"]},
+        },
+        sort_keys=True,
+    )

@@ -7,7 +7,7 @@ PEER_RUNS = EXPERIMENTS.peer_runs()
 
 rule ensembles:
     input:
-        run_files(ENSEMBLE_RUNS, "predictions.npz"),
+        predictions=run_files(ENSEMBLE_RUNS, "predictions.npz"),
     output:
         checkpoints=f"{RESULTS}/ensembles/checkpoints.csv",
         seeds=f"{RESULTS}/ensembles/seeds.csv",
@@ -19,15 +19,14 @@ rule ensembles:
 
 rule peer_ensembles:
     input:
-        run_files(PEER_RUNS, "predictions.npz"),
-        run_files(PEER_RUNS, "weights.npz"),
+        predictions=run_files(PEER_RUNS, "predictions.npz"),
+        weights=run_files(PEER_RUNS, "weights.npz"),
     output:
         members=f"{RESULTS}/ensembles/peers.csv",
         pairs=f"{RESULTS}/ensembles/peer_pairs.csv",
     params:
-        peers=json.dumps(EXPERIMENTS.peers()),
+        peers=json_param(EXPERIMENTS.peers()),
         members=config["peers"]["members"],
-        results=RESULTS,
     log:
         f"{RESULTS}/logs/peer_ensembles.log",
     script:

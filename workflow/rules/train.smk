@@ -6,10 +6,13 @@
 rule prepare_data:
     output:
         touch(f"{DATA['root']}/{DATA['dataset']}.ready"),
+    params:
+        dataset=DATA["dataset"],
+        root=lambda wildcards, output: os.path.dirname(output[0]),
     log:
         f"{RESULTS}/logs/prepare_data.log",
     shell:
-        "distancing prepare {DATA[dataset]} --root {DATA[root]} > {log} 2>&1"
+        "distancing prepare {params.dataset} --root {params.root} > {log} 2>&1"
 
 
 rule train:
@@ -25,8 +28,10 @@ rule train:
         run="[^/]+",
     params:
         settings=lambda wildcards: run_settings(wildcards.run),
-        out=lambda wildcards: f"{RESULTS}/runs/{wildcards.run}",
+        out=lambda wildcards, output: os.path.dirname(output.metrics),
         state=lambda wildcards: f"{RESULTS}/state/{wildcards.run}.pt",
+        device=config["device"],
+        gpus=config["gpus"],
     threads: config["threads"]
     resources:
         mem_mb=4000,
@@ -38,11 +43,4 @@ rule train:
         f"{RESULTS}/benchmarks/train/{{run}}.tsv"
     shell:
         "distancing train {params.settings} --out {params.out} --state {params.state}"
-        " --threads {threads} --device {config[device]} --gpus {config[gpus]} --discard-stale-state > {log} 2>&1"
-
-
-def run_settings(name):
-    if name not in RUNS:
-        raise WorkflowError(f"{RESULTS}/runs/{name}: not a run of this config; runs are named like "
-                            f"{next(iter(RUNS))}")
-    return cli_settings(RUNS[name])
+        " --threads {threads} --device {params.device} --gpus {params.gpus} --discard-stale-state > {log} 2>&1"

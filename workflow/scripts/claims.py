@@ -1,15 +1,22 @@
-"""Snakemake script: results/claims.csv and a markdown table of the same rows."""
+"""Snakemake script: results/claims.csv, and the same rows as an HTML table (for the report) and in markdown."""
 
 import json
+import logging
 
 import pandas as pd
 
-from distancing.claims import evaluate_claims, markdown_table
+from distancing.claims import evaluate_claims, html_table, markdown_table
 from distancing.files import atomic_write_text
+from distancing.scripts import RunFiles, log_to
 
 snakemake = globals()["snakemake"]
-table = evaluate_claims(snakemake.params.results, json.loads(snakemake.params.figures),
-                        pd.read_csv(snakemake.input.ensembles), json.loads(snakemake.params.sweeps),
-                        pd.read_csv(snakemake.input.peers), pd.read_csv(snakemake.input.pairs))
+log_to(snakemake.log[0])
+files = {"metrics.csv": RunFiles(snakemake.input.metrics), "distances.csv": RunFiles(snakemake.input.distances)}
+table = evaluate_claims(files, json.loads(snakemake.params.figures), pd.read_csv(snakemake.input.ensembles),
+                        json.loads(snakemake.params.sweeps), pd.read_csv(snakemake.input.peers),
+                        pd.read_csv(snakemake.input.pairs))
 atomic_write_text(snakemake.output.csv, table.to_csv(index=False, na_rep="nan"))
+atomic_write_text(snakemake.output.html, html_table(table))
 atomic_write_text(snakemake.output.md, "# Claims of the paper, tested on this run\n\n" + markdown_table(table))
+logging.info("%d claims from %d runs: %s", len(table), len(files["metrics.csv"]),
+             table["verdict"].value_counts().to_dict())

@@ -8,8 +8,10 @@ import matplotlib.pyplot as plt
 import numpy as np
 
 from distancing.plotting import COLORS, save
+from distancing.scripts import log_to
 
 snakemake = globals()["snakemake"]
+log_to(snakemake.log[0])
 LOCAL, GLOBAL = np.array([-1.0, 0.6]), np.array([1.2, -0.5])
 
 

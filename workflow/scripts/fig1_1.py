@@ -4,12 +4,15 @@ restarts (left); the two learning-rate schedules (right)."""
 import matplotlib.pyplot as plt
 
 from distancing.plotting import COLORS, accuracy_axis, load_series, read_metrics, save, seed_band
+from distancing.scripts import RunFiles, log_to
 
 snakemake = globals()["snakemake"]
+log_to(snakemake.log[0])
+metrics = RunFiles(snakemake.input.metrics)
 series = load_series(snakemake.params.series)["fig1_1"]
 fig, (left, right) = plt.subplots(1, 2, figsize=(9, 3.6))
 for color, (label, names) in zip(COLORS, series.items(), strict=False):
-    frames = read_metrics(snakemake.params.results, names)
+    frames = read_metrics(metrics, names)
     seed_band(left, frames, "val_acc", label, color, scale=100)
     seed_band(right, frames, "lr", label, color)
 accuracy_axis(left)

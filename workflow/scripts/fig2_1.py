@@ -5,8 +5,10 @@ import matplotlib.pyplot as plt
 import numpy as np
 
 from distancing.plotting import save
+from distancing.scripts import log_to
 
 snakemake = globals()["snakemake"]
+log_to(snakemake.log[0])
 
 # f'(x) = x (x − 2/3) (x + 1): minima at −1 (global) and 2/3 (local), a maximum at 0.
 f = lambda x: x**4 / 4 + x**3 / 9 - x**2 / 3  # noqa: E731

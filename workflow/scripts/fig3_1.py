@@ -13,17 +13,19 @@ from distancing.plotting import (
     save,
     seed_band,
 )
+from distancing.scripts import RunFiles, log_to
 
 snakemake = globals()["snakemake"]
-results = snakemake.params.results
+log_to(snakemake.log[0])
+metrics, distances = RunFiles(snakemake.input.metrics), RunFiles(snakemake.input.distances)
 series = load_series(snakemake.params.series)["fig3_1"]
 distancing_runs = series["distancing"]
-checkpoint = read_distances(results, distancing_runs[:1])[0]["checkpoint_epoch"].iloc[0]
+checkpoint = read_distances(distances, distancing_runs[:1])[0]["checkpoint_epoch"].iloc[0]
 
 fig, (top, bottom) = plt.subplots(2, 1, figsize=(6.5, 6), sharex=True)
 for color, (label, names) in zip(COLORS, series.items(), strict=False):
-    seed_band(top, read_metrics(results, names), "val_acc", label, color, scale=100)
-    seed_band(bottom, read_distances(results, names, checkpoint=0), "distance", label, color)
+    seed_band(top, read_metrics(metrics, names), "val_acc", label, color, scale=100)
+    seed_band(bottom, read_distances(distances, names, checkpoint=0), "distance", label, color)
 for ax in (top, bottom):
     mark_checkpoints(ax, [checkpoint], label=ax is top)
 accuracy_axis(top)

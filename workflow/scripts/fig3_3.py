@@ -1,11 +1,11 @@
 """Figure 3.3: influence of the width σ² on validation accuracy (top) and on the L2
 distance to the checkpoint (bottom)."""
 
-import matplotlib.pyplot as plt
-
 from distancing.plotting import load_series, save, sweep_figure
+from distancing.scripts import RunFiles, log_to
 
 snakemake = globals()["snakemake"]
-fig = sweep_figure(snakemake.params.results, load_series(snakemake.params.series)["fig3_3"], "width σ²")
+log_to(snakemake.log[0])
+fig = sweep_figure(RunFiles(snakemake.input.metrics), RunFiles(snakemake.input.distances),
+                   load_series(snakemake.params.series)["fig3_3"], "width σ²")
 save(fig, snakemake.output.png, snakemake.output.pdf)
-plt.close("all")

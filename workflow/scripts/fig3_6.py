@@ -13,15 +13,17 @@ from distancing.plotting import (
     save,
     seed_band,
 )
+from distancing.scripts import RunFiles, log_to
 
 snakemake = globals()["snakemake"]
-results = snakemake.params.results
+log_to(snakemake.log[0])
+metrics, distances = RunFiles(snakemake.input.metrics), RunFiles(snakemake.input.distances)
 series = load_series(snakemake.params.series)["fig3_6"]
 fig, ax = plt.subplots(figsize=(6.5, 4))
 for color, (label, names), style in zip(COLORS, series.items(), ["--", "-", "-"], strict=False):
-    seed_band(ax, read_metrics(results, names), "val_acc", label, color, scale=100, linestyle=style)
+    seed_band(ax, read_metrics(metrics, names), "val_acc", label, color, scale=100, linestyle=style)
 with_hill = [names for label, names in series.items() if "distancing" in label][0]
-mark_checkpoints(ax, checkpoint_epochs(results, with_hill[0]))
+mark_checkpoints(ax, checkpoint_epochs(distances, with_hill[0]))
 accuracy_axis(ax)
 ax.legend(loc="lower right")
 save(fig, snakemake.output.png, snakemake.output.pdf)

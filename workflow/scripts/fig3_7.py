@@ -5,8 +5,10 @@ import matplotlib.pyplot as plt
 import pandas as pd
 
 from distancing.plotting import COLORS, ensemble_curve, load_series, save
+from distancing.scripts import log_to
 
 snakemake = globals()["snakemake"]
+log_to(snakemake.log[0])
 panels = load_series(snakemake.params.series)
 table = pd.read_csv(snakemake.input.ensembles)
 fig, axes = plt.subplots(1, len(panels), figsize=(4.6 * len(panels), 3.8), sharey=True, squeeze=False)

@@ -5,8 +5,10 @@ import matplotlib.pyplot as plt
 import pandas as pd
 
 from distancing.plotting import COLORS, load_series, save
+from distancing.scripts import log_to
 
 snakemake = globals()["snakemake"]
+log_to(snakemake.log[0])
 series = load_series(snakemake.params.series)["fig3_8"]
 table = pd.read_csv(snakemake.input.ensembles)
 

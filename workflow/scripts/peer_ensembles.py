@@ -2,13 +2,18 @@
 one row per pair of members, into results/ensembles/peers.csv and peer_pairs.csv."""
 
 import json
+import logging
 
 import pandas as pd
 
 from distancing.ensembles import peer_rows
 from distancing.files import atomic_write_text
+from distancing.scripts import RunFiles, log_to
 
 snakemake = globals()["snakemake"]
-rows, pairs = peer_rows(snakemake.params.results, json.loads(snakemake.params.peers), snakemake.params.members)
+log_to(snakemake.log[0])
+rows, pairs = peer_rows(RunFiles(snakemake.input.predictions), RunFiles(snakemake.input.weights),
+                        json.loads(snakemake.params.peers), snakemake.params.members)
 atomic_write_text(snakemake.output.members, pd.DataFrame(rows).to_csv(index=False))
 atomic_write_text(snakemake.output.pairs, pd.DataFrame(pairs).to_csv(index=False))
+logging.info("%d ensemble rows, %d pairs of members", len(rows), len(pairs))

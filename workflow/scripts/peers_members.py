@@ -5,8 +5,10 @@ import matplotlib.pyplot as plt
 import pandas as pd
 
 from distancing.plotting import COLORS, save
+from distancing.scripts import log_to
 
 snakemake = globals()["snakemake"]
+log_to(snakemake.log[0])
 table = pd.read_csv(snakemake.input.members)
 fig, (left, right) = plt.subplots(1, 2, figsize=(10, 4))
 for color, (method, rows) in zip(COLORS, table.groupby("method", sort=False), strict=False):

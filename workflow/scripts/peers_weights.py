@@ -5,8 +5,10 @@ import matplotlib.pyplot as plt
 import pandas as pd
 
 from distancing.plotting import peer_scatter, save
+from distancing.scripts import log_to
 
 snakemake = globals()["snakemake"]
+log_to(snakemake.log[0])
 fig, ax = plt.subplots(figsize=(6.5, 4.5))
 peer_scatter(ax, pd.read_csv(snakemake.input.members), pd.read_csv(snakemake.input.pairs), "weight_distance",
              "disagreement", scale=(1, 100))
