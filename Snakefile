@@ -12,6 +12,7 @@ include: "workflow/rules/train.smk"
 include: "workflow/rules/ensembles.smk"
 include: "workflow/rules/figures.smk"
 include: "workflow/rules/claims.smk"
+include: "workflow/rules/warm_start.smk"
 
 
 rule all:

@@ -105,9 +105,10 @@ def _run_child(request: dict, fds: list[int]) -> int:
 
 
 def serve(path: str, log=print) -> None:
-    """Accept runs on the Unix socket ``path`` until SIGTERM or until the parent process ends."""
-    from . import training  # noqa: F401 - the point of the server: torch and the trainer, imported once
+    """Accept runs on the Unix socket ``path`` until SIGTERM or until the parent process ends.
 
+    The training stack is imported with the first run, so a pipeline that trains nothing (a
+    re-plot) pays only for a bare interpreter."""
     owner = os.getppid()
     if owner <= 1:
         raise SystemExit("error: distancing serve: start it from the process whose descendants it serves "
@@ -120,7 +121,8 @@ def serve(path: str, log=print) -> None:
     children: dict[int, socket.socket] = {}  # child pid -> its client's connection
     pidfds: dict[int, int] = {}  # child pid -> a descriptor that becomes readable when it ends
     stopping = []
-    signal.signal(signal.SIGTERM, lambda *_: stopping.append(True))
+    for stop in (signal.SIGTERM, signal.SIGINT):  # Ctrl-C reaches the whole process group
+        signal.signal(stop, lambda *_: stopping.append(True))
     log(f"serving runs on {path} for the descendants of process {owner}")
     try:
         while not stopping and os.getppid() == owner:
@@ -173,6 +175,8 @@ def _accept(listener: socket.socket, selector: selectors.BaseSelector, children:
             connection.send(b"{}")  # refused: the client runs the command itself
         connection.close()
         return
+    from . import training  # noqa: F401 - the point of the server: torch and the trainer, imported once
+
     sys.stdout.flush()
     sys.stderr.flush()
     child = os.fork()
@@ -197,7 +201,8 @@ def _accept(listener: socket.socket, selector: selectors.BaseSelector, children:
     selector.register(pidfds[child], selectors.EVENT_READ, ("child", child))
     selector.register(connection, selectors.EVENT_READ, ("client", child))
     connection.send(json.dumps({"pid": child}).encode())
-    log(f"run {child}: distancing {' '.join(request['argv'])}")
+    argv = request["argv"]
+    log(f"run {child}: {argv[argv.index('--out') + 1] if '--out' in argv else ' '.join(argv)}")
 
 
 def peer_pid(connection: socket.socket) -> int:
