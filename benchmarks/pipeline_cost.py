@@ -1,10 +1,12 @@
 """Where the pipeline's CPU time goes: training steps against everything around them.
 
-    python benchmarks/pipeline_cost.py --run [--cores 2] [--configfile F] [--config KEY=VALUE ...]
+    python benchmarks/pipeline_cost.py --run [--cores 2] [--configfile F] [--set KEY.PATH=VALUE ...]
     python benchmarks/pipeline_cost.py --results results
 
 ``--run`` runs ``snakemake --cores N figures`` from nothing into a fresh temporary results
-and figures directory (your ``results/`` is never touched), measures its wall time and the
+and figures directory (your ``results/`` is never touched), on the pipeline config (default
+``config.yaml``) with ``--set`` changes (e.g. ``--set base.data.train_samples=3000``, YAML
+values), measures its wall time and the
 CPU-seconds of Snakemake and every process it started (``getrusage`` of the waited-for
 children), then analyses what it wrote. ``--results DIR`` analyses a finished tree only: the
 pipeline's own total is then unknown, and the ratio is over the training jobs alone.
@@ -37,12 +39,25 @@ def children_cpu() -> float:
     return usage.ru_utime + usage.ru_stime
 
 
-def run_pipeline(work: Path, cores: int, configfile: str | None, config: list[str]) -> tuple[float, float]:
-    """Wall and CPU seconds of one ``snakemake figures`` from nothing into ``work``."""
-    command = ["snakemake", "--cores", str(cores), "figures", "--quiet", "all"]
-    if configfile:
-        command += ["--configfile", configfile]
-    command += ["--config", f"results={work / 'results'}", f"figures={work / 'figures'}", *config]
+def pipeline_config(configfile: str, changes: list[str], work: Path) -> Path:
+    """The pipeline config with ``KEY.PATH=VALUE`` changes and fresh output folders, written into ``work``."""
+    config = yaml.safe_load(Path(configfile).read_text())
+    config["results"], config["figures"] = str(work / "results"), str(work / "figures")
+    for change in changes:
+        key, _, value = change.partition("=")
+        *parents, leaf = key.split(".")
+        node = config
+        for part in parents:
+            node = node[part]
+        node[leaf] = yaml.safe_load(value)
+    path = work / "config.yaml"
+    path.write_text(yaml.safe_dump(config, sort_keys=False))
+    return path
+
+
+def run_pipeline(config: Path, cores: int) -> tuple[float, float]:
+    """Wall and CPU seconds of one ``snakemake figures`` from nothing."""
+    command = ["snakemake", "--cores", str(cores), "figures", "--quiet", "all", "--configfile", str(config)]
     cpu, wall = children_cpu(), time.perf_counter()
     subprocess.run(command, check=True)
     return time.perf_counter() - wall, children_cpu() - cpu
@@ -73,35 +88,35 @@ def analyse(results: Path) -> dict:
         model["total_cpu"] += float(timing["total"]["cpu_seconds"])
     jobs = [read_rows(p)[0] for p in sorted((results / "benchmarks" / "train").glob("*.tsv"))]
     return {"runs": len(runs), "phases": phases, "per_model": per_model, "train_jobs": len(jobs),
-            "train_jobs_cpu": sum(float(j["cpu_time"]) for j in jobs),
             "train_jobs_wall": sum(float(j["s"]) for j in jobs)}
 
 
 def report(found: dict, wall: float | None, cpu: float | None) -> str:
     phases, steps = found["phases"], found["phases"]["train_steps"][0]
-    lines = ["| what | CPU-seconds | wall seconds | share of pipeline CPU |", "|---|---|---|---|"]
-    whole = cpu if cpu is not None else found["train_jobs_cpu"]
+    whole = cpu if cpu is not None else phases["total"][0]
+    lines = ["| what | CPU-seconds | wall seconds | share of the CPU-seconds |", "|---|---|---|---|"]
 
     def row(label: str, c: float, w: float | None) -> None:
         lines.append(f"| {label} | {c:.1f} | {'' if w is None else f'{w:.1f}'} | {c / whole:.1%} |")
 
     if cpu is not None:
-        row("pipeline: Snakemake and every job it ran", cpu, wall)
-    row(f"training jobs ({found['train_jobs']}, Snakemake benchmark files)", found["train_jobs_cpu"],
-        found["train_jobs_wall"])
+        row("pipeline: Snakemake and every process it started", cpu, wall)
+    row(f"training processes ({found['runs']} runs, their timing.csv)", *phases["total"])
     names = {"startup": "start-up (process start to first step)", "train_steps": "training steps",
-             "evaluation": "evaluation", "writes": "file writes (resume state, tables, predictions)",
-             "total": "training processes in all"}
-    for phase in PHASES:
-        row(f"&nbsp;&nbsp;{names[phase]}", *phases[phase])
-    rest = phases["total"][0] - sum(phases[p][0] for p in PHASES[:-1])
-    row("&nbsp;&nbsp;rest of the training processes (after the last epoch)", rest, None)
+             "evaluation": "evaluation", "writes": "file writes (resume state, tables, predictions)"}
+    for phase, name in names.items():
+        row(f"&nbsp;&nbsp;{name}", *phases[phase])
+    rest = phases["total"][0] - sum(phases[p][0] for p in names)
+    row("&nbsp;&nbsp;the rest (after the last epoch)", rest, None)
     if cpu is not None:
-        row("everything else (Snakemake, data preparation, ensembles, claims, figures)",
-            cpu - found["train_jobs_cpu"], None)
-    label = "pipeline CPU" if cpu is not None else "training-job CPU (pipeline total not measured)"
+        row("everything else: Snakemake, job shells and `distancing train` clients, the training server's "
+            "import, data preparation, ensembles, claims, figures", cpu - phases["total"][0], None)
+    label = "pipeline CPU" if cpu is not None else "training-process CPU (pipeline total not measured)"
     lines.append(f"\n**overhead ratio** = {label} ÷ training-step CPU = {whole:.1f} ÷ {steps:.1f} = "
                  f"**{whole / steps:.3f}**")
+    lines.append(f"\nSnakemake's benchmark files: {found['train_jobs']} training jobs, "
+                 f"{found['train_jobs_wall']:.0f} s of job wall time summed (their CPU column sees only the "
+                 f"client when the warm server trains).")
     lines += ["", "| model | runs | SGD steps | step CPU-seconds | steps per CPU-second | start-up CPU-s per run |"
               " training-step share of its processes |", "|---|---|---|---|---|---|---|"]
     for name, m in sorted(found["per_model"].items()):
@@ -117,8 +132,9 @@ def main() -> None:
     what.add_argument("--run", action="store_true", help="run the pipeline from nothing, then analyse it")
     what.add_argument("--results", type=Path, help="analyse a finished results directory")
     parser.add_argument("--cores", type=int, default=2)
-    parser.add_argument("--configfile", help="pipeline config (default: config.yaml)")
-    parser.add_argument("--config", nargs="*", default=[], help="KEY=VALUE overrides passed to snakemake")
+    parser.add_argument("--configfile", default="config.yaml", help="pipeline config (default: config.yaml)")
+    parser.add_argument("--set", dest="changes", action="append", default=[], metavar="KEY.PATH=VALUE",
+                        help="change one key of the pipeline config for this measurement; repeatable")
     parser.add_argument("--keep", type=Path, help="with --run: keep the results here instead of deleting them")
     args = parser.parse_args()
 
@@ -127,11 +143,11 @@ def main() -> None:
         return
     work = Path(tempfile.mkdtemp(prefix="pipeline-cost-", dir="."))
     try:
-        wall, cpu = run_pipeline(work, args.cores, args.configfile, args.config)
+        wall, cpu = run_pipeline(pipeline_config(args.configfile, args.changes, work), args.cores)
         found = analyse(work / "results")
-        print(f"snakemake --cores {args.cores} figures{' --configfile ' + args.configfile if args.configfile else ''}"
-              f"{' --config ' + ' '.join(args.config) if args.config else ''}: {found['runs']} runs, "
-              f"{wall:.0f} s wall ({wall / 60:.1f} min), {cpu:.0f} CPU-seconds\n")
+        changes = "".join(f" --set {c}" for c in args.changes)
+        print(f"python benchmarks/pipeline_cost.py --run --cores {args.cores} --configfile {args.configfile}{changes}: "
+              f"{found['runs']} runs, {wall:.0f} s wall ({wall / 60:.1f} min), {cpu:.0f} CPU-seconds\n")
         print(report(found, wall, cpu))
         if args.keep:
             shutil.move(str(work / "results"), args.keep)
