@@ -135,13 +135,14 @@ def main() -> None:
     parser.add_argument("--configfile", default="config.yaml", help="pipeline config (default: config.yaml)")
     parser.add_argument("--set", dest="changes", action="append", default=[], metavar="KEY.PATH=VALUE",
                         help="change one key of the pipeline config for this measurement; repeatable")
-    parser.add_argument("--keep", type=Path, help="with --run: keep the results here instead of deleting them")
+    parser.add_argument("--keep", type=Path, help="with --run: keep results/, figures/ and config.yaml in this "
+                        "new folder instead of deleting them")
     args = parser.parse_args()
 
     if args.results:
         print(report(analyse(args.results), None, None))
         return
-    work = Path(tempfile.mkdtemp(prefix="pipeline-cost-", dir="."))
+    work = Path(tempfile.mkdtemp(prefix="pipeline-cost-"))
     try:
         wall, cpu = run_pipeline(pipeline_config(args.configfile, args.changes, work), args.cores)
         found = analyse(work / "results")
@@ -149,8 +150,8 @@ def main() -> None:
         print(f"python benchmarks/pipeline_cost.py --run --cores {args.cores} --configfile {args.configfile}{changes}: "
               f"{found['runs']} runs, {wall:.0f} s wall ({wall / 60:.1f} min), {cpu:.0f} CPU-seconds\n")
         print(report(found, wall, cpu))
-        if args.keep:
-            shutil.move(str(work / "results"), args.keep)
+        if args.keep:  # the results, the figures and the config they were made with
+            shutil.move(str(work), args.keep)
     finally:
         shutil.rmtree(work, ignore_errors=True)
 
