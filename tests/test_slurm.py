@@ -7,6 +7,7 @@ reason in the summary, when ``sinfo`` does not answer; with DISTANCING_REQUIRE_S
 
 from __future__ import annotations
 
+import asyncio
 import csv
 import os
 import re
@@ -31,6 +32,7 @@ from distancing.slurm import (
     parse_minutes,
     parse_partitions,
     query_partitions,
+    read_cancelled_as_cancelled,
 )
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -87,6 +89,17 @@ def test_jobs_are_read_as_the_slurm_plugin_submits_them():
     with pytest.raises(SlurmLimitError, match=r"^train: mem_mb=32000 exceeds"):
         check_jobs(jobs, parse_partitions(SINFO, SCONTROL))
     check_jobs(jobs[:1], parse_partitions(SINFO, SCONTROL))
+
+
+def test_a_job_cancelled_by_a_user_reads_as_cancelled_so_it_is_retried():
+    async def sacct(command, logger):
+        return {"7": "CANCELLED by 0", "8": "RUNNING", "9": "COMPLETED"}, 0.01
+
+    plugin = SimpleNamespace(query_job_status=sacct)
+    read_cancelled_as_cancelled(plugin)
+    read_cancelled_as_cancelled(plugin)  # once only
+    states, _ = asyncio.run(plugin.query_job_status("sacct ...", None))
+    assert states == {"7": "CANCELLED", "8": "RUNNING", "9": "COMPLETED"}
 
 
 def test_an_unreachable_cluster_is_one_line_too():
@@ -230,6 +243,7 @@ def test_real_slurm_a_cancelled_training_job_is_resubmitted_and_resumes_to_the_s
     """scancel of a running training job, as a preemption would; the profile's retries resubmit it."""
     base = yaml.safe_load((ROOT / "configs" / "smoke.yaml").read_text())["base"]
     base["train"]["epochs"] = 60
+    base["data"]["root"] = str(data_root)
     run = "resnet-baseline-ck2+3-seed0"
     target = f"results-smoke/runs/{run}/metrics.csv"
     whole = pipeline(tmp_path / "whole", data_root, base=base, seeds=[0])

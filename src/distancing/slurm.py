@@ -168,3 +168,26 @@ def check_jobs(jobs: Iterable, partitions: Mapping[str, Partition] | None = None
         problem = check_request(job.name, request, partitions, resources.get("slurm_partition"))
         if problem:
             raise SlurmLimitError(problem)
+
+
+def read_cancelled_as_cancelled(plugin=None) -> None:
+    """Make snakemake-executor-plugin-slurm see a job cancelled by a user or the scheduler as failed.
+
+    sacct reports such a job as ``CANCELLED by <uid>``; plugin 2.8.0 matches only ``CANCELLED``
+    and takes it for a job still running, so the pipeline waits for ever (and ignores SIGINT/SIGTERM
+    while it does) instead of letting the profile's retries resubmit the job, which then resumes.
+    """
+    if plugin is None:
+        import snakemake_executor_plugin_slurm as plugin
+    original = plugin.query_job_status
+    if getattr(original, "reads_cancelled", False):
+        return
+
+    async def query_job_status(command, logger):
+        states, duration = await original(command, logger)
+        if states is not None:
+            states = {job: "CANCELLED" if state.startswith("CANCELLED") else state for job, state in states.items()}
+        return states, duration
+
+    query_job_status.reads_cancelled = True
+    plugin.query_job_status = query_job_status
