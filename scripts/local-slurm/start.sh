@@ -52,7 +52,7 @@ chown mysql:mysql /run/mysqld
 # munge: authenticates every SLURM message.
 if [ ! -s /etc/munge/munge.key ]; then mungekey --create --keyfile=/etc/munge/munge.key --force; fi
 chown munge:munge /etc/munge/munge.key && chmod 0400 /etc/munge/munge.key
-if ! alive munged; then
+if ! alive munged && ! (munge -n | unmunge) > /dev/null 2>&1; then  # reuse a munged the package started
     rm -f /run/munge/munged.pid
     runuser -u munge -- /usr/sbin/munged --force
     wait_for 20 "munged" test -s /run/munge/munged.pid
@@ -62,7 +62,7 @@ wait_for 20 "munge" bash -c 'munge -n | unmunge'
 
 # MariaDB: the accounting database behind slurmdbd (and so sacct).
 [ -d /var/lib/mysql/mysql ] || mariadb-install-db --user=mysql --datadir=/var/lib/mysql > /dev/null
-if ! alive mariadbd; then
+if ! alive mariadbd && ! mariadb-admin ping > /dev/null 2>&1; then  # reuse a server the package started
     setsid /usr/sbin/mariadbd --user=mysql --bind-address=127.0.0.1 > "$LOG/mariadbd.log" 2>&1 < /dev/null &
     echo $! > "$RUN/mariadbd.pid"
 fi
@@ -129,5 +129,5 @@ node_up || scontrol update NodeName="$HOST" State=RESUME > /dev/null 2>&1 || tru
 wait_for 30 "node $HOST" node_up
 wait_for 30 "sacct" sacct -n -X -S now-1minutes
 
-pids=$(for d in munged mariadbd slurmdbd slurmctld slurmd; do printf '%s=%s ' "$d" "$(cat "$RUN/$d.pid")"; done)
+pids=$(for d in munged mariadbd slurmdbd slurmctld slurmd; do printf '%s=%s ' "$d" "$(cat "$RUN/$d.pid" 2>/dev/null || echo not-ours)"; done)
 echo "local-slurm ready: partition=$PARTITION cpus=$CPUS mem_mb=$REALMEM slurm=$(sinfo -V | cut -d' ' -f2) $pids"
