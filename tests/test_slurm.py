@@ -193,7 +193,8 @@ def test_real_slurm_runs_a_figure_through_the_profile_with_only_the_partition_gi
     assert result.returncode == 0, result.stderr[-4000:]
     print(f"fig3_1 on SLURM: {time.perf_counter() - started:.0f} s")
     jobs = slurm_jobs(result.stderr)
-    assert sorted(jobs.values()) == ["fig3_1", "prepare_data", "train", "train", "train", "train"]
+    ran = sorted(rule for rule in jobs.values() if rule != "prepare_data")  # data may be ready from earlier tests
+    assert ran == ["fig3_1", "train", "train", "train", "train"] and len(jobs) - len(ran) <= 1
     assert set(sacct(jobs).values()) == {"COMPLETED"}, sacct(jobs)
     assert all((workdir / "figures-smoke" / f"fig3_1.{ext}").stat().st_size > 1000 for ext in ("png", "pdf"))
     run = "mobilenetv2-s8-sigma2_1e-4-ck2-seed0"
