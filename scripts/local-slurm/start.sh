@@ -43,7 +43,10 @@ if [ ${#missing[@]} -gt 0 ]; then
 fi
 
 HOST=$(hostname -s)
-getent hosts "$HOST" > /dev/null || die "hostname $HOST does not resolve (add it to /etc/hosts)"
+if ! getent hosts "$HOST" > /dev/null; then  # slurmctld and slurmd find each other by it
+    say "hostname $HOST does not resolve: adding '127.0.1.1 $HOST' to /etc/hosts"
+    echo "127.0.1.1 $HOST" >> /etc/hosts
+fi
 mkdir -p "$RUN" "$LOG" /var/spool/slurmctld /var/spool/slurmd /run/munge /run/mysqld "$CONF"
 chown slurm:slurm "$LOG" /var/spool/slurmctld
 chown munge:munge /run/munge
