@@ -13,6 +13,7 @@ include: "workflow/rules/ensembles.smk"
 include: "workflow/rules/figures.smk"
 include: "workflow/rules/claims.smk"
 include: "workflow/rules/warm_start.smk"
+include: "workflow/rules/slurm.smk"  # last: it runs before the onstart of the others
 
 
 rule all:

@@ -34,8 +34,8 @@ rule train:
         gpus=config["gpus"],
     threads: config["threads"]
     resources:
-        mem_mb=4000,
-        runtime=60,  # minutes; profiles/slurm raises it for the paper profile
+        mem_mb=config["resources"]["mem_mb"],
+        runtime=config["resources"]["runtime"],  # minutes
         gpu=1 if config["gpus"] else 0,
     log:
         f"{RESULTS}/logs/train/{{run}}.log",

@@ -1,0 +1,279 @@
+"""SLURM: partition limits checked before submission, and the pipeline on a real single-node cluster.
+
+The unit tests read fabricated ``sinfo``/``scontrol`` output. The tests named ``test_real_slurm_*``
+need a running cluster (``sudo scripts/local-slurm/start.sh``; .ci/run starts one) and skip, with the
+reason in the summary, when ``sinfo`` does not answer; with DISTANCING_REQUIRE_SLURM=1 they fail instead.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import csv
+import os
+import re
+import shutil
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+from types import SimpleNamespace
+
+import numpy as np
+import pytest
+import yaml
+
+from distancing.slurm import (
+    SlurmLimitError,
+    check_jobs,
+    check_request,
+    job_request,
+    parse_gres_gpus,
+    parse_minutes,
+    parse_partitions,
+    query_partitions,
+    read_cancelled_as_cancelled,
+)
+
+ROOT = Path(__file__).resolve().parents[1]
+
+SINFO = """debug*|vm|2|23081|(null)
+gpu|g1|32|256000|gpu:a100:4(S:0-1)
+gpu|g2|64|128000|gpu:a100:2,gpu:v100:2
+"""
+SCONTROL = """PartitionName=debug AllowGroups=ALL Default=YES MaxNodes=UNLIMITED MaxTime=UNLIMITED MaxCPUsPerNode=UNLIMITED Nodes=vm State=UP TotalCPUs=2 DefMemPerNode=UNLIMITED MaxMemPerNode=UNLIMITED
+PartitionName=gpu AllowGroups=ALL Default=NO MaxTime=2-00:00:00 MaxCPUsPerNode=48 Nodes=g[1-2] State=UP MaxMemPerNode=200000
+"""  # noqa: E501
+
+
+def request(cpus=1, mem_mb=1000, runtime=10, gpu=0):
+    return {"cpus": cpus, "mem_mb": mem_mb, "runtime": runtime, "gpu": gpu}
+
+
+def test_slurm_times_and_gres_parse():
+    assert [parse_minutes(t) for t in ("UNLIMITED", "60", "30:00", "10:30:00", "2-00:00:00", "1-12")] == \
+        [None, 60, 30, 630, 2880, 2160]
+    assert [parse_gres_gpus(g) for g in ("(null)", "gpu:4", "gpu:a100:4(S:0-1)", "gpu:a100:2,gpu:v100:2,mps:100")] \
+        == [0, 4, 4, 4]
+
+
+def test_partition_limits_come_from_nodes_and_partition_caps():
+    parts = parse_partitions(SINFO, SCONTROL)
+    assert parts["debug"].default and not parts["gpu"].default
+    assert [(n.cpus, n.mem_mb, n.gpus) for n in parts["gpu"].nodes] == [(32, 256000, 4), (64, 128000, 4)]
+    assert parts["gpu"].max_minutes == 2880 and parts["debug"].max_minutes is None
+    assert check_request("train", request(), parts, None) is None  # default partition, fits
+    assert check_request("train", request(cpus=48, mem_mb=128000, runtime=2880, gpu=4), parts, "gpu") is None
+
+
+@pytest.mark.parametrize("partition, req, message", [
+    ("debug", request(mem_mb=32000), "train: mem_mb=32000 exceeds the largest node of partition debug (23081 MB)"),
+    (None, request(cpus=4), "train: cpus=4 exceeds the largest node of partition debug (2 CPUs)"),
+    ("debug", request(gpu=1), "train: gpu=1 exceeds the largest node of partition debug (0 GPUs)"),
+    ("gpu", request(cpus=64), "train: cpus=64 exceeds the largest node of partition gpu (48 CPUs)"),  # MaxCPUsPerNode
+    ("gpu", request(mem_mb=256000), "train: mem_mb=256000 exceeds the largest node of partition gpu (200000 MB)"),
+    ("gpu", request(runtime=3000), "train: runtime=3000 exceeds the time limit of partition gpu (2880 minutes)"),
+    ("gpu", request(cpus=40, mem_mb=150000), "train: no node of partition gpu has cpus=40, mem_mb=150000 and gpu=0"),
+    ("gpus", request(), "train: slurm_partition=gpus is not a partition of this cluster (sinfo lists: debug, gpu)"),
+])
+def test_a_request_no_node_can_run_is_named_in_one_line(partition, req, message):
+    problem = check_request("train", req, parse_partitions(SINFO, SCONTROL), partition)
+    assert problem.startswith(message) and "\n" not in problem
+
+
+def test_jobs_are_read_as_the_slurm_plugin_submits_them():
+    assert job_request({"mem_mb": 4000, "runtime": 30, "gpu": 1}, threads=4) == request(4, 4000, 30, 1)
+    assert job_request({"cpus_per_task": 8, "gres": "gpu:a100:2"}, threads=1) == request(8, 0, 0, 2)
+    jobs = [SimpleNamespace(name="figure", threads=1, resources={"mem_mb": 1000, "slurm_partition": "debug"}),
+            SimpleNamespace(name="train", threads=1, resources={"mem_mb": 32000, "slurm_partition": "debug"})]
+    with pytest.raises(SlurmLimitError, match=r"^train: mem_mb=32000 exceeds"):
+        check_jobs(jobs, parse_partitions(SINFO, SCONTROL))
+    check_jobs(jobs[:1], parse_partitions(SINFO, SCONTROL))
+
+
+def test_a_job_cancelled_by_a_user_reads_as_cancelled_so_it_is_retried():
+    async def sacct(command, logger):
+        return {"7": "CANCELLED by 0", "8": "RUNNING", "9": "COMPLETED"}, 0.01
+
+    plugin = SimpleNamespace(query_job_status=sacct)
+    read_cancelled_as_cancelled(plugin)
+    read_cancelled_as_cancelled(plugin)  # once only
+    states, _ = asyncio.run(plugin.query_job_status("sacct ...", None))
+    assert states == {"7": "CANCELLED", "8": "RUNNING", "9": "COMPLETED"}
+
+
+def test_an_unreachable_cluster_is_one_line_too():
+    def fail(args, **_):
+        return subprocess.CompletedProcess(args, 1, "", "sinfo: error: Unable to contact slurm controller\n")
+
+    with pytest.raises(SlurmLimitError, match=r"^cannot check jobs against SLURM partitions: sinfo .*controller$"):
+        query_partitions(run=fail)
+
+
+# ---------------------------------------------------------------- a real cluster
+
+
+def cluster_reason() -> str | None:
+    """Why no SLURM cluster can be used here, or None if one answers."""
+    if not shutil.which("sinfo") or not shutil.which("sacct"):
+        return "no SLURM cluster: sinfo/sacct not installed (sudo scripts/local-slurm/start.sh starts one)"
+    try:
+        result = subprocess.run(["sinfo", "-h", "-o", "%P %t"], capture_output=True, text=True, timeout=20)
+    except subprocess.TimeoutExpired:
+        return "no SLURM cluster: sinfo did not answer in 20 s"
+    if result.returncode != 0 or not any(s in result.stdout for s in ("idle", "mix")):
+        return f"no SLURM cluster with an idle node: sinfo said {(result.stdout + result.stderr).strip()[:200]!r}"
+    return None
+
+
+@pytest.fixture(scope="module")
+def partition() -> str:
+    reason = cluster_reason()
+    if reason:
+        if os.environ.get("DISTANCING_REQUIRE_SLURM") == "1":
+            pytest.fail(reason)
+        pytest.skip(reason)
+    default = [p.name for p in query_partitions().values() if p.default]
+    return os.environ.get("LOCAL_SLURM_PARTITION", default[0] if default else "debug")
+
+
+def pipeline(target: Path, data_root: Path, **changes) -> Path:
+    """The pipeline in a fresh directory with the smoke config (plus changes) as config.yaml."""
+    target.mkdir(parents=True, exist_ok=True)
+    shutil.copy(ROOT / "Snakefile", target)
+    for folder in ("workflow", "profiles", "configs"):
+        shutil.copytree(ROOT / folder, target / folder)
+    config = yaml.safe_load((ROOT / "configs" / "smoke.yaml").read_text())
+    config["base"]["data"]["root"] = str(data_root)
+    config.update(changes)
+    (target / "config.yaml").write_text(yaml.safe_dump(config, sort_keys=False))
+    return target
+
+
+def on_slurm(workdir: Path, partition: str, *args: str) -> list[str]:
+    """The command line of the README: the project's profile, only the partition added."""
+    return [sys.executable, "-m", "snakemake", "--snakefile", str(workdir / "Snakefile"), "--directory",
+            str(workdir), *args, "--profile", str(ROOT / "profiles" / "slurm"),
+            "--default-resources", f"slurm_partition={partition}"]
+
+
+def env() -> dict:
+    """Jobs run this checkout's package (sbatch passes the environment on)."""
+    return dict(os.environ, PYTHONPATH=os.pathsep.join(filter(None, [str(ROOT / "src"),
+                                                                      os.environ.get("PYTHONPATH")])))
+
+
+def slurm_jobs(output: str) -> dict[str, str]:
+    """SLURM job id -> rule of every job Snakemake reports submitting (the plugin deletes logs of jobs that succeed)."""
+    return {job: rule for job, rule in re.findall(r"submitted with SLURM jobid (\d+) \(log: \S*/rule_([^/]+)/", output)}
+
+
+def sacct(job_ids) -> dict[str, str]:
+    """SLURM job id -> state, from accounting."""
+    out = subprocess.run(["sacct", "-X", "-n", "-P", "-j", ",".join(job_ids), "-o", "JobID,State"],
+                         capture_output=True, text=True, check=True).stdout
+    return dict(line.split("|")[0:1] + [line.split("|")[1].split()[0]] for line in out.splitlines())
+
+
+def new_jobs(before: set[str]) -> set[str]:
+    """Jobs in the queue now that were not there before."""
+    return set(subprocess.run(["squeue", "-h", "-o", "%i"], capture_output=True, text=True).stdout.split()) - before
+
+
+def read_csv(path: Path) -> list[dict]:
+    with open(path, newline="") as f:
+        return list(csv.DictReader(f))
+
+
+def test_real_slurm_runs_a_figure_through_the_profile_with_only_the_partition_given(partition, tmp_path, data_root):
+    workdir = pipeline(tmp_path / "p", data_root)
+    started = time.perf_counter()
+    result = subprocess.run(on_slurm(workdir, partition, "fig3_1"), env=env(), capture_output=True, text=True,
+                            timeout=900)
+    assert result.returncode == 0, result.stderr[-4000:]
+    print(f"fig3_1 on SLURM: {time.perf_counter() - started:.0f} s")
+    jobs = slurm_jobs(result.stderr)
+    ran = sorted(rule for rule in jobs.values() if rule != "prepare_data")  # data may be ready from earlier tests
+    assert ran == ["fig3_1", "train", "train", "train", "train"] and len(jobs) - len(ran) <= 1
+    assert set(sacct(jobs).values()) == {"COMPLETED"}, sacct(jobs)
+    assert all((workdir / "figures-smoke" / f"fig3_1.{ext}").stat().st_size > 1000 for ext in ("png", "pdf"))
+    run = "mobilenetv2-s8-sigma2_1e-4-ck2-seed0"
+    assert len(read_csv(workdir / "results-smoke" / "runs" / run / "metrics.csv")) == 4
+    config = yaml.safe_load((workdir / "results-smoke" / "runs" / run / "config.yaml").read_text())
+    assert config["run"]["threads"] == 1
+
+
+def test_real_slurm_refuses_a_job_no_node_can_run_before_submitting(partition, tmp_path, data_root):
+    """SLURM would accept cpus above the node's and leave the job PENDING (PartitionConfig) for ever."""
+    cpus = max(node.cpus for node in query_partitions()[partition].nodes)
+    workdir = pipeline(tmp_path / "p", data_root, threads=cpus + 1)
+    result = subprocess.run(on_slurm(workdir, partition, "fig3_1"), env=env(), capture_output=True, text=True,
+                            timeout=300)
+    assert result.returncode != 0
+    line = f"train: cpus={cpus + 1} exceeds the largest node of partition {partition} ({cpus} CPUs)"
+    assert line in result.stderr.splitlines(), result.stderr[-3000:]
+    assert slurm_jobs(result.stderr) == {} and "submitted" not in result.stderr
+
+
+def test_real_slurm_ctrl_c_ends_the_pipeline_and_cancels_its_queued_jobs(partition, tmp_path, data_root):
+    nodes = query_partitions()[partition].nodes
+    blocker = subprocess.run(["sbatch", "--parsable", "-p", partition, "-N", str(len(nodes)), "--exclusive",
+                              "-o", "/dev/null", "--wrap", "sleep 600"], capture_output=True, text=True, check=True)
+    blocker_id = blocker.stdout.strip().split(";")[0]
+    workdir = pipeline(tmp_path / "p", data_root, seeds=[0])
+    try:
+        before = new_jobs(set()) | {blocker_id}
+        process = subprocess.Popen(on_slurm(workdir, partition, "fig3_1"), env=env(), stdout=subprocess.DEVNULL,
+                                   stderr=subprocess.DEVNULL, start_new_session=True)
+        deadline = time.monotonic() + 120
+        while not (queued := new_jobs(before)):
+            assert process.poll() is None and time.monotonic() < deadline
+            time.sleep(0.5)
+        os.killpg(process.pid, signal.SIGINT)  # Ctrl-C
+        started = time.monotonic()
+        process.wait(timeout=180)
+        print(f"Ctrl-C ended the pipeline in {time.monotonic() - started:.0f} s")
+        assert process.returncode != 0
+        assert not new_jobs(before) and set(sacct(queued).values()) == {"CANCELLED"}
+    finally:
+        subprocess.run(["scancel", blocker_id])
+
+
+def test_real_slurm_a_cancelled_training_job_is_resubmitted_and_resumes_to_the_same_bytes(partition, tmp_path,
+                                                                                         data_root):
+    """scancel of a running training job, as a preemption would; the profile's retries resubmit it."""
+    base = yaml.safe_load((ROOT / "configs" / "smoke.yaml").read_text())["base"]
+    base["train"]["epochs"] = 60
+    base["data"]["root"] = str(data_root)
+    run = "resnet-baseline-ck2+3-seed0"
+    target = f"results-smoke/runs/{run}/metrics.csv"
+    whole = pipeline(tmp_path / "whole", data_root, base=base, seeds=[0])
+    assert subprocess.run([sys.executable, "-m", "snakemake", "--snakefile", str(whole / "Snakefile"), "--directory",
+                           str(whole), "--cores", "1", target], env=env(), capture_output=True).returncode == 0
+
+    killed = pipeline(tmp_path / "killed", data_root, base=base, seeds=[0])
+    before = new_jobs(set())
+    with open(tmp_path / "snakemake.log", "w+") as log:
+        process = subprocess.Popen(on_slurm(killed, partition, target), env=env(), stdout=log, stderr=log)
+        state = killed / "results-smoke" / "state" / f"{run}.pt"
+        deadline = time.monotonic() + 300
+        while not state.exists():
+            assert process.poll() is None and time.monotonic() < deadline
+            time.sleep(0.05)
+        (job,) = new_jobs(before)
+        subprocess.run(["scancel", job], check=True)
+        process.wait(timeout=600)
+        log.seek(0)
+        output = log.read()
+    assert process.returncode == 0, output[-4000:]
+    jobs = slurm_jobs(output)
+    assert list(jobs.values()) == ["train", "train"] and list(sacct(jobs).values()) == ["CANCELLED", "COMPLETED"]
+    train_log = (killed / "results-smoke" / "logs" / "train" / f"{run}.log").read_text()
+    resumed = re.search(r"resuming .*after epoch (\d+)", train_log)
+    assert resumed and 1 <= int(resumed.group(1)) < 60, train_log[-2000:]
+    out_killed, out_whole = killed / "results-smoke" / "runs" / run, whole / "results-smoke" / "runs" / run
+    for name in ("metrics.csv", "distances.csv"):
+        assert (out_killed / name).read_bytes() == (out_whole / name).read_bytes()
+    with np.load(out_killed / "predictions.npz") as a, np.load(out_whole / "predictions.npz") as b:
+        assert sorted(a.files) == sorted(b.files)  # the zip's timestamps differ; every array is identical
+        assert all(a[key].tobytes() == b[key].tobytes() for key in a.files)
