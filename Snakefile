@@ -13,7 +13,21 @@ include: "workflow/rules/ensembles.smk"
 include: "workflow/rules/figures.smk"
 include: "workflow/rules/claims.smk"
 include: "workflow/rules/warm_start.smk"
-include: "workflow/rules/slurm.smk"  # last: it runs before the onstart of the others
+include: "workflow/rules/slurm.smk"
+
+
+# Snakemake runs these only when jobs will run (not for -n); it keeps one handler of each kind.
+onstart:
+    check_slurm_jobs()  # slurm.smk: a job no node can run stops here, before submission
+    start_training_server(f"{RESULTS}/logs/training_server.log")  # warm_start.smk: local runs only
+
+
+onsuccess:
+    stop_training_server()
+
+
+onerror:
+    stop_training_server()
 
 
 rule all:

@@ -2,17 +2,16 @@
 # ever in silence (snakemake-executor-plugin-slurm 2.8.0 does not notice), so stop with one line.
 # And a job cancelled under the pipeline (scancel, preemption) must count as failed, so the
 # profile's retries resubmit it; the plugin would otherwise wait for it for ever.
-# Snakemake keeps one onstart handler: this one runs the check, then the one registered before.
-ONSTART_BEFORE_SLURM_CHECK = workflow._onstart
 
 
-onstart:
-    if workflow.executor_plugin is not None and workflow.executor_plugin.name == "slurm":
-        from distancing.slurm import SlurmLimitError, check_jobs, read_cancelled_as_cancelled
+def check_slurm_jobs():
+    """On a SLURM executor: refuse jobs no node can run, and let cancelled jobs count as failed."""
+    if workflow.executor_plugin is None or workflow.executor_plugin.name != "slurm":
+        return
+    from distancing.slurm import SlurmLimitError, check_jobs, read_cancelled_as_cancelled
 
-        read_cancelled_as_cancelled()
-        try:
-            check_jobs(workflow.dag.needrun_jobs())
-        except SlurmLimitError as error:
-            raise WorkflowError(str(error)) from None
-    ONSTART_BEFORE_SLURM_CHECK(log)
+    read_cancelled_as_cancelled()
+    try:
+        check_jobs(workflow.dag.needrun_jobs())
+    except SlurmLimitError as error:
+        raise WorkflowError(str(error)) from None

@@ -1,9 +1,9 @@
 # A warm start for the training jobs of this Snakemake process: `distancing serve` imports
 # torch once and forks a child per run (src/distancing/server.py), about a CPU-second less per
 # run; results are byte-identical. The jobs find it through DISTANCING_SERVER in their
-# environment. It serves only descendants of this process, so jobs that a cluster scheduler
-# starts run cold, inside the scheduler's accounting. Snakemake runs onstart only when jobs
-# will run (not for -n), onsuccess or onerror when they are done.
+# environment. Started only for Snakemake's local executor (the Snakefile's onstart), and it
+# serves only descendants of this process, so jobs that a cluster scheduler starts run cold,
+# inside the scheduler's accounting.
 import shutil
 import subprocess
 import tempfile
@@ -16,7 +16,8 @@ TRAINING_SERVER = []  # (process, socket folder) while one runs
 
 def start_training_server(log_path):
     """Start `distancing serve` and put its socket into the environment that jobs inherit."""
-    if not available():
+    local = workflow.executor_plugin is None or workflow.executor_plugin.name == "local"
+    if not local or not available():
         return
     folder = tempfile.mkdtemp(prefix="distancing-")
     path = os.path.join(folder, "train.sock")
@@ -41,15 +42,3 @@ def stop_training_server():
         process.terminate()
         process.wait()
         shutil.rmtree(folder, ignore_errors=True)
-
-
-onstart:
-    start_training_server(f"{RESULTS}/logs/training_server.log")
-
-
-onsuccess:
-    stop_training_server()
-
-
-onerror:
-    stop_training_server()
