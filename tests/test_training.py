@@ -144,6 +144,14 @@ def test_resume_state_of_another_config_is_refused(tmp_path, tiny_config):
     result = run_cli("train", str(tiny_config), "--out", str(outputs.out), "--set", "seed=5")
     assert result.returncode == 2
     assert result.stderr.strip().startswith(f"error: {outputs.state}: resume state of a different configuration")
+    # The same config, saved by a trainer whose state has another layout (an older version).
+    older = trainer.state_dict()
+    del older["format"]
+    torch.save(older, outputs.state)
+    result = run_cli("train", str(tiny_config), "--out", str(outputs.out))
+    assert result.returncode == 2 and "or trainer version; delete it" in result.stderr
+    result = run_cli("train", str(tiny_config), "--out", str(outputs.out), "--discard-stale-state")
+    assert result.returncode == 0 and "discarded" in result.stderr and not outputs.state.exists()
 
 
 def test_divergence_ends_cleanly_with_status_and_exit_zero(tmp_path, tiny_config):

@@ -215,8 +215,12 @@ class Trainer:
             "torch_rng": torch.get_rng_state(), "history": self.history.__dict__,
         }
 
+    def is_stale(self, state: dict[str, Any]) -> bool:
+        """A resume state written for another config, or by a trainer with another state format."""
+        return state.get("format") != STATE_FORMAT or state["config"] != self.config
+
     def load_state_dict(self, state: dict[str, Any]) -> None:
-        if state.get("format") != STATE_FORMAT or state["config"] != self.config:
+        if self.is_stale(state):
             raise ResumeError(f"{self.outputs.state}: resume state of a different configuration or trainer version; "
                               f"delete it to start this run afresh")
         self.epoch = state["epoch"]
@@ -232,7 +236,7 @@ class Trainer:
         if not self.outputs.state.exists():
             return False
         state = torch.load(self.outputs.state, map_location=self.device, weights_only=False)
-        if discard_stale and (state.get("format") != STATE_FORMAT or state["config"] != self.config):
+        if discard_stale and self.is_stale(state):
             self.log(f"{self.outputs.state}: resume state of a different configuration or trainer version, discarded")
             self.outputs.state.unlink()
             return False
