@@ -59,9 +59,8 @@ def train(job: tuple[dict, str]) -> dict:
     trainer = Trainer(config, RunOutputs(out, out / "resume.pt"), torch.device("cpu"), log=lambda _: None)
     out.mkdir(parents=True, exist_ok=True)
     history = trainer.run()
-    return {"probs": torch.stack(history.member_probs).numpy(), "kinds": list(history.member_kinds),
-            "labels": trainer.data.y_val.numpy(), "train_loss": history.metrics[-1]["train_loss"],
-            "cpu": time.process_time() - started}
+    return {"probs": torch.stack(history.member_probs).numpy(), "labels": trainer.data.y_val.numpy(),
+            "train_loss": history.metrics[-1]["train_loss"], "cpu": time.process_time() - started}
 
 
 def run_config(pipeline: dict, model: str, changes: dict, seed: int, sgdr_cycles: int = 0) -> dict:

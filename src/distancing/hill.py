@@ -20,18 +20,19 @@ from torch import nn
 class FlatParameters:
     """Keeps every trainable parameter (and its gradient) as a view into one flat buffer.
 
-    Call it after the model is on its device. Optimisers still see the ordinary per-tensor
-    parameters; in-place updates to them write through to :attr:`data`.
+    Call it after the model is on its device. The trainer's SGD updates :attr:`data` directly
+    (``optim.FlatSGD``); the per-tensor parameters stay views of it, so in-place updates to
+    them, by any optimiser, write through too.
     """
 
     def __init__(self, model: nn.Module, channels_last: bool = False) -> None:
-        self.params = [p for p in model.parameters() if p.requires_grad]
-        first = self.params[0]
-        self.numel = sum(p.numel() for p in self.params)
+        params = [p for p in model.parameters() if p.requires_grad]
+        first = params[0]
+        self.numel = sum(p.numel() for p in params)
         self.data = torch.empty(self.numel, dtype=first.dtype, device=first.device)
         self.grad = torch.zeros_like(self.data)
         offset = 0
-        for p in self.params:
+        for p in params:
             n = p.numel()
             data, grad = self.data[offset:offset + n], self.grad[offset:offset + n]
             view = _channels_last_view if channels_last and p.dim() == 4 else _plain_view
