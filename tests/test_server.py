@@ -105,11 +105,14 @@ def test_without_a_server_or_outside_its_family_a_run_starts_cold(tmp_path, tiny
     # A process that is not a descendant of the server's parent (as a job that a cluster
     # scheduler starts on the same node): the server refuses it and it trains itself.
     command = " ".join(train_command(tiny_config, tmp_path / "stranger"))
-    subprocess.run(["setsid", "bash", "-c", f"{ENVIRONMENT}={path} {command} > /dev/null 2>&1 &"], check=True)
+    done = tmp_path / "stranger.exit"  # written once the detached run has ended (its last write is timing.csv)
+    subprocess.run(["setsid", "bash", "-c", f"({ENVIRONMENT}={path} {command} > /dev/null 2>&1; echo $? > {done}) &"],
+                   check=True)
     deadline = time.monotonic() + 120
-    while not (tmp_path / "stranger" / "predictions.npz").exists():
+    while not done.exists() or not done.read_text().strip():
         assert time.monotonic() < deadline
         time.sleep(0.1)
+    assert done.read_text().strip() == "0"
     assert "stranger" not in log.read_text()
     assert startup_cpu(tmp_path / "stranger") > 0.3  # it imported torch itself
 
