@@ -58,41 +58,81 @@ def png_size(path: Path) -> tuple[int, int]:
 # ---------------------------------------------------------------- runs and names
 
 
+def default_config() -> dict:
+    return yaml.safe_load((ROOT / "config.yaml").read_text())
+
+
 def test_runs_shared_by_figures_train_once_with_readable_names():
-    experiments = Experiments(yaml.safe_load((ROOT / "config.yaml").read_text()))
+    experiments = Experiments(default_config())
     runs = experiments.runs()
     assert experiments.referenced_runs() > len(runs)  # figures share runs
-    assert "mobilenetv2-s8-sigma2_1e-4-ck6-seed0" in runs
-    assert "mobilenetv2-baseline-ck6+9+12-seed0" in runs
-    figures = experiments.figure_runs()
-    assert figures["fig3_1"]["distancing"][0] == figures["fig3_2"]["s = 8"][0]  # one run, two figures
-    config = runs["mobilenetv2-s8-sigma2_1e-4-ck6-seed0"]
-    assert config["distancing"]["strength"] == 8.0 and config["distancing"]["checkpoints"] == [6]
+    assert "mobilenetv2-s8-sigma2_1e-4-ck15-seed0" in runs
+    assert "mobilenetv2-nohill-ck15+30-seed0" in runs
+    fig32, fig38 = experiments.figure_runs("fig3_2")["fig3_2"], experiments.figure_runs("fig3_8")["fig3_8"]
+    fig37 = experiments.figure_runs("fig3_7")["mobilenetv2"]
+    s8 = fig32["series"]["s8"]["runs"][0]
+    assert s8 == fig38["series"]["s8"]["runs"][0] == fig37["series"]["distancing"]["runs"][0]  # one run, 3 figures
+    assert fig32["series"]["s8"]["label"] == "s = 8" and fig32["series"]["s8"]["value"] == 8.0  # key ≠ label
+    config = runs["mobilenetv2-s8-sigma2_1e-4-ck15-seed0"]
+    assert config["distancing"]["strength"] == 8.0 and config["distancing"]["checkpoints"] == [15]
     assert config["model"]["mobilenetv2"]["width"] == 0.25 and config["seed"] == 0
-    assert all(len(series) >= 1 for series in figures.values())
+    assert config["train"]["schedule"] == "cosine_restarts" and config["train"]["restart_epochs"] == 15
+
+
+def test_every_distancing_series_has_a_control_with_its_schedule_and_seeds_and_no_hill():
+    experiments = Experiments(default_config())
+    runs = experiments.runs()
+    for figure in experiments.figures().values():
+        for panel in figure.panels:
+            keys = {s.key for s in panel.series}
+            for series in panel.series:
+                if series.run.strength == 0:
+                    continue
+                assert "no_hill" in keys, (figure.name, panel.key)
+                control = next(s for s in panel.series if s.key == "no_hill").run
+                hill, twin = runs[experiments.name(series.run)], runs[experiments.name(control)]
+                assert twin["distancing"]["strength"] == 0 and twin["train"] == hill["train"], figure.name
+                assert set(hill["distancing"]["checkpoints"]) <= set(twin["distancing"]["checkpoints"])
+
+
+def test_checkpoints_are_stored_at_sgdr_cycle_ends():
+    experiments = Experiments(default_config())
+    for name, config in experiments.runs().items():
+        if config["distancing"]["strength"] > 0:
+            assert set(config["distancing"]["checkpoints"]) <= set(config["snapshots"]), name
+
+
+def test_each_figure_trains_the_seeds_its_claims_declare():
+    config = default_config()
+    experiments = Experiments(config)
+    assert experiments.figure_seeds("fig3_7") == [0, 1, 2, 3, 4]  # ensemble claims: 5 seeds
+    assert experiments.figure_seeds("fig3_2") == [0, 1, 2]  # sweeps: 3
+    config["claims"]["distance_rises_with_s"]["seeds"] = 4
+    assert Experiments(config).figure_seeds("fig3_2") == [0, 1, 2, 3]
 
 
 def test_peers_share_a_budget_and_disjoint_seed_sets():
-    experiments = Experiments(yaml.safe_load((ROOT / "config.yaml").read_text()))
+    experiments = Experiments(default_config())
     peers = experiments.peers()
-    assert list(peers) == ["single network, 15 epochs", "distancing: final + checkpoints every 5 epochs",
-                           "snapshot ensemble: SGDR, 3 cycles", "deep ensemble, 3 × 5 epochs (equal budget)",
-                           "deep ensemble, 3 × 15 epochs (3 × budget)"]
-    equal = peers["deep ensemble, 3 × 5 epochs (equal budget)"]
-    assert [name for name, _ in equal[1]] == [f"mobilenetv2-baseline-e5-seed{s}" for s in (3, 4, 5)]
-    assert peers["distancing: final + checkpoints every 5 epochs"][0] == [
-        ("mobilenetv2-s8-sigma2_1e-4-ck5+10-seed0", "final+checkpoints")]
-    (snapshot, kind), = peers["snapshot ensemble: SGDR, 3 cycles"][0]
-    assert kind == "final+snapshots" and experiments.runs()[snapshot]["snapshots"] == [5, 10]
-    assert snapshot in experiments.figure_runs()["fig1_1"]["cosine decay with warm restarts"]  # trained once
+    assert list(peers) == ["single", "distancing", "snapshot", "deep_equal_budget", "deep_m_budget"]
+    assert experiments.peer_labels()["deep_equal_budget"] == "deep ensemble, 3 × 15 epochs (equal budget)"
+    assert [name for name, _ in peers["deep_equal_budget"][1]] == [
+        f"mobilenetv2-nohill-cosine-e15-seed{s}" for s in (3, 4, 5)]
+    assert peers["distancing"][0] == [("mobilenetv2-s8-sigma2_1e-4-ck15+30-seed0", [45, 30, 15])]
+    (snapshot, epochs), = peers["snapshot"][0]
+    assert epochs == [45, 30, 15] and experiments.runs()[snapshot]["snapshots"] == [15, 30]
+    # The snapshot ensemble is the distancing run's no-hill control, trained once for both figures.
+    assert snapshot == experiments.figure_runs("fig3_7")["mobilenetv2"]["series"]["no_hill"]["runs"][0]
+    assert len(peers["single"]) == 5  # replicates: the peer claims' seeds
 
 
 def test_adding_a_sweep_value_adds_one_run_per_seed():
-    config = yaml.safe_load((ROOT / "config.yaml").read_text())
+    config = default_config()
     before = Experiments(config).runs()
     config["experiments"]["fig3_2"]["strengths"].append(64.0)
     after = Experiments(config).runs()
-    assert set(after) - set(before) == {f"mobilenetv2-s64-sigma2_1e-4-ck6-seed{s}" for s in config["seeds"]}
+    seeds = config["claims"]["distance_rises_with_s"]["seeds"]
+    assert set(after) - set(before) == {f"mobilenetv2-s64-sigma2_1e-4-ck15+30-seed{s}" for s in range(seeds)}
 
 
 @pytest.mark.parametrize("change,message", [
@@ -107,6 +147,24 @@ def test_adding_a_sweep_value_adds_one_run_per_seed():
     (lambda c: c["models"]["resnet"].update(depth=3), "models.resnet.depth: unknown key"),
     (lambda c: c["peers"].update(members=3), "peers.members: base.train.epochs (4) must be a multiple of it"),
     (lambda c: c["peers"].update(model="vgg"), "peers.model: no model named 'vgg'"),
+    (lambda c: c["distancing"].update(checkpoints=[2, 4]), "distancing.checkpoints: epoch 4 is outside training"),
+    (lambda c: c["experiments"]["fig3_6"].update(checkpoints=[2, 9]),
+     "experiments.fig3_6.checkpoints: epoch 9 is outside training (epochs 1 to 3; base.train.epochs is 4)"),
+    (lambda c: c["claims"]["distance_grows"].update(statistic="distance_grows_fast"),
+     "claims.distance_grows.statistic: unknown statistic 'distance_grows_fast'"),
+    (lambda c: c["claims"]["accuracy_recovers"].update(margin=-2.0),
+     "claims.accuracy_recovers.margin: must be positive"),
+    (lambda c: c["claims"]["accuracy_recovers"].pop("margin"),
+     "claims.accuracy_recovers.margin: a not_below claim needs"),
+    (lambda c: c["claims"]["distance_grows"].update(margin=1.0), "claims.distance_grows.margin: only not_below"),
+    (lambda c: c["claims"]["distance_grows"].update(direction="up"),
+     "claims.distance_grows.direction: 'up' is not one"),
+    (lambda c: c["claims"]["distance_grows"].update(seeds=3),
+     "claims.distance_grows.seeds: the claim needs 3 seeds, but seeds lists 2"),
+    (lambda c: c["claims"]["distance_grows"].update(seeds=1),
+     "claims.distance_grows.seeds: 1 is less than the minimum"),
+    (lambda c: c["claims"].pop("control_snapshot_beats_single"),
+     "claims.ensemble_beats_single.statistic: ensemble_vs_single rests on the control snapshot_vs_single"),
 ])
 def test_bad_pipeline_config_names_the_key(change, message):
     config = smoke_config()
@@ -127,9 +185,10 @@ def test_paper_profiles_pass_the_schema_and_dry_run_locally_and_on_slurm(tmp_pat
             stats = job_stats(result.stdout + result.stderr)
             assert all(stats.get(f) == 1 for f in FIGURES) and stats["train"] > 50
     resolved = Experiments(yaml.safe_load((ROOT / "configs" / "paper.yaml").read_text())).runs()
-    some = resolved["resnet18-baseline-ck80+120+160-seed0"]
+    some = resolved["resnet18-nohill-ck50+100+150-seed0"]
     assert some["data"]["dataset"] == "cifar10" and some["data"]["train_samples"] is None
     assert some["train"]["precision"] == "bf16" and some["train"]["epochs"] == 200
+    assert some["snapshots"] == [50, 100, 150]  # checkpoints at SGDR cycle ends
 
 
 def test_snakemake_refuses_a_bad_config_before_any_job(tmp_path, data_root):
@@ -200,20 +259,38 @@ def test_smoke_pipeline_writes_ensembles_and_claims(smoke_run):
     assert {"group", "members", "accuracy", "nll", "ece", "disagreement"} <= set(seeds[0])
     peers = read_csv(results / "ensembles" / "peers.csv")
     methods = list(dict.fromkeys(r["method"] for r in peers))
-    assert [m.split(":")[0].split(",")[0] for m in methods] == [
-        "single network", "distancing", "snapshot ensemble", "deep ensemble", "deep ensemble"]
-    assert {"replicate", "members", "accuracy", "nll", "ece", "disagreement", "weight_distance"} <= set(peers[0])
+    assert methods == ["single", "distancing", "snapshot", "deep_equal_budget", "deep_m_budget"]
+    assert {"label", "replicate", "members", "accuracy", "nll", "ece", "disagreement",
+            "weight_distance"} <= set(peers[0])
     assert {r["members"] for r in peers if r["method"].startswith("deep")} == {"1", "2"}
     pairs = read_csv(results / "ensembles" / "peer_pairs.csv")
     assert {"method", "replicate", "disagreement", "weight_distance", "pair_accuracy"} <= set(pairs[0])
     assert all(float(r["weight_distance"]) > 0 for r in pairs)
     claims = read_csv(results / "claims.csv")
-    assert len(claims) >= 12
-    assert any("snapshot ensemble at equal budget" in r["claim"] for r in claims)
-    assert {r["verdict"] for r in claims} <= {"holds", "does not hold", "inconclusive"}
-    assert all(float(r["ci95_low"]) <= float(r["mean"]) <= float(r["ci95_high"]) for r in claims
-               if r["mean"] != "nan")
+    declared = yaml.safe_load((workdir / "config.yaml").read_text())["claims"]
+    assert {r["claim"] for r in claims} == set(declared)
+    assert {"claim", "panel", "statistic", "claimed", "direction", "margin", "n", "mean", "ci95_low", "ci95_high",
+            "mde", "verdict"} <= set(claims[0])
+    assert {(r["claim"], r["panel"]) for r in claims if r["claim"] == "ensemble_beats_single"} == {
+        ("ensemble_beats_single", "mobilenetv2"), ("ensemble_beats_single", "resnet")}  # one row per panel
+    words = ("holds: ", "does not hold: ", "inconclusive", "untestable in this profile: ")
+    assert all(r["verdict"].startswith(words) for r in claims)
+    verdicts = {(r["statistic"], r["panel"]): r["verdict"] for r in claims}
+    for r in claims:  # a claim resting on a control that does not hold is untestable, whatever its interval
+        if r["statistic"] in ("ensemble_vs_single", "ensemble_vs_no_hill"):
+            control = verdicts[("snapshot_vs_single", r["panel"])]
+            assert r["verdict"].startswith("untestable") == (not control.startswith("holds")), r
+    for r in claims:
+        if r["mean"] != "nan" and r["n"] != "0":
+            assert float(r["ci95_low"]) <= float(r["mean"]) <= float(r["ci95_high"])
+            assert int(r["n"]) == 2 and float(r["mde"]) >= 0
     assert "| claim |" in (results / "claims.md").read_text()
+    # Figure 1.1 draws the learning rate of every step: one row per optimizer step.
+    run = Experiments(yaml.safe_load((workdir / "config.yaml").read_text())).figure_runs("fig1_1")
+    name = run["fig1_1"]["series"]["sgdr"]["runs"][0]
+    steps = read_csv(results / "runs" / name / "learning_rates.csv")
+    assert len(steps) == 4 * 4 and [r["epoch"] for r in steps[:5]] == ["1", "1", "1", "1", "2"]  # 256 / 64
+    assert float(steps[8]["lr"]) == pytest.approx(0.05)  # the restart after 2 epochs
 
 
 def test_a_finished_tree_has_nothing_to_do_and_plot_edits_rerun_only_plots(smoke_run):
@@ -250,10 +327,10 @@ def test_report_holds_every_figure_with_its_caption(smoke_run):
         assert report.read(table) == (workdir / "results-smoke" / "claims.csv").read_bytes()
         (page,) = [n for n in names if n.endswith("/claims.html")]
         html = report.read(page).decode()
-        assert "<table" in html and "snapshot ensemble at equal budget" in html
+        assert "<table" in html and "beats_snapshot_ensemble" in html
         text = report.read("report/report.html").decode()
     assert "Figure 3.1" in text and "mnist1d" in text
-    assert "Claims of the paper, tested on this run." in text  # the caption
+    assert "Claims of the paper, decided on this run." in text  # the caption
     assert '"Claims": {' in text  # its own category
 
 
@@ -261,8 +338,8 @@ def test_a_failing_figure_leaves_its_reason_in_its_log(smoke_run, tmp_path):
     """A broken input CSV: the figure job fails, and its log names the file and what is wrong."""
     workdir = tmp_path / "broken"
     shutil.copytree(smoke_run[0], workdir, symlinks=True)
-    run = Experiments(yaml.safe_load((workdir / "config.yaml").read_text())).figure_runs()["fig1_1"]
-    broken = workdir / "results-smoke" / "runs" / next(iter(run.values()))[0] / "metrics.csv"
+    run = Experiments(yaml.safe_load((workdir / "config.yaml").read_text())).figure_runs("fig1_1")
+    broken = workdir / "results-smoke" / "runs" / run["fig1_1"]["series"]["fixed_lr"]["runs"][0] / "metrics.csv"
     broken.write_text("epoch,lr\n1,0.05\n")
     result = snakemake(workdir, "--cores", "1", "fig1_1")
     assert result.returncode != 0
@@ -276,16 +353,15 @@ def test_a_training_job_killed_mid_run_resumes_when_the_pipeline_restarts(tmp_pa
     """Ctrl-C during a training job; the restarted pipeline continues from the last epoch."""
     config = smoke_config()
     config["base"]["train"]["epochs"] = 30
-    config["seeds"] = [0]
-    target = "results-smoke/runs/resnet-baseline-ck2+3-seed0/metrics.csv"
-    killed = copy_pipeline(tmp_path / "killed", data_root, base=config["base"], seeds=[0])
-    whole = copy_pipeline(tmp_path / "whole", data_root, base=config["base"], seeds=[0])
+    target = "results-smoke/runs/resnet-nohill-ck2+3-seed0/metrics.csv"
+    killed = copy_pipeline(tmp_path / "killed", data_root, base=config["base"])
+    whole = copy_pipeline(tmp_path / "whole", data_root, base=config["base"])
 
     command = [sys.executable, "-m", "snakemake", "--snakefile", str(killed / "Snakefile"), "--directory",
                str(killed), "--cores", "1", target]
     process = subprocess.Popen(command, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
                                start_new_session=True)
-    state = killed / "results-smoke" / "state" / "resnet-baseline-ck2+3-seed0.pt"
+    state = killed / "results-smoke" / "state" / "resnet-nohill-ck2+3-seed0.pt"
     deadline = time.monotonic() + 120
     while not state.exists():
         assert process.poll() is None and time.monotonic() < deadline
@@ -298,7 +374,7 @@ def test_a_training_job_killed_mid_run_resumes_when_the_pipeline_restarts(tmp_pa
     assert not partial.exists() or len(read_csv(partial)) < 30
 
     assert snakemake(killed, "--cores", "1", target).returncode == 0
-    log = (killed / "results-smoke" / "logs" / "train" / "resnet-baseline-ck2+3-seed0.log").read_text()
+    log = (killed / "results-smoke" / "logs" / "train" / "resnet-nohill-ck2+3-seed0.log").read_text()
     assert "resuming" in log and "after epoch" in log
     assert snakemake(whole, "--cores", "1", target).returncode == 0
     for name in ("metrics.csv", "distances.csv"):

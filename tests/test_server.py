@@ -13,7 +13,7 @@ import pytest
 from distancing.server import ENVIRONMENT, available, descends_from
 
 pytestmark = pytest.mark.skipif(not available(), reason="the training server needs Linux (SCM_RIGHTS, pidfd)")
-OUTPUTS = ("metrics.csv", "distances.csv", "predictions.npz", "weights.npz")
+OUTPUTS = ("metrics.csv", "distances.csv", "predictions.npz", "weights.npz", "learning_rates.csv")
 
 
 @pytest.fixture

@@ -219,7 +219,7 @@ def test_real_slurm_ctrl_c_ends_the_pipeline_and_cancels_its_queued_jobs(partiti
     blocker = subprocess.run(["sbatch", "--parsable", "-p", partition, "-N", str(len(nodes)), "--exclusive",
                               "-o", "/dev/null", "--wrap", "sleep 600"], capture_output=True, text=True, check=True)
     blocker_id = blocker.stdout.strip().split(";")[0]
-    workdir = pipeline(tmp_path / "p", data_root, seeds=[0])
+    workdir = pipeline(tmp_path / "p", data_root)
     try:
         before = new_jobs(set()) | {blocker_id}
         process = subprocess.Popen(on_slurm(workdir, partition, "fig3_1"), env=env(), stdout=subprocess.DEVNULL,
@@ -244,13 +244,13 @@ def test_real_slurm_a_cancelled_training_job_is_resubmitted_and_resumes_to_the_s
     base = yaml.safe_load((ROOT / "configs" / "smoke.yaml").read_text())["base"]
     base["train"]["epochs"] = 60
     base["data"]["root"] = str(data_root)
-    run = "resnet-baseline-ck2+3-seed0"
+    run = "resnet-nohill-ck2+3-seed0"
     target = f"results-smoke/runs/{run}/metrics.csv"
-    whole = pipeline(tmp_path / "whole", data_root, base=base, seeds=[0])
+    whole = pipeline(tmp_path / "whole", data_root, base=base)
     assert subprocess.run([sys.executable, "-m", "snakemake", "--snakefile", str(whole / "Snakefile"), "--directory",
                            str(whole), "--cores", "1", target], env=env(), capture_output=True).returncode == 0
 
-    killed = pipeline(tmp_path / "killed", data_root, base=base, seeds=[0])
+    killed = pipeline(tmp_path / "killed", data_root, base=base)
     before = new_jobs(set())
     with open(tmp_path / "snakemake.log", "w+") as log:
         process = subprocess.Popen(on_slurm(killed, partition, target), env=env(), stdout=log, stderr=log)
@@ -271,5 +271,5 @@ def test_real_slurm_a_cancelled_training_job_is_resubmitted_and_resumes_to_the_s
     resumed = re.search(r"resuming .*after epoch (\d+)", train_log)
     assert resumed and 1 <= int(resumed.group(1)) < 60, train_log[-2000:]
     out_killed, out_whole = killed / "results-smoke" / "runs" / run, whole / "results-smoke" / "runs" / run
-    for name in ("metrics.csv", "distances.csv", "predictions.npz", "weights.npz"):
+    for name in ("metrics.csv", "distances.csv", "predictions.npz", "weights.npz", "learning_rates.csv"):
         assert (out_killed / name).read_bytes() == (out_whole / name).read_bytes(), name

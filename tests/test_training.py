@@ -36,11 +36,20 @@ def train(config, out, *extra):
     return result
 
 
-def test_a_run_writes_the_four_files_with_the_documented_columns(tmp_path, tiny_config):
+def test_a_run_writes_its_files_with_the_documented_columns(tmp_path, tiny_config):
     out = tmp_path / "run"
     train(tiny_config, out)
-    assert sorted(p.name for p in out.iterdir()) == ["config.yaml", "distances.csv", "metrics.csv",
-                                                     "predictions.npz", "timing.csv", "weights.npz"]
+    assert sorted(p.name for p in out.iterdir()) == ["config.yaml", "distances.csv", "learning_rates.csv",
+                                                     "metrics.csv", "predictions.npz", "timing.csv", "weights.npz"]
+    # One learning rate per optimizer step; each epoch's first is the one metrics.csv reports.
+    steps = read_csv(out / "learning_rates.csv")
+    assert list(steps[0]) == ["step", "epoch", "lr"]
+    assert [int(r["step"]) for r in steps] == list(range(1, len(steps) + 1))
+    first = {}
+    for r in steps:
+        first.setdefault(r["epoch"], r["lr"])
+    assert [float(first[r["epoch"]]) for r in read_csv(out / "metrics.csv")] == [
+        float(r["lr"]) for r in read_csv(out / "metrics.csv")]
     timing = {r["phase"]: r for r in read_csv(out / "timing.csv")}
     assert list(timing) == ["startup", "train_steps", "evaluation", "writes", "total"]
     assert [int(timing[p]["count"]) for p in ("train_steps", "evaluation")] == [4, 4]  # one per epoch
@@ -91,7 +100,7 @@ def test_a_run_writes_the_four_files_with_the_documented_columns(tmp_path, tiny_
 def test_same_config_and_seed_give_byte_identical_tables(tmp_path, tiny_config):
     train(tiny_config, tmp_path / "a")
     train(tiny_config, tmp_path / "b")
-    for name in ("metrics.csv", "distances.csv", "predictions.npz", "weights.npz"):
+    for name in ("metrics.csv", "distances.csv", "predictions.npz", "weights.npz", "learning_rates.csv"):
         assert (tmp_path / "a" / name).read_bytes() == (tmp_path / "b" / name).read_bytes(), name
     train(tiny_config, tmp_path / "c", "--set", "seed=1")
     assert (tmp_path / "a" / "metrics.csv").read_bytes() != (tmp_path / "c" / "metrics.csv").read_bytes()

@@ -126,29 +126,29 @@ def seed_ensemble_rows(predictions: Mapping[str, Path]) -> list[dict]:
     return rows
 
 
-MEMBER_KINDS = {"final": (), "final+checkpoints": ("checkpoint",), "final+snapshots": ("snapshot",)}
-
-
-def peer_members(predictions: Mapping[str, Path], weights: Mapping[str, Path], members: list[tuple[str, str]]):
+def peer_members(predictions: Mapping[str, Path], weights: Mapping[str, Path], members: list[tuple[str, list[int]]]):
     """Probabilities, labels and half-precision weights of one peer ensemble's members, in order.
 
-    ``members`` lists (run name, kind): "final" takes a run's final model; "final+checkpoints"
-    and "final+snapshots" take the final model and then those members, newest first. A
-    diverged run contributes nothing (it has no final model). ``predictions`` and ``weights``
-    map run names to their predictions.npz and weights.npz.
+    ``members`` lists (run name, member epochs): the stored members (final model, checkpoints,
+    snapshots) of each run at those epochs, in the order given. A diverged run contributes
+    nothing (it has no final model). ``predictions`` and ``weights`` map run names to their
+    predictions.npz and weights.npz.
     """
     probs, vectors, labels = [], [], None
-    for name, kind in members:
+    for name, epochs in members:
         p = load_predictions(predictions[name])
         labels = p["labels"]
         if "final" not in p["kinds"]:
             continue
-        order = final_first_order(p["epochs"], p["kinds"], MEMBER_KINDS[kind])
+        stored = {int(epoch): i for i, epoch in enumerate(p["epochs"])}
+        missing = [epoch for epoch in epochs if epoch not in stored]
+        if missing:
+            raise ValueError(f"run {name}: no stored member at epoch {', '.join(map(str, missing))}")
         with np.load(weights[name]) as f:
             w = f["weights"]
-        for i in order:
-            probs.append(p["probs"][i])
-            vectors.append(w[i].astype(np.float32))
+        for epoch in epochs:
+            probs.append(p["probs"][stored[epoch]])
+            vectors.append(w[stored[epoch]].astype(np.float32))
     return np.stack(probs) if probs else None, labels, np.stack(vectors) if vectors else None
 
 
@@ -162,9 +162,11 @@ def pairwise_weight_distances(weights: np.ndarray) -> np.ndarray:
 
 
 def peer_rows(predictions: Mapping[str, Path], weights: Mapping[str, Path],
-              peers: dict[str, list[list[tuple[str, str]]]], members: int) -> tuple[list[dict], list[dict]]:
+              peers: dict[str, list[list[tuple[str, list[int]]]]], members: int,
+              method_labels: Mapping[str, str]) -> tuple[list[dict], list[dict]]:
     """Per method and replicate: metrics of the ensemble of its first k members (k = 1..M),
-    and one row per pair of members (disagreement, weight distance, accuracy of the pair)."""
+    and one row per pair of members (disagreement, weight distance, accuracy of the pair).
+    ``method`` is the method's key, ``label`` its display text."""
     rows, pairs = [], []
     for method, ensembles in peers.items():
         for replicate, spec in enumerate(ensembles):
@@ -174,10 +176,11 @@ def peer_rows(predictions: Mapping[str, Path], weights: Mapping[str, Path],
             probs, vectors = probs[:members], vectors[:members]
             distances = pairwise_weight_distances(vectors)
             for k in range(1, len(probs) + 1):
-                rows.append({"method": method, "replicate": replicate,
+                rows.append({"method": method, "label": method_labels[method], "replicate": replicate,
                              **ensemble_row(probs[:k], labels, distances[:k, :k])})
             for i, j in combinations(range(len(probs)), 2):
-                pairs.append({"method": method, "replicate": replicate, "member_a": i, "member_b": j,
+                pairs.append({"method": method, "label": method_labels[method], "replicate": replicate,
+                              "member_a": i, "member_b": j,
                               "disagreement": disagreement(probs[[i, j]]), "weight_distance": distances[i, j],
                               "pair_accuracy": accuracy(probs[[i, j]].mean(0), labels)})
     return rows, pairs

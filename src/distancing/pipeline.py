@@ -1,9 +1,15 @@
-"""From the pipeline's ``config.yaml`` to the set of training runs each figure needs.
+"""The experiment design in one place: from the pipeline's ``config.yaml`` to the figures,
+their series and the training runs behind them.
 
 A run is a point in a small space of knobs (model, strength, σ², checkpoint epochs, weight
 decay, learning rate, schedule, seed) on top of the ``base`` run config. Its directory name is
 made from the knobs that differ from the base, in a fixed order, so the same run requested by
-several figures has one name and trains once. No torch here: the Snakefile imports this.
+several figures has one name and trains once.
+
+``Experiments.figures()`` is the one declarative table: figure -> panels -> series, each series
+a stable data key, a display label and a run. The Snakemake targets, each figure's inputs, the
+runs to train and the claims' inputs are all derived from it; adding a sweep or a figure is a
+change to that table, one plot script and one caption. No torch here: the Snakefile imports this.
 """
 
 from __future__ import annotations
@@ -51,8 +57,47 @@ def cycle_ends(epochs: int, first: int, mult: int) -> list[int]:
     return ends
 
 
+@dataclass(frozen=True)
+class Series:
+    """One curve (or bar) of a figure: a stable data key, its legend text, and the run over seeds.
+
+    ``value`` is the swept quantity (s, σ², number of checkpoints, weight decay) where the
+    series belongs to a sweep; claims fit slopes against it. Claims and scripts look series up
+    by ``key``, never by ``label``.
+    """
+
+    key: str
+    label: str
+    run: Run
+    value: float | None = None
+
+
+@dataclass(frozen=True)
+class Panel:
+    key: str
+    title: str
+    series: tuple[Series, ...]
+    value: float | None = None  # the panel's own setting where panels form a sweep (weight decay)
+
+
+@dataclass(frozen=True)
+class Figure:
+    """A figure: where its data come from and its panels.
+
+    ``source`` is "formula" (drawn from equations, no runs), "runs" (metrics and distances),
+    "ensembles" (checkpoint ensembles of its runs) or "peers" (the peer-ensemble tables).
+    """
+
+    name: str
+    source: str
+    panels: tuple[Panel, ...] = ()
+
+
+PEER_METHODS = ("single", "distancing", "snapshot", "deep_equal_budget", "deep_m_budget")
+
+
 class Experiments:
-    """The runs, series and ensembles of every figure, from a validated pipeline config."""
+    """The figures, their runs and the peer ensembles, from a validated pipeline config."""
 
     def __init__(self, config: Mapping[str, Any]) -> None:
         self.config = config
@@ -63,6 +108,7 @@ class Experiments:
         resolved_base = self.resolve_base()
         self.defaults = resolved_base["train"]
         self.base_sigma2 = resolved_base["distancing"]["sigma2"]
+        self.claims = dict(config.get("claims", {}))
 
     # ------------------------------------------------------------ runs and names
 
@@ -72,6 +118,7 @@ class Experiments:
     def canonical(self, run: Run) -> Run:
         """Fill knobs equal to the base with None, so equal runs compare (and name) equal."""
         d = self.defaults
+        schedule = run.schedule or d["schedule"]
         return replace(
             run,
             strength=float(run.strength),
@@ -80,8 +127,9 @@ class Experiments:
             weight_decay=None if run.weight_decay in (None, d["weight_decay"]) else float(run.weight_decay),
             lr=None if run.lr in (None, d["lr"]) else float(run.lr),
             schedule=None if run.schedule in (None, d["schedule"]) else run.schedule,
-            restart_epochs=(None if run.restart_epochs in (None, d["restart_epochs"])
-                            or (run.schedule or d["schedule"]) != "cosine_restarts" else run.restart_epochs),
+            restart_epochs=(None if schedule != "cosine_restarts" or run.restart_epochs is None
+                            or (d["schedule"] == "cosine_restarts" and run.restart_epochs == d["restart_epochs"])
+                            else run.restart_epochs),
             epochs=None if run.epochs in (None, d["epochs"]) else run.epochs,
         )
 
@@ -89,7 +137,7 @@ class Experiments:
         run = self.canonical(run)
         parts = [run.model]
         if run.strength == 0:
-            parts.append("baseline")
+            parts.append("nohill")
         else:
             parts.append(f"s{number(run.strength)}")
             parts.append(f"sigma2_{number(run.sigma2 if run.sigma2 is not None else self.base_sigma2)}")
@@ -130,109 +178,184 @@ class Experiments:
         layer["seed"] = run.seed
         return resolve(layer)
 
-    def over_seeds(self, run: Run) -> list[Run]:
-        return [replace(run, seed=s) for s in self.seeds]
-
-    # ------------------------------------------------------------ the figures' experiments
-
-    def baseline(self, model: str, **knobs: Any) -> Run:
-        """No hill; checkpoints stored anyway so distances to them are logged for comparison."""
-        return Run(model, 0.0, checkpoints=tuple(self.reference["checkpoints"]), **knobs)
+    # ------------------------------------------------------------ building blocks of the table
 
     def distancing(self, model: str | None = None, **knobs: Any) -> Run:
+        """The reference hill (s, σ², one checkpoint) with changes."""
         ref = self.reference
         settings = {"strength": ref["strength"], "sigma2": ref["sigma2"], "checkpoints": (ref["checkpoint"],)}
         settings.update(knobs)
         return Run(model or ref["model"], **settings)
 
-    def series(self) -> dict[str, dict[str, list[Run]]]:
-        """For every figure that plots runs: its series, each a label and a run (over seeds)."""
+    def control(self, run: Run) -> Run:
+        """The paired control of a distancing run: same schedule, seed and settings, no hill.
+
+        Checkpoints are still stored (they do not change training) so distances to them are
+        logged; the reference checkpoints are added, so that controls of different distancing
+        runs on one schedule are one run.
+        """
+        checkpoints = tuple(sorted(set(run.checkpoints) | set(self.reference["checkpoints"])))
+        return replace(run, strength=0.0, sigma2=None, checkpoints=checkpoints)
+
+    def single_network(self, model: str, **knobs: Any) -> Run:
+        """One network trained with a plain cosine schedule for the whole budget: what ensembles must beat."""
+        return Run(model, schedule="cosine", **knobs)
+
+    def sgdr(self) -> dict[str, Any]:
+        """SGDR with one cycle per peer member: its cycle ends are the snapshot ensemble."""
+        cycle = self.defaults["epochs"] // self.config["peers"]["members"]
+        return {"schedule": "cosine_restarts", "restart_epochs": cycle}
+
+    # ------------------------------------------------------------ the table
+
+    def figures(self) -> dict[str, Figure]:
+        """Every figure: its source and its panels of series (the experiment design)."""
         e, ref = self.config["experiments"], self.reference
-        model = ref["model"]
         many = tuple(ref["checkpoints"])
-        figures: dict[str, dict[str, Run]] = {}
+        one = self.distancing()
+        figures = [Figure("fig0_1", "formula")]
 
         f = e["fig1_1"]
-        figures["fig1_1"] = {
-            f"fixed learning rate {number(f['lr'])}": Run(f["model"], lr=f["lr"], schedule="constant"),
-            "cosine decay with warm restarts": Run(f["model"], lr=f["lr"], schedule="cosine_restarts",
-                                                    restart_epochs=f["restart_epochs"]),
-        }
-        figures["fig3_1"] = {"baseline": self.baseline(model), "distancing": self.distancing()}
-        figures["fig3_2"] = {"s = 0 (baseline)": self.baseline(model)} | {
-            f"s = {number(s)}": self.distancing(strength=s) for s in e["fig3_2"]["strengths"]}
-        figures["fig3_3"] = {"baseline": self.baseline(model)} | {
-            f"σ² = {number(v)}": self.distancing(sigma2=v) for v in e["fig3_3"]["sigma2s"]}
-        for name in e["fig3_4"]["models"]:
-            figures[f"fig3_4/{name}"] = {"baseline": self.baseline(name)} | {
-                f"{len(c)} checkpoint{'s' if len(c) > 1 else ''}": self.distancing(name, checkpoints=tuple(c))
-                for c in (many[:k] for k in range(1, len(many) + 1))}
-        for wd in e["fig3_5"]["weight_decays"]:
-            label = f"weight decay {number(wd)}" if wd else "no weight decay"
-            figures[f"fig3_5/{label}"] = {label: self.distancing(checkpoints=many, weight_decay=wd)}
+        figures.append(Figure("fig1_1", "runs", (Panel("fig1_1", "", (
+            Series("fixed_lr", f"fixed learning rate {number(f['lr'])}",
+                   Run(f["model"], lr=f["lr"], schedule="constant")),
+            Series("sgdr", f"cosine decay with warm restarts every {f['restart_epochs']} epochs", self.control(
+                Run(f["model"], lr=f["lr"], schedule="cosine_restarts", restart_epochs=f["restart_epochs"]))),
+        )),)))
+        figures.append(Figure("fig2_1", "formula"))
+        figures.append(Figure("fig3_1", "runs", (Panel("fig3_1", "", (
+            Series("no_hill", "no hill (same schedule)", self.control(one)),
+            Series("distancing", f"distancing, s = {number(ref['strength'])}, σ² = {number(ref['sigma2'])}", one),
+        )),)))
+        # The s sweep stores the reference checkpoints (every cycle end), so Figure 3.8 builds its
+        # ensembles from the same runs.
+        figures.append(Figure("fig3_2", "runs", (Panel("fig3_2", "influence of the strength s", (
+            Series("no_hill", "no hill (s = 0)", self.control(one)),
+            *(Series(f"s{number(s)}", f"s = {number(s)}", self.distancing(strength=s, checkpoints=many), value=s)
+              for s in e["fig3_2"]["strengths"]),
+        )),)))
+        figures.append(Figure("fig3_3", "runs", (Panel("fig3_3", "influence of the width σ²", (
+            Series("no_hill", "no hill", self.control(one)),
+            *(Series(f"sigma2_{number(v)}", f"σ² = {number(v)}", self.distancing(sigma2=v), value=v)
+              for v in e["fig3_3"]["sigma2s"]),
+        )),)))
+        figures.append(Figure("fig3_4", "runs", tuple(
+            Panel(name, name, (
+                Series("no_hill", "no hill", self.control(self.distancing(name, checkpoints=many))),
+                *(Series(f"k{k}", f"{k} checkpoint{'s' if k > 1 else ''}",
+                         self.distancing(name, checkpoints=many[:k]), value=k) for k in range(1, len(many) + 1)),
+            )) for name in e["fig3_4"]["models"])))
+        figures.append(Figure("fig3_5", "runs", tuple(
+            Panel(f"wd{number(wd)}", f"weight decay {number(wd)}" if wd else "no weight decay", (
+                Series("distancing", "distancing", self.distancing(checkpoints=many, weight_decay=wd)),
+                Series("no_hill", "no hill", self.control(self.distancing(checkpoints=many, weight_decay=wd))),
+            ), value=wd) for wd in e["fig3_5"]["weight_decays"])))
         f = e["fig3_6"]
-        sgdr = {"schedule": "cosine_restarts", "restart_epochs": f["restart_epochs"]}
-        figures["fig3_6"] = {
-            f"SGDR, lr {number(e['fig1_1']['lr'])} (reference)": Run(model, lr=e["fig1_1"]["lr"], **sgdr),
-            f"SGDR, lr {number(f['lr'])}": Run(model, lr=f["lr"], **sgdr),
-            f"SGDR, lr {number(f['lr'])}, with distancing": self.distancing(
-                lr=f["lr"], checkpoints=tuple(f["checkpoints"]), **sgdr),
-        }
-        for name in e["fig3_7"]["models"]:
-            figures[f"fig3_7/{name}"] = {"single network": self.baseline(name),
-                                         "distancing": self.distancing(name, checkpoints=many)}
-        figures["fig3_8"] = {"s = 0 (baseline)": self.baseline(model)} | {
-            f"s = {number(s)}": self.distancing(strength=s, checkpoints=many) for s in e["fig3_8"]["strengths"]}
-        return figures
+        suboptimal = {"lr": f["lr"], "schedule": "cosine_restarts", "restart_epochs": f["restart_epochs"]}
+        hill = self.distancing(checkpoints=tuple(f["checkpoints"]), **suboptimal)
+        figures.append(Figure("fig3_6", "runs", (Panel("fig3_6", "", (
+            Series("reference_lr", f"SGDR, lr {number(self.defaults['lr'])} (reference)",
+                   self.control(replace(hill, lr=None))),
+            Series("no_hill", f"SGDR, lr {number(f['lr'])}", self.control(hill)),
+            Series("distancing", f"SGDR, lr {number(f['lr'])}, with distancing", hill),
+        )),)))
+        figures.append(Figure("fig3_7", "ensembles", tuple(
+            Panel(name, name, (
+                Series("single", "single network (cosine schedule)", self.single_network(name)),
+                Series("no_hill", "no hill: cycle ends + final (snapshot ensemble)",
+                       self.control(self.distancing(name, checkpoints=many))),
+                Series("distancing", "distancing: checkpoints + final", self.distancing(name, checkpoints=many)),
+            )) for name in e["fig3_7"]["models"])))
+        figures.append(Figure("fig3_8", "ensembles", (Panel("fig3_8", "", (
+            Series("no_hill", "s = 0 (no hill)", self.control(self.distancing(checkpoints=many)), value=0.0),
+            *(Series(f"s{number(s)}", f"s = {number(s)}", self.distancing(strength=s, checkpoints=many), value=s)
+              for s in e["fig3_8"]["strengths"]),
+        )),)))
+        figures += [Figure(name, "peers") for name in ("peers_members", "peers_diversity", "peers_weights")]
+        return {figure.name: figure for figure in figures}
 
-    def peer_members(self) -> dict[str, list[list[tuple[Run, str]]]]:
-        """Ensembles at a declared budget, per method: one ensemble per replicate, each a list of
-        (run, member kind) in the order members are added.
+    # ------------------------------------------------------------ seeds
+
+    def figure_seeds(self, figure: str) -> list[int]:
+        """The seeds behind a figure's curves: as many as its most demanding claim declares
+        (all of ``seeds`` where no claim reads the figure)."""
+        from .claims import STATISTICS
+
+        needed = [c["seeds"] for c in self.claims.values() if STATISTICS[c["statistic"]].figure == figure]
+        return self.seeds[:max(needed)] if needed else self.seeds
+
+    def over_seeds(self, run: Run, figure: str) -> list[Run]:
+        return [replace(run, seed=s) for s in self.figure_seeds(figure)]
+
+    # ------------------------------------------------------------ peer ensembles
+
+    def peer_labels(self) -> dict[str, str]:
+        """Display labels of the peer methods (keys in ``PEER_METHODS``)."""
+        M, E = self.config["peers"]["members"], self.defaults["epochs"]
+        return {
+            "single": f"single network, {E} epochs",
+            "distancing": f"distancing: final + checkpoints every {E // M} epochs",
+            "snapshot": f"snapshot ensemble: SGDR, {M} cycles",
+            "deep_equal_budget": f"deep ensemble, {M} × {E // M} epochs (equal budget)",
+            "deep_m_budget": f"deep ensemble, {M} × {E} epochs ({M} × budget)",
+        }
+
+    def peer_members(self) -> dict[str, list[list[tuple[Run, tuple[int, ...]]]]]:
+        """Ensembles at a declared budget, per method key: one ensemble per replicate, each a
+        list of (run, epochs of its members): the final model first, then the others newest first.
 
         Budget: E = base epochs for each method (M × E for the reference deep ensemble), M
-        members; snapshot cycles and distancing checkpoints end every E/M epochs. Networks of E
-        epochs are the figures' baselines (their stored checkpoints do not change training), so
-        those runs are shared.
+        members; snapshot cycles and distancing checkpoints end every E/M epochs, and the
+        distancing run has the snapshot run's schedule. Replicate i uses seed i for the runs of
+        one schedule and seeds i·M … i·M + M − 1 for the deep ensembles (disjoint sets).
         """
         p = self.config["peers"]
         model, M, E = p["model"], p["members"], self.defaults["epochs"]
         every = E // M
-        methods: dict[str, list[list[tuple[Run, str]]]] = {}
-        for i, seed in enumerate(self.seeds):
-            deep = [self.seeds[0] + i * M + j for j in range(M)]  # disjoint seed sets per replicate
+        checkpoints = tuple(range(every, E, every))
+        methods: dict[str, list[list[tuple[Run, tuple[int, ...]]]]] = {key: [] for key in PEER_METHODS}
+        for i, seed in enumerate(self.figure_seeds("peers")):
+            deep = [self.seeds[0] + i * M + j for j in range(M)]
+            hill = self.distancing(model, checkpoints=checkpoints, seed=seed, **self.sgdr())
+            cycles = (E, *reversed(checkpoints))  # final model, then cycle ends newest first
             replicate = {
-                f"single network, {E} epochs": [(self.baseline(model, seed=seed), "final")],
-                f"distancing: final + checkpoints every {every} epochs": [(self.distancing(
-                    model, checkpoints=tuple(range(every, E, every)), seed=seed), "final+checkpoints")],
-                f"snapshot ensemble: SGDR, {M} cycles": [(Run(
-                    model, 0.0, seed=seed, schedule="cosine_restarts", restart_epochs=every), "final+snapshots")],
-                f"deep ensemble, {M} × {every} epochs (equal budget)": [
-                    (Run(model, 0.0, epochs=every, seed=s), "final") for s in deep],
-                f"deep ensemble, {M} × {E} epochs ({M} × budget)": [
-                    (self.baseline(model, seed=s), "final") for s in deep],
+                "single": [(self.single_network(model, seed=seed), (E,))],
+                "distancing": [(hill, cycles)],
+                "snapshot": [(self.control(hill), cycles)],
+                "deep_equal_budget": [(self.single_network(model, epochs=every, seed=s), (every,)) for s in deep],
+                "deep_m_budget": [(self.single_network(model, seed=s), (E,)) for s in deep],
             }
             for method, members in replicate.items():
-                methods.setdefault(method, []).append(members)
+                methods[method].append(members)
         return methods
 
-    def peers(self) -> dict[str, list[list[tuple[str, str]]]]:
+    def peers(self) -> dict[str, list[list[tuple[str, list[int]]]]]:
         """``peer_members`` with run names: what the ensembles script reads."""
-        return {method: [[(self.name(run), kind) for run, kind in members] for members in ensembles]
+        return {method: [[(self.name(run), list(epochs)) for run, epochs in members] for members in ensembles]
                 for method, ensembles in self.peer_members().items()}
 
     def peer_runs(self) -> list[str]:
         return sorted({name for ensembles in self.peers().values() for members in ensembles
                        for name, _ in members})
 
-    def figure_runs(self) -> dict[str, dict[str, list[str]]]:
-        """Figure (or panel) -> series label -> run names over seeds."""
-        return {fig: {label: [self.name(r) for r in self.over_seeds(run)] for label, run in series.items()}
-                for fig, series in self.series().items()}
+    # ------------------------------------------------------------ what the Snakefile derives
+
+    def figure_runs(self, figure: str) -> dict[str, dict[str, Any]]:
+        """Panel key -> {"title", "value", "series": series key -> {"label", "value", "runs"}} for
+        one figure: the JSON its script and the claims read (run names over the figure's seeds)."""
+        return {panel.key: {"title": panel.title, "value": panel.value, "series": {
+            s.key: {"label": s.label, "value": s.value, "runs": [self.name(r) for r in self.over_seeds(s.run, figure)]}
+            for s in panel.series}} for panel in self.figures()[figure].panels}
+
+    def run_names(self, figure: str) -> list[str]:
+        """Every run one figure reads."""
+        return sorted({name for panel in self.figure_runs(figure).values() for series in panel["series"].values()
+                       for name in series["runs"]})
 
     def runs(self) -> dict[str, dict[str, Any]]:
         """Every unique run the figures and peer ensembles need: name -> resolved run config."""
-        wanted = [seeded for series in self.series().values() for run in series.values()
-                  for seeded in self.over_seeds(run)]
+        wanted = [seeded for figure in self.figures().values() for panel in figure.panels for s in panel.series
+                  for seeded in self.over_seeds(s.run, figure.name)]
         wanted += [run for ensembles in self.peer_members().values() for members in ensembles
                    for run, _ in members]
         result: dict[str, dict[str, Any]] = {}
@@ -244,11 +367,8 @@ class Experiments:
 
     def referenced_runs(self) -> int:
         """How many runs the figures reference, counting a shared run once per reference."""
-        return sum(len(names) for series in self.figure_runs().values() for names in series.values())
-
-    def figure_inputs(self, figure: str) -> dict[str, dict[str, list[str]]]:
-        """The panels (figure or figure/panel keys) that belong to one figure."""
-        return {key: series for key, series in self.figure_runs().items() if key.split("/")[0] == figure}
+        return sum(len(s["runs"]) for figure in self.figures() for panel in self.figure_runs(figure).values()
+                   for s in panel["series"].values())
 
 
 def check_config(config: Mapping[str, Any], schema_path: str) -> Experiments:
@@ -276,16 +396,67 @@ def check_config(config: Mapping[str, Any], schema_path: str) -> Experiments:
     for key, name in named:
         if name not in models:
             raise ConfigError(f"{key}: no model named {name!r} under models; defined: {', '.join(models)}")
+    check_claims(config)
     try:
         experiments = Experiments(config)
         epochs, members = experiments.defaults["epochs"], config["peers"]["members"]
         if epochs % members:
             raise ConfigError(f"peers.members: base.train.epochs ({epochs}) must be a multiple of it, got {members}")
+        check_epochs(config, epochs)
         experiments.runs()
     except ConfigError as exc:
         message = str(exc)
-        raise ConfigError(message if message.startswith(("models.", "peers.")) else f"base.{message}") from None
+        raise ConfigError(message if message.startswith(("models.", "peers.", "distancing.", "experiments."))
+                          else f"base.{message}") from None
     return experiments
+
+
+def check_epochs(config: Mapping[str, Any], epochs: int) -> None:
+    """Every checkpoint epoch lies inside training, before its end (a hill stored at the end acts on nothing)."""
+    ref, f36 = config["distancing"], config["experiments"]["fig3_6"]
+    named = [("distancing.checkpoint", [ref["checkpoint"]]), ("distancing.checkpoints", ref["checkpoints"]),
+             ("experiments.fig3_6.checkpoints", f36["checkpoints"])]
+    for key, values in named:
+        outside = [v for v in values if not 1 <= v < epochs]
+        if outside:
+            raise ConfigError(f"{key}: epoch {outside[0]} is outside training (epochs 1 to {epochs - 1}; "
+                              f"base.train.epochs is {epochs})")
+    if ref["checkpoints"] != sorted(ref["checkpoints"]):
+        raise ConfigError(f"distancing.checkpoints: list them in the order they are stored, got {ref['checkpoints']}")
+
+
+def check_claims(config: Mapping[str, Any]) -> None:
+    """Each declared claim: a known statistic, a direction with a margin only where it means
+    non-inferiority (and then positive), no more seeds than the config lists, its controls declared."""
+    from .claims import DIRECTIONS, STATISTICS
+
+    declared = config.get("claims", {})
+    statistics = {spec.get("statistic") for spec in declared.values()}
+    for claim, spec in declared.items():
+        key = f"claims.{claim}"
+        statistic = STATISTICS.get(spec["statistic"])
+        if statistic is None:
+            raise ConfigError(f"{key}.statistic: unknown statistic {spec['statistic']!r}; known: "
+                              f"{', '.join(STATISTICS)}")
+        if spec["direction"] not in DIRECTIONS:
+            raise ConfigError(f"{key}.direction: {spec['direction']!r} is not one of {', '.join(DIRECTIONS)}")
+        non_inferiority = spec["direction"] in ("not_below", "not_above")
+        if non_inferiority and "margin" not in spec:
+            raise ConfigError(f"{key}.margin: a {spec['direction']} claim needs a positive margin "
+                              f"(the largest difference accepted, in {statistic.unit})")
+        if "margin" in spec and not non_inferiority:
+            raise ConfigError(f"{key}.margin: only not_below and not_above claims take a margin "
+                              f"(direction is {spec['direction']})")
+        if non_inferiority and not spec["margin"] > 0:
+            raise ConfigError(f"{key}.margin: must be positive (the largest difference accepted, in "
+                              f"{statistic.unit}), got {spec['margin']}")
+        if spec["seeds"] > len(config["seeds"]):
+            raise ConfigError(f"{key}.seeds: the claim needs {spec['seeds']} seeds, but seeds lists "
+                              f"{len(config['seeds'])}")
+        missing = [c for c in statistic.controls if c not in statistics]
+        if missing:
+            raise ConfigError(f"{key}.statistic: {spec['statistic']} rests on the control {missing[0]}, "
+                              "which no claim declares")
 
 
 def cli_settings(run_config: Mapping[str, Any]) -> str:

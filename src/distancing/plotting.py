@@ -32,9 +32,23 @@ plt.rcParams.update(STYLE)
 DISTANCE_COLUMNS = ["epoch", "checkpoint", "checkpoint_epoch", "distance"]
 
 
-def load_series(params_json: str) -> dict[str, dict[str, list[str]]]:
-    """The figure's panels -> series label -> run names, as passed by the Snakemake rule."""
+def load_series(params_json: str) -> dict[str, dict]:
+    """The figure's panels, as passed by the Snakemake rule: panel key -> {"title", "value",
+    "series": series key -> {"label", "value", "runs"}} (``Experiments.figure_runs``)."""
     return json.loads(params_json)
+
+
+def legend_outside(ax: plt.Axes, **kwargs) -> None:
+    """The legend to the right of the axes, where it can never cover data."""
+    ax.legend(loc="upper left", bbox_to_anchor=(1.02, 1.0), borderaxespad=0.0, **kwargs)
+
+
+def t_interval(values: Sequence[float]) -> tuple[float, float]:
+    """Mean and half-width of the 95 % t-interval (the claims' interval) of finite values."""
+    from .claims import interval
+
+    mean, low, high = interval(values)
+    return mean, (high - low) / 2
 
 
 def read_table(path: str | Path, columns: Sequence[str]) -> pd.DataFrame:
@@ -108,22 +122,25 @@ def save(fig: plt.Figure, png: str | Path, pdf: str | Path) -> None:
     logging.info("wrote %s and %s", png, pdf)
 
 
-def sweep_figure(metrics: Mapping[str, Path], distances: Mapping[str, Path], series: dict[str, list[str]],
-                 what: str) -> plt.Figure:
-    """Accuracy (top) and distance to the first checkpoint (bottom), one curve per swept value."""
-    fig, (top, bottom) = plt.subplots(2, 1, figsize=(6.5, 6), sharex=True)
-    checkpoint = None
-    for color, (label, names) in zip(COLORS, series.items(), strict=False):
-        seed_band(top, read_metrics(metrics, names), "val_acc", label, color, scale=100)
-        frames = read_distances(distances, names, checkpoint=0)
-        seed_band(bottom, frames, "distance", label, color)
-        checkpoint = int(frames[0]["checkpoint_epoch"].iloc[0])
+def sweep_figure(metrics: Mapping[str, Path], distances: Mapping[str, Path], panel: dict) -> plt.Figure:
+    """Accuracy (top) and distance to the first checkpoint (bottom), one curve per series."""
+    fig, (top, bottom) = plt.subplots(2, 1, figsize=(7.5, 6), sharex=True)
+    stored: set[int] = set()
+    for color, series in zip(COLORS, panel["series"].values(), strict=False):
+        style = "--" if series["value"] is None else "-"  # the no-hill control dashed
+        seed_band(top, read_metrics(metrics, series["runs"]), "val_acc", series["label"], color, scale=100,
+                  linestyle=style)
+        frames = read_distances(distances, series["runs"], checkpoint=0)
+        seed_band(bottom, frames, "distance", series["label"], color, linestyle=style)
+        if series["value"] is not None:  # the checkpoints of the hills (the control only logs distances)
+            stored |= set(checkpoint_epochs(distances, series["runs"][0]))
+    checkpoint = int(frames[0]["checkpoint_epoch"].iloc[0])
     for ax in (top, bottom):
-        mark_checkpoints(ax, [checkpoint], label=ax is top)
+        mark_checkpoints(ax, sorted(stored), label=ax is top)
     accuracy_axis(top)
     top.set_xlabel("")
-    top.set_title(f"influence of the {what}")
-    top.legend(loc="lower right")
+    top.set_title(panel["title"])
+    legend_outside(top)
     bottom.set_xlabel("epoch")
     bottom.set_ylabel(f"L2 distance to the epoch-{checkpoint} checkpoint")
     return fig
@@ -150,5 +167,5 @@ def peer_scatter(ax: plt.Axes, members: pd.DataFrame, pairs: pd.DataFrame, x: st
     for method, rows in pairs.groupby("method", sort=False):
         i = methods.index(method)
         ax.scatter(rows[x] * scale[0], rows[y] * scale[1], color=COLORS[i], marker=PEER_MARKERS[i % 6],
-                   alpha=0.75, label=method)
-    ax.legend(loc="best", fontsize=7)
+                   alpha=0.75, label=rows["label"].iloc[0])
+    legend_outside(ax, fontsize=7)

@@ -27,27 +27,10 @@ FIGURES = config["figures"]
 RUNS = EXPERIMENTS.runs()
 DATA = EXPERIMENTS.resolve_base()["data"]
 
-FIGURE_NAMES = [
-    "fig0_1",
-    "fig1_1",
-    "fig2_1",
-    "fig3_1",
-    "fig3_2",
-    "fig3_3",
-    "fig3_4",
-    "fig3_5",
-    "fig3_6",
-    "fig3_7",
-    "fig3_8",
-    "peers_members",
-    "peers_diversity",
-    "peers_weights",
-]
+FIGURE_TABLE = EXPERIMENTS.figures()  # the experiment design: figure -> source and panels of series
+FIGURE_NAMES = list(FIGURE_TABLE)
 ALL_FIGURES = expand(f"{FIGURES}/{{figure}}.{{ext}}", figure=FIGURE_NAMES, ext=["png", "pdf"])
-ANALYTIC = {"fig0_1", "fig2_1"}  # drawn from formulas, no runs
-FROM_ENSEMBLES = {"fig3_7", "fig3_8"}
-FROM_PEERS = {"peers_members", "peers_diversity", "peers_weights"}
-CLAIM_FIGURES = ["fig3_1", "fig3_2", "fig3_3", "fig3_5", "fig3_6"]  # the runs the claims read
+CLAIMS = config["claims"]
 
 
 def json_param(value):
@@ -67,48 +50,40 @@ def run_files(names, kind):
     return [f"{RESULTS}/runs/{name}/{kind}" for name in names]
 
 
-def figure_runs(figure):
-    """Every run name one figure (all its panels) reads."""
-    return sorted(
-        {name for series in EXPERIMENTS.figure_inputs(figure).values() for names in series.values() for name in names}
-    )
-
-
 def figure_series(figure):
-    """Panels -> series label -> run names, as one JSON string (a plain scalar for Snakemake params).
-
-    Run names, not paths: scripts find each run's files among their declared inputs."""
-    return json_param(EXPERIMENTS.figure_inputs(figure))
+    """Panels -> series -> label, swept value and run names, as one JSON string (a plain scalar
+    for Snakemake params). Run names, not paths: scripts find each run's files among their declared inputs."""
+    return json_param(EXPERIMENTS.figure_runs(figure))
 
 
 def figure_inputs(figure):
     """A figure rule's named inputs: its script, and the run files or ensemble tables it draws."""
     # The script is an input too, so that touching it (not only editing it) redraws the figure.
     inputs = {"script": os.path.join(workflow.basedir, f"workflow/scripts/{figure}.py")}
-    if figure in ANALYTIC:
+    source = FIGURE_TABLE[figure].source
+    if source == "formula":
         return inputs
-    if figure in FROM_PEERS:
+    if source == "peers":
         return inputs | {"members": rules.peer_ensembles.output.members, "pairs": rules.peer_ensembles.output.pairs}
-    names = figure_runs(figure)
-    inputs |= {"metrics": run_files(names, "metrics.csv"), "distances": run_files(names, "distances.csv")}
-    if figure in FROM_ENSEMBLES:
+    names = EXPERIMENTS.run_names(figure)
+    inputs |= {
+        "metrics": run_files(names, "metrics.csv"),
+        "distances": run_files(names, "distances.csv"),
+        "learning_rates": run_files(names, "learning_rates.csv"),
+    }
+    if source == "ensembles":
         inputs["ensembles"] = rules.ensembles.output.checkpoints
     return inputs
 
 
+def claim_figures():
+    """The figures (with runs) whose series the declared claims read."""
+    from distancing.claims import STATISTICS
+
+    wanted = {STATISTICS[spec["statistic"]].figure for spec in CLAIMS.values()}
+    return [figure for figure in FIGURE_NAMES if figure in wanted]
+
+
 def claim_runs():
     """Every run the claims read."""
-    return sorted({name for figure in CLAIM_FIGURES for name in figure_runs(figure)})
-
-
-def sweep_values():
-    """Series label -> swept value, for the sweeps the claims fit slopes to (JSON, for params)."""
-    e = config["experiments"]
-    return json.dumps(
-        {
-            "fig3_2": {f"s = {number(s)}": s for s in e["fig3_2"]["strengths"]},
-            "fig3_3": {f"σ² = {number(v)}": v for v in e["fig3_3"]["sigma2s"]},
-            "fig3_8": {f"s = {number(s)}": s for s in e["fig3_8"]["strengths"]},
-        },
-        sort_keys=True,
-    )
+    return sorted({name for figure in claim_figures() for name in EXPERIMENTS.run_names(figure)})

@@ -1,7 +1,14 @@
 # Ensembles from stored validation predictions: a run's checkpoints plus final model, deep
 # ensembles of final models over seeds, and every method against its peers at one budget.
 
-ENSEMBLE_RUNS = sorted(set(figure_runs("fig3_7")) | set(figure_runs("fig3_8")))
+ENSEMBLE_RUNS = sorted(
+    {
+        name
+        for figure in FIGURE_NAMES
+        if FIGURE_TABLE[figure].source == "ensembles"
+        for name in EXPERIMENTS.run_names(figure)
+    }
+)
 PEER_RUNS = EXPERIMENTS.peer_runs()
 
 
@@ -26,6 +33,7 @@ rule peer_ensembles:
         pairs=f"{RESULTS}/ensembles/peer_pairs.csv",
     params:
         peers=json_param(EXPERIMENTS.peers()),
+        labels=json_param(EXPERIMENTS.peer_labels()),
         members=config["peers"]["members"],
     log:
         f"{RESULTS}/logs/peer_ensembles.log",

@@ -16,12 +16,12 @@ for figure in FIGURE_NAMES:
             png=report(
                 f"{FIGURES}/{figure}.png",
                 caption=f"../report/{figure}.rst",
-                category="Peers" if figure in FROM_PEERS else "Figures",
+                category="Peers" if FIGURE_TABLE[figure].source == "peers" else "Figures",
                 labels={"figure": figure.replace("fig", "").replace("_", ".")},
             ),
             pdf=f"{FIGURES}/{figure}.pdf",
         params:
-            series="{}" if figure in ANALYTIC | FROM_PEERS else figure_series(figure),
+            series=figure_series(figure),
             script=figure,
         log:
             f"{RESULTS}/logs/figures/{figure}.log",

@@ -24,6 +24,7 @@ rule train:
         distances=f"{RESULTS}/runs/{{run}}/distances.csv",
         predictions=f"{RESULTS}/runs/{{run}}/predictions.npz",
         weights=f"{RESULTS}/runs/{{run}}/weights.npz",
+        learning_rates=f"{RESULTS}/runs/{{run}}/learning_rates.csv",
     wildcard_constraints:
         run="[^/]+",
     params:

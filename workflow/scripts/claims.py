@@ -5,18 +5,18 @@ import logging
 
 import pandas as pd
 
-from distancing.claims import evaluate_claims, html_table, markdown_table
+from distancing.claims import Evidence, evaluate_claims, html_table, markdown_table
 from distancing.files import atomic_write_text
 from distancing.scripts import RunFiles, log_to
 
 snakemake = globals()["snakemake"]
 log_to(snakemake.log[0])
 files = {"metrics.csv": RunFiles(snakemake.input.metrics), "distances.csv": RunFiles(snakemake.input.distances)}
-table = evaluate_claims(files, json.loads(snakemake.params.figures), pd.read_csv(snakemake.input.ensembles),
-                        json.loads(snakemake.params.sweeps), pd.read_csv(snakemake.input.peers),
-                        pd.read_csv(snakemake.input.pairs))
+evidence = Evidence(files, json.loads(snakemake.params.figures), pd.read_csv(snakemake.input.ensembles),
+                    pd.read_csv(snakemake.input.peers), pd.read_csv(snakemake.input.pairs))
+table = evaluate_claims(evidence, json.loads(snakemake.params.claims))
 atomic_write_text(snakemake.output.csv, table.to_csv(index=False, na_rep="nan"))
 atomic_write_text(snakemake.output.html, html_table(table))
-atomic_write_text(snakemake.output.md, "# Claims of the paper, tested on this run\n\n" + markdown_table(table))
+atomic_write_text(snakemake.output.md, "# Claims of the paper, decided on this run\n\n" + markdown_table(table))
 logging.info("%d claims from %d runs: %s", len(table), len(files["metrics.csv"]),
              table["verdict"].value_counts().to_dict())

@@ -7,5 +7,5 @@ from distancing.scripts import RunFiles, log_to
 snakemake = globals()["snakemake"]
 log_to(snakemake.log[0])
 fig = sweep_figure(RunFiles(snakemake.input.metrics), RunFiles(snakemake.input.distances),
-                   load_series(snakemake.params.series)["fig3_3"], "width σ²")
+                   load_series(snakemake.params.series)["fig3_3"])
 save(fig, snakemake.output.png, snakemake.output.pdf)

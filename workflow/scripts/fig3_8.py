@@ -1,15 +1,16 @@
-"""Figure 3.8: ensemble accuracy (checkpoints plus final model) for different strengths s,
-with the accuracy of the final model alone for comparison."""
+"""Figure 3.8: accuracy of the final model alone and of the checkpoint ensemble for each
+strength s (s = 0: the no-hill control, whose checkpoints are a snapshot ensemble); points are
+means over seeds with 95 % t-intervals, the interval the claims use."""
 
 import matplotlib.pyplot as plt
 import pandas as pd
 
-from distancing.plotting import COLORS, load_series, save
+from distancing.plotting import COLORS, legend_outside, load_series, save, t_interval
 from distancing.scripts import log_to
 
 snakemake = globals()["snakemake"]
 log_to(snakemake.log[0])
-series = load_series(snakemake.params.series)["fig3_8"]
+series = load_series(snakemake.params.series)["fig3_8"]["series"]
 table = pd.read_csv(snakemake.input.ensembles)
 
 
@@ -21,17 +22,16 @@ def whole_ensemble(rows: pd.DataFrame) -> pd.Series:
     return rows.loc[rows.groupby("run")["members"].idxmax(), "accuracy"] * 100
 
 
-fig, ax = plt.subplots(figsize=(6.5, 4))
+fig, ax = plt.subplots(figsize=(7.5, 4))
 positions = list(range(len(series)))
-bars = [("final model alone", COLORS[0], final_alone, -0.16),
-        ("ensemble: checkpoints + final", COLORS[1], whole_ensemble, 0.16)]
-for label, color, pick, offset in bars:
-    values = [pick(table[table["run"].isin(names)]) for names in series.values()]
-    ax.bar([p + offset for p in positions], [v.mean() for v in values], width=0.32,
-           yerr=[v.std() for v in values], capsize=3, color=color, label=label)
-ax.set_xticks(positions, list(series))
-ax.set_xlabel("strength")
+for label, color, pick, offset, marker in (("final model alone", COLORS[0], final_alone, -0.1, "o"),
+                                           ("ensemble: checkpoints + final", COLORS[1], whole_ensemble, 0.1, "s")):
+    stats = [t_interval(pick(table[table["run"].isin(s["runs"])]).tolist()) for s in series.values()]
+    ax.errorbar([p + offset for p in positions], [m for m, _ in stats], yerr=[h for _, h in stats], fmt=marker,
+                color=color, capsize=4, label=f"{label} (mean, 95 % interval)")
+ax.set_xticks(positions, [s["label"] for s in series.values()])
+ax.set_xlim(-0.5, len(positions) - 0.5)
+ax.set_xlabel("strength of the hill")
 ax.set_ylabel("validation accuracy (%)")
-ax.set_ylim(max(0.0, table["accuracy"].min() * 100 - 5), 100)
-ax.legend(loc="lower right")
+legend_outside(ax)
 save(fig, snakemake.output.png, snakemake.output.pdf)

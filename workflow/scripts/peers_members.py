@@ -1,25 +1,31 @@
-"""Peers figure: accuracy and NLL against the number of members, for every ensemble method
-at the declared training budget."""
+"""Peers figure: accuracy and NLL against the number of members, for every ensemble method at
+the declared training budget; the single network (one member) as a line across all sizes."""
 
 import matplotlib.pyplot as plt
 import pandas as pd
 
-from distancing.plotting import COLORS, save
+from distancing.plotting import COLORS, legend_outside, save
 from distancing.scripts import log_to
 
 snakemake = globals()["snakemake"]
 log_to(snakemake.log[0])
 table = pd.read_csv(snakemake.input.members)
-fig, (left, right) = plt.subplots(1, 2, figsize=(10, 4))
+fig, (left, right) = plt.subplots(1, 2, figsize=(12, 4))
 for color, (method, rows) in zip(COLORS, table.groupby("method", sort=False), strict=False):
+    label = rows["label"].iloc[0]
     for ax, column, scale in ((left, "accuracy", 100), (right, "nll", 1)):
         stats = rows.groupby("members")[column].agg(["mean", "std"]).fillna(0.0) * scale
-        ax.plot(stats.index, stats["mean"], marker="o", color=color, label=method)
+        if method == "single":  # one member: a line, so it is not hidden under the others' first points
+            mean, std = stats["mean"].iloc[0], stats["std"].iloc[0]
+            ax.axhline(mean, color="0.2", linewidth=1.4, label=label)
+            ax.axhspan(mean - std, mean + std, color="0.2", alpha=0.12, linewidth=0)
+            continue
+        ax.plot(stats.index, stats["mean"], marker="o", color=color, label=label)
         ax.fill_between(stats.index, stats["mean"] - stats["std"], stats["mean"] + stats["std"], color=color,
                         alpha=0.15, linewidth=0)
 for ax, label in ((left, "ensemble validation accuracy (%)"), (right, "ensemble validation NLL")):
     ax.set_xlabel("ensemble members")
     ax.set_ylabel(label)
     ax.set_xticks(sorted(table["members"].unique()))
-right.legend(loc="best", fontsize=7)
+legend_outside(right, fontsize=7)
 save(fig, snakemake.output.png, snakemake.output.pdf)
