@@ -161,3 +161,27 @@ def test_peer_rows_pick_members_and_measure_pairs(tmp_path):
     assert pair["weight_distance"] == pytest.approx(2.0) and pair["pair_accuracy"] == 1.0
     with pytest.raises(ValueError, match="run sgdr: no stored member at epoch 5"):
         peer_rows(predictions, weights, {"snapshot": [[("sgdr", [6, 5])]]}, members=3, method_labels={"snapshot": "S"})
+
+
+def test_the_weight_decay_claim_subtracts_each_no_hill_twin(tmp_path):
+    """The jump of the distance to the first checkpoint after the second (epoch 2 -> 3), hill − twin,
+    with weight decay − without: (1.0 − 0.4) − (0.5 − 0.3) = 0.4."""
+    from distancing.claims import Evidence, evaluate_claims
+
+    def run(name, before, after):
+        folder = tmp_path / name
+        folder.mkdir()
+        (folder / "distances.csv").write_text(
+            "epoch,checkpoint,checkpoint_epoch,distance\n"
+            f"2,0,1,{before}\n2,1,2,0.0\n3,0,1,{after}\n3,1,2,0.2\n")
+        return name
+
+    runs = {"on_hill": (2.0, 3.0), "on_twin": (1.0, 1.4), "off_hill": (2.0, 2.5), "off_twin": (1.0, 1.3)}
+    files = {name: tmp_path / run(name, *d) / "distances.csv" for name, d in runs.items()}
+    panels = {key: {"title": key, "value": wd, "series": {
+        "distancing": {"label": "d", "value": None, "runs": [f"{key}_hill"]},
+        "no_hill": {"label": "c", "value": None, "runs": [f"{key}_twin"]}}} for key, wd in (("on", 5e-3), ("off", 0.0))}
+    table = evaluate_claims(Evidence({"distances.csv": files}, {"fig3_5": panels}),
+                            {"jump": {"statistic": "weight_decay_distance_jump", "direction": "differs", "seeds": 2}})
+    (row,) = table.to_dict("records")  # one row for the figure, not one per panel
+    assert row["panel"] == "" and row["mean"] == pytest.approx(0.4) and row["n"] == 1

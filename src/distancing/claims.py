@@ -165,11 +165,17 @@ def distance_jump(e: Evidence, name: str) -> float:
 
 
 def weight_decay_jumps(e: Evidence, panel: str) -> list[float]:
+    """Per seed, the jump the new checkpoint's hill causes (distancing − its no-hill twin, which
+    sees the same learning-rate restart), with the largest weight decay − without."""
     panels = e.figures["fig3_5"]
+
+    def hill_jumps(key: str) -> list[float]:
+        return paired(e.runs("fig3_5", key, "distancing"), e.runs("fig3_5", key, "no_hill"),
+                      lambda name: distance_jump(e, name))
+
     on = max(panels, key=lambda key: panels[key]["value"])
     off = min(panels, key=lambda key: panels[key]["value"])
-    return paired(e.runs("fig3_5", on, "distancing"), e.runs("fig3_5", off, "distancing"),
-                  lambda name: distance_jump(e, name))
+    return [a - b for a, b in zip(hill_jumps(on), hill_jumps(off), strict=True)]
 
 
 def most_checkpoints(e: Evidence, panel: str) -> str:
@@ -239,7 +245,7 @@ STATISTICS: dict[str, Statistic] = {
         lambda e, p: paired(e.runs("fig3_4", p, most_checkpoints(e, p)), e.runs("fig3_4", p, "no_hill"), e.final)),
     "weight_decay_distance_jump": Statistic(
         "fig3_5", "change of the distance to the first checkpoint over the epoch after the second is stored, "
-        "largest weight decay − none, paired by seed", "L2",
+        "distancing − its no-hill twin (the same restart), largest weight decay − none, paired by seed", "L2",
         "weight decay makes the jump larger", "weight decay makes the jump smaller", weight_decay_jumps,
         per_panel=False),
     "sgdr_rescue": Statistic(

@@ -7,6 +7,7 @@ from distancing.plotting import (
     COLORS,
     accuracy_axis,
     checkpoint_epochs,
+    legend_outside,
     load_series,
     mark_checkpoints,
     read_metrics,
@@ -19,7 +20,7 @@ snakemake = globals()["snakemake"]
 log_to(snakemake.log[0])
 metrics, distances = RunFiles(snakemake.input.metrics), RunFiles(snakemake.input.distances)
 panels = load_series(snakemake.params.series)
-fig, axes = plt.subplots(1, len(panels), figsize=(5.2 * len(panels), 4.4), squeeze=False)
+fig, axes = plt.subplots(1, len(panels), figsize=(5.0 * len(panels) + 1.8, 4.4), squeeze=False)
 for ax, panel in zip(axes[0], panels.values(), strict=True):
     # Runs differ only after their later checkpoints: dashes keep overlapping curves visible.
     for color, style, series in zip(COLORS, ["--", "-", "-.", ":"] * 3, panel["series"].values(), strict=False):
@@ -29,7 +30,7 @@ for ax, panel in zip(axes[0], panels.values(), strict=True):
     mark_checkpoints(ax, checkpoint_epochs(distances, most["runs"][0]))
     ax.set_title(panel["title"])
     accuracy_axis(ax)
-    ax.legend(loc="lower right")
+legend_outside(axes[0, -1])  # the panels share series and styles
 # The curves climb from chance: the lower y-limit follows the last cycle so its differences show.
 for ax in axes[0]:
     low = min(line.get_ydata()[len(line.get_ydata()) // 3:].min() for line in ax.lines if len(line.get_ydata()) > 3)
