@@ -108,13 +108,13 @@ class Evidence:
             d = d[d["epoch"] == epoch]
         return float(d["distance"].iloc[-1]) if len(d) else math.nan
 
-    def ensemble(self, name: str, members: int | None = None) -> float:
-        """Accuracy in points of a run's checkpoint ensemble (all members, or the first ``members``)."""
+    def ensemble(self, name: str) -> float:
+        """Accuracy in points of a run's checkpoint ensemble, all members (a run without
+        checkpoints, such as the single network: its final model)."""
         rows = self.ensembles[self.ensembles["run"] == name]
         if rows.empty:
             return math.nan
-        k = rows["members"].max() if members is None else members
-        return 100 * float(rows[rows["members"] == k]["accuracy"].iloc[0])
+        return 100 * float(rows[rows["members"] == rows["members"].max()]["accuracy"].iloc[0])
 
 
 def paired(a: Sequence[str], b: Sequence[str], f: Callable[[str], float]) -> list[float]:
@@ -256,14 +256,12 @@ STATISTICS: dict[str, Statistic] = {
         "fig3_7", "accuracy of the no-hill run's checkpoint ensemble (a snapshot ensemble) − the single "
         "cosine-schedule network, paired by seed", "points",
         "the snapshot ensemble beats one network", "the snapshot ensemble loses to one network",
-        lambda e, p: [e.ensemble(a) - e.ensemble(b, 1) for a, b in zip(
-            e.runs("fig3_7", p, "no_hill"), e.runs("fig3_7", p, "single"), strict=True)]),
+        lambda e, p: paired(e.runs("fig3_7", p, "no_hill"), e.runs("fig3_7", p, "single"), e.ensemble)),
     "ensemble_vs_single": Statistic(
         "fig3_7", "accuracy of the distancing run's checkpoint ensemble − the single cosine-schedule network, "
         "paired by seed", "points", "the distancing ensemble beats one network",
         "the distancing ensemble loses to one network",
-        lambda e, p: [e.ensemble(a) - e.ensemble(b, 1) for a, b in zip(
-            e.runs("fig3_7", p, "distancing"), e.runs("fig3_7", p, "single"), strict=True)],
+        lambda e, p: paired(e.runs("fig3_7", p, "distancing"), e.runs("fig3_7", p, "single"), e.ensemble),
         controls=("snapshot_vs_single",)),
     "ensemble_vs_no_hill": Statistic(
         "fig3_7", "accuracy of the distancing run's checkpoint ensemble − the same schedule's checkpoint "

@@ -75,13 +75,12 @@ def load_predictions(path: str | Path) -> dict[str, np.ndarray]:
         return {k: f[k] for k in f.files}
 
 
-def final_first_order(epochs: np.ndarray, kinds: np.ndarray, include: tuple[str, ...] = ("checkpoint",)) -> list[int]:
-    """Member order for growing a run's ensemble: the final model, then the included kinds
-    (checkpoints, snapshots) newest first.
+def final_first_order(epochs: np.ndarray, kinds: np.ndarray) -> list[int]:
+    """Member order for growing a run's ensemble: the final model, then its checkpoints newest first.
 
     With one member the ensemble is the single network; each addition reaches further back.
     """
-    members = [i for i, k in enumerate(kinds) if k == "final" or k in include]
+    members = [i for i, k in enumerate(kinds) if k in ("final", "checkpoint")]
     return sorted(members, key=lambda i: (kinds[i] != "final", -int(epochs[i])))
 
 

@@ -109,6 +109,7 @@ class Experiments:
         self.defaults = resolved_base["train"]
         self.base_sigma2 = resolved_base["distancing"]["sigma2"]
         self.claims = dict(config.get("claims", {}))
+        self._figures: dict[str, Figure] | None = None
 
     # ------------------------------------------------------------ runs and names
 
@@ -209,7 +210,12 @@ class Experiments:
     # ------------------------------------------------------------ the table
 
     def figures(self) -> dict[str, Figure]:
-        """Every figure: its source and its panels of series (the experiment design)."""
+        """Every figure: its source and its panels of series (the experiment design); built once."""
+        if self._figures is None:
+            self._figures = self.build_figures()
+        return self._figures
+
+    def build_figures(self) -> dict[str, Figure]:
         e, ref = self.config["experiments"], self.reference
         many = tuple(ref["checkpoints"])
         one = self.distancing()

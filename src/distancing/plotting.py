@@ -123,23 +123,25 @@ def save(fig: plt.Figure, png: str | Path, pdf: str | Path) -> None:
 
 
 def sweep_figure(metrics: Mapping[str, Path], distances: Mapping[str, Path], panel: dict) -> plt.Figure:
-    """Accuracy (top) and distance to the first checkpoint (bottom), one curve per series."""
+    """Accuracy (top) and distance to the first checkpoint (bottom), one curve per series; the
+    no-hill control dashed (Figures 3.1-3.3)."""
     fig, (top, bottom) = plt.subplots(2, 1, figsize=(7.5, 6), sharex=True)
     stored: set[int] = set()
-    for color, series in zip(COLORS, panel["series"].values(), strict=False):
-        style = "--" if series["value"] is None else "-"  # the no-hill control dashed
+    for color, (key, series) in zip(COLORS, panel["series"].items(), strict=False):
+        style = "--" if key == "no_hill" else "-"
         seed_band(top, read_metrics(metrics, series["runs"]), "val_acc", series["label"], color, scale=100,
                   linestyle=style)
         frames = read_distances(distances, series["runs"], checkpoint=0)
         seed_band(bottom, frames, "distance", series["label"], color, linestyle=style)
-        if series["value"] is not None:  # the checkpoints of the hills (the control only logs distances)
+        if key != "no_hill":  # the checkpoints of the hills (the control stores more, only to log distances)
             stored |= set(checkpoint_epochs(distances, series["runs"][0]))
     checkpoint = int(frames[0]["checkpoint_epoch"].iloc[0])
     for ax in (top, bottom):
         mark_checkpoints(ax, sorted(stored), label=ax is top)
     accuracy_axis(top)
     top.set_xlabel("")
-    top.set_title(panel["title"])
+    if panel["title"]:
+        top.set_title(panel["title"])
     legend_outside(top)
     bottom.set_xlabel("epoch")
     bottom.set_ylabel(f"L2 distance to the epoch-{checkpoint} checkpoint")

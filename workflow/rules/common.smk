@@ -3,7 +3,7 @@ import json
 import os
 
 from distancing.config import ConfigError
-from distancing.pipeline import check_config, cli_settings, number
+from distancing.pipeline import check_config, cli_settings
 
 # The default profile config.yaml, unless profiles are given with --configfile. A configfile
 # directive is always loaded, and the --configfile files are merged over it key by key
