@@ -16,6 +16,9 @@ include: "workflow/rules/warm_start.smk"
 include: "workflow/rules/slurm.smk"
 
 
+report: REPORT_PAGE
+
+
 # Snakemake runs these only when jobs will run (not for -n); it keeps one handler of each kind.
 onstart:
     check_slurm_jobs()  # slurm.smk: a job no node can run stops here, before submission

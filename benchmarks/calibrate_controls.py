@@ -1,24 +1,32 @@
-"""Which default regime lets the known methods win? Controls only, no hill.
+"""Which default regime lets ensembling itself help? Controls only, no hill.
 
-    python benchmarks/calibrate_controls.py [--replicates 5] [--members 3] [--workers 2]
+    python benchmarks/calibrate_controls.py [--replicates 8] [--seed-offset 1000] [--workers 2]
                                             [--candidates NAME ...] [--models mobilenetv2 resnet]
+                                            [--effect-accuracy 1.0] [--effect-nll 0.02]
     python benchmarks/calibrate_controls.py --sgdr-learning-rates 0.1 0.2 0.3 0.5
 
-A fair test of distancing needs a regime where methods known to work do work. For each
-candidate regime (changes to ``REFERENCE``: samples, epochs, batch, learning rate, weight
-decay, on top of the other keys of the pipeline's ``base`` run config) and each model of
-``config.yaml``, with no hill at all, replicate r trains:
+A fair test of distancing needs a regime where methods known to work do work, and where a
+snapshot ensemble's members are each converged (a weak member only dilutes the ensemble).
+For each candidate schedule (``CANDIDATES``: epochs E, an optional first cosine cycle to
+converge, then SGDR cycles; M members = the last M cycle ends, the final model included) on
+top of the pipeline's ``base`` run config and each of its models, with no hill at all,
+replicate r trains
 
-- single networks of E epochs (cosine schedule) with seeds r·M … r·M + M − 1;
-- one SGDR run with M cycles of E/M epochs and seed r·M, whose cycle ends are the
-  snapshot ensemble (Huang et al. 2017).
+- M single networks of E epochs (cosine schedule), seeds o + r·M … o + r·M + M − 1;
+- one run of the candidate's schedule with seed o + r·M, whose last M cycle ends are the
+  snapshot ensemble (Huang et al. 2017),
 
-and compares, paired by replicate, over the replicates (mean and 95 % t-interval):
-**deep ensemble** (the M single networks, M × budget) − the single network of seed r·M, and
-**snapshot ensemble** (equal budget) − that same single network. A control passes when its
-interval lies above zero. Convergence: the single networks' final training loss. Prints one
-markdown table with the CPU-seconds each candidate took. Distancing is never run here, so the
-choice of regime cannot depend on how distancing comes out.
+with o = ``--seed-offset``, disjoint from the pipeline's seeds, so the pipeline's own run
+confirms what was chosen here. Paired by replicate (the single network has seed o + r·M),
+it reports per metric (accuracy in points; calibrated NLL, temperature fitted by 2-fold
+cross-validation, as the NLL gained, so that positive is better in both): each member's own
+score and the single network's, the members' mean pairwise disagreement, and as mean [95 %
+t-interval] with the minimum detectable effect: the deep ensemble (M × budget) − single, the
+snapshot ensemble − single, and the snapshot ensemble − its best member (the gain of
+ensembling alone). "seeds" is how many replicates a paired t-test needs to detect the effect
+worth detecting (``--effect-*``) for snapshot − single at the spread seen here: the power
+planning of the pipeline's ensemble claims. Distancing is never run here, so the choice of
+regime cannot depend on how distancing comes out.
 """
 
 from __future__ import annotations
@@ -32,38 +40,35 @@ from pathlib import Path
 import numpy as np
 import yaml
 
-from distancing.claims import interval
+from distancing.claims import interval, minimum_detectable_effect, seeds_needed
 from distancing.config import merge, resolve
-from distancing.ensembles import accuracy
+from distancing.ensembles import accuracy, calibrated_nll, disagreement
 from distancing.pipeline import cycle_ends
 
-# Every candidate starts from the same settings, whatever config.yaml says today (it has since
-# taken one of the candidates), so the table in docs/benchmarks.md reproduces.
-REFERENCE = {"data.train_samples": 1000, "train.epochs": 15, "train.batch_size": 128, "train.lr": 0.05,
-             "train.weight_decay": 5e-4}
+# Every candidate starts from the same settings, whatever config.yaml says today (it takes one
+# of the candidates), so the table in docs/benchmarks.md reproduces: the previous profile's
+# 1000 samples, batch 128, learning rate 0.05 and weight decay 5e-3.
+REFERENCE = {"data.train_samples": 1000, "train.batch_size": 128, "train.lr": 0.05, "train.weight_decay": 5e-3}
 
-# name -> changes to REFERENCE (key.path: value)
+# name -> (members M, schedule: epochs, first cosine cycle (None: plain SGDR), SGDR cycle)
 CANDIDATES = {
-    "1000 samples, 15 epochs (the previous profile)": {},
-    "3000 samples, 15 epochs (3 × the steps)": {"data.train_samples": 3000},
-    "4000 samples, 15 epochs (4 × the steps)": {"data.train_samples": 4000},
-    "1000 samples, 45 epochs (3 × the steps)": {"train.epochs": 45},
-    "3000 samples, 15 epochs, lr 0.2": {"data.train_samples": 3000, "train.lr": 0.2},
-    "3000 samples, 30 epochs, lr 0.2": {"data.train_samples": 3000, "train.epochs": 30, "train.lr": 0.2},
-    # Second round: 1000 samples (where ensembles gain most), noisier or more strongly
-    # regularised training, which should make SGDR's cycles end in different places.
-    "1000 samples, 15 epochs, batch 32": {"train.batch_size": 32},
-    "1000 samples, 15 epochs, batch 32, lr 0.2": {"train.batch_size": 32, "train.lr": 0.2},
-    "1000 samples, 15 epochs, batch 32, weight decay 5e-3": {"train.batch_size": 32, "train.weight_decay": 5e-3},
-    "1000 samples, 45 epochs, lr 0.2": {"train.epochs": 45, "train.lr": 0.2},
-    "1000 samples, 45 epochs, weight decay 5e-3": {"train.epochs": 45, "train.weight_decay": 5e-3},
-    # Third round: the passing regime at two thirds of its cost.
-    "1000 samples, 30 epochs, weight decay 5e-3": {"train.epochs": 30, "train.weight_decay": 5e-3},
+    "SGDR 3 × 15 (the previous profile)": (3, {"epochs": 45, "first_cycle_epochs": None, "restart_epochs": 15}),
+    "30, then 2 × 15": (3, {"epochs": 60, "first_cycle_epochs": 30, "restart_epochs": 15}),
+    "25, then 2 × 10": (3, {"epochs": 45, "first_cycle_epochs": 25, "restart_epochs": 10}),
+    "33, then 2 × 6": (3, {"epochs": 45, "first_cycle_epochs": 33, "restart_epochs": 6}),
+    "35, then 2 × 5": (3, {"epochs": 45, "first_cycle_epochs": 35, "restart_epochs": 5}),
+    "24, then 3 × 8 (4 members)": (4, {"epochs": 48, "first_cycle_epochs": 24, "restart_epochs": 8}),
 }
+METRICS = {"accuracy": "points", "nll_calibrated": "nats"}
+
+
+def score(probs: np.ndarray, labels: np.ndarray, metric: str) -> float:
+    """Accuracy in points or the negative calibrated NLL: higher is better for both."""
+    return 100 * accuracy(probs, labels) if metric == "accuracy" else -calibrated_nll(probs, labels)
 
 
 def train(job: tuple[dict, str]) -> dict:
-    """One run in a worker: validation probabilities of its members, final train loss, CPU-seconds."""
+    """One run in a worker: validation probabilities and epochs of its members, CPU-seconds."""
     import torch
 
     from distancing.training import RunOutputs, Trainer
@@ -75,33 +80,47 @@ def train(job: tuple[dict, str]) -> dict:
     trainer = Trainer(config, RunOutputs(out, out / "resume.pt"), torch.device("cpu"), log=lambda _: None)
     out.mkdir(parents=True, exist_ok=True)
     history = trainer.run()
-    return {"probs": torch.stack(history.member_probs).numpy(), "labels": trainer.data.y_val.numpy(),
-            "train_loss": history.metrics[-1]["train_loss"], "cpu": time.process_time() - started}
+    return {"probs": torch.stack(history.member_probs).numpy(), "epochs": list(history.member_epochs),
+            "labels": trainer.member_labels.numpy(), "train_loss": history.metrics[-1]["train_loss"],
+            "cpu": time.process_time() - started}
 
 
-def run_config(pipeline: dict, model: str, changes: dict, seed: int, sgdr_cycles: int = 0) -> dict:
-    """The pipeline's base run config with one model, the candidate's changes, a seed and optionally SGDR."""
+def run_config(pipeline: dict, model: str, seed: int, schedule: dict | None = None, epochs: int = 0,
+               ensemble_val_samples: int | None = None) -> dict:
+    """The base run config with one model and seed: a cosine schedule of ``epochs``, or ``schedule``."""
     layer = merge(resolve(), pipeline["base"])
     layer["model"] = merge(layer["model"], pipeline["models"][model])
-    layer["train"]["schedule"] = "cosine"
-    for key, value in (REFERENCE | changes).items():
+    layer["data"]["ensemble_val_samples"] = ensemble_val_samples
+    for key, value in REFERENCE.items():
         section, name = key.split(".")
         layer[section][name] = value
     layer["seed"] = seed
-    if sgdr_cycles:
-        epochs = layer["train"]["epochs"]
-        layer["train"].update(schedule="cosine_restarts", restart_epochs=epochs // sgdr_cycles, restart_mult=1)
-        layer["snapshots"] = cycle_ends(epochs, epochs // sgdr_cycles, 1)
+    if schedule is None:
+        layer["train"].update(schedule="cosine", epochs=epochs, first_cycle_epochs=None)
+    else:
+        layer["train"].update(schedule="cosine_restarts", restart_mult=1, **schedule)
+        layer["snapshots"] = cycle_ends(layer["train"])
     return resolve(layer)
+
+
+def describe(values: list[float], metric: str) -> tuple[str, bool]:
+    """mean [interval] (detectable effect), and whether the interval lies above zero."""
+    mean, low, high = interval(values)
+    f = "{:+.1f}" if metric == "accuracy" else "{:+.3f}"
+    mde = minimum_detectable_effect(values)
+    return (f"{f.format(mean)} [{f.format(low)}, {f.format(high)}] ({f.format(mde).lstrip('+')})",
+            bool(low > 0))
 
 
 def sgdr_learning_rates(pipeline: dict, source: str, model: str, rates: list[float], replicates: int, pool,
                         tmp: Path) -> None:
-    """Figure 3.6's control: the profile's own SGDR run (config.yaml's base as it is, no hill) at
-    other learning rates, paired by seed with the base rate. A "suboptimal" rate should end
-    clearly below the base rate while still training (well above chance)."""
+    """Figure 3.6's control: the figure's plain SGDR run (config.yaml's base with the figure's
+    restart_epochs and no first cycle, no hill) at other learning rates, paired by seed with the
+    base rate. A "suboptimal" rate should end clearly below the base rate while still training
+    (well above chance)."""
     base_lr = resolve(merge(resolve(), pipeline["base"]))["train"]["lr"]
-    print(f"{model}, the base run config of {source} as it is (its schedule), no hill; "
+    cycle = pipeline["experiments"]["fig3_6"]["restart_epochs"]
+    print(f"{model}, the base run config of {source} with plain SGDR (restarts every {cycle} epochs), no hill; "
           f"{replicates} seeds; final validation accuracy; difference to lr {base_lr:g} paired by seed\n")
     print("| learning rate | final accuracy | − the base rate, points | lowest seed | CPU-seconds |")
     print("|---|---|---|---|---|")
@@ -111,35 +130,55 @@ def sgdr_learning_rates(pipeline: dict, source: str, model: str, rates: list[flo
         for seed in range(replicates):
             layer = merge(resolve(), pipeline["base"])
             layer["model"] = merge(layer["model"], pipeline["models"][model])
-            layer["train"]["lr"], layer["seed"] = lr, seed
+            layer["train"].update(lr=lr, schedule="cosine_restarts", restart_epochs=cycle, first_cycle_epochs=None)
+            layer["data"]["ensemble_val_samples"], layer["seed"] = None, seed
             configs.append(resolve(layer))
         runs = pool.map(train, [(c, str(tmp / f"lr{lr:g}-{model}-{i}")) for i, c in enumerate(configs)])
         results[lr] = ([accuracy(r["probs"][-1], r["labels"]) for r in runs], sum(r["cpu"] for r in runs))
         final, cpu = results[lr]
-        text, _ = describe([a - b for a, b in zip(final, results[base_lr][0], strict=True)])
+        mean, low, high = interval([100 * (a - b) for a, b in zip(final, results[base_lr][0], strict=True)])
         print(f"| {lr:g} | {100 * np.mean(final):.1f} ± {100 * np.std(final, ddof=1):.1f} % | "
-              f"{text if lr != base_lr else '(reference)'} | {100 * min(final):.1f} % | {cpu:.0f} |", flush=True)
+              f"{f'{mean:+.1f} [{low:+.1f}, {high:+.1f}]' if lr != base_lr else '(reference)'} | "
+              f"{100 * min(final):.1f} % | {cpu:.0f} |", flush=True)
 
 
-def describe(values: list[float]) -> tuple[str, bool]:
-    mean, low, high = interval(values)
-    return f"{100 * mean:+.1f} [{100 * low:+.1f}, {100 * high:+.1f}]", bool(low > 0)
+class Singles:
+    """Cosine-schedule networks by (model, epochs, seed), trained once and shared by candidates."""
+
+    def __init__(self, pipeline: dict, pool, tmp: Path, ensemble_val_samples: int | None) -> None:
+        self.pipeline, self.pool, self.tmp, self.done = pipeline, pool, tmp, {}
+        self.ensemble_val_samples = ensemble_val_samples
+
+    def get(self, model: str, epochs: int, seeds: list[int]) -> list[dict]:
+        missing = [s for s in seeds if (model, epochs, s) not in self.done]
+        jobs = [(run_config(self.pipeline, model, s, epochs=epochs, ensemble_val_samples=self.ensemble_val_samples),
+                 str(self.tmp / f"single-{model}-{epochs}-{s}")) for s in missing]
+        for seed, result in zip(missing, self.pool.map(train, jobs), strict=True):
+            self.done[(model, epochs, seed)] = result | {"fresh": True}
+        results = [self.done[(model, epochs, s)] for s in seeds]
+        cpu = sum(r["cpu"] for r in results if r.pop("fresh", False))
+        return results, cpu
 
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--config", default="config.yaml", help="pipeline config: base run config and models")
-    parser.add_argument("--replicates", type=int, default=5)
-    parser.add_argument("--members", type=int, default=3, help="M: ensemble members, SGDR cycles")
+    parser.add_argument("--replicates", type=int, default=8)
+    parser.add_argument("--seed-offset", type=int, default=1000, help="calibration seeds start here")
     parser.add_argument("--workers", type=int, default=2, help="runs trained at once (one thread each)")
     parser.add_argument("--candidates", nargs="*", default=list(CANDIDATES), choices=list(CANDIDATES))
     parser.add_argument("--models", nargs="*", default=None, help="models of the config (default: all)")
+    parser.add_argument("--ensemble-val-samples", type=int, default=None,
+                        help="score members on this many held-out samples (data.ensemble_val_samples)")
+    parser.add_argument("--effect-accuracy", type=float, default=1.0, help="effect worth detecting, points")
+    parser.add_argument("--effect-nll", type=float, default=0.02, help="effect worth detecting, calibrated NLL")
     parser.add_argument("--sgdr-learning-rates", nargs="*", type=float, metavar="LR",
                         help="instead: the config's own SGDR runs at these learning rates (Figure 3.6's control)")
     args = parser.parse_args()
     pipeline = yaml.safe_load(Path(args.config).read_text())
     models = args.models or list(pipeline["models"])
-    M, R = args.members, args.replicates
+    R, offset = args.replicates, args.seed_offset
+    effects = {"accuracy": args.effect_accuracy, "nll_calibrated": args.effect_nll}
     tmp = Path(tempfile.mkdtemp(prefix="calibrate-"))
     if args.sgdr_learning_rates:
         with multiprocessing.get_context("spawn").Pool(args.workers) as pool:
@@ -147,35 +186,51 @@ def main() -> None:
                                 pool, tmp)
         return
 
-    print(f"{args.config}: base run config and models; M = {M} members; {R} replicates paired by replicate; "
-          f"95 % t-intervals of the accuracy difference in points; no hill anywhere\n")
-    print("| regime | model | single network | final train loss | deep ensemble, M × budget, − single | "
-          "snapshot ensemble, equal budget, − single | controls | CPU-seconds of its runs |")
-    print("|---|---|---|---|---|---|---|---|")
+    held_out = args.ensemble_val_samples or "the validation split's"
+    print(f"{args.config}: base run config and models, with {REFERENCE}; members scored on {held_out} held-out "
+          f"samples; {R} replicates (seeds from {offset}) "
+          "paired by replicate; mean [95 % t-interval] (minimum detectable effect); accuracy in points, "
+          "calibrated NLL as the NLL gained (positive: better); no hill anywhere; seeds: replicates needed to "
+          f"detect {args.effect_accuracy:g} points or {args.effect_nll:g} nats of snapshot − single\n")
+    print("| regime | model | metric | single network | members, oldest → final | disagreement | "
+          "deep ensemble, M × budget, − single | snapshot ensemble, equal budget, − single | "
+          "snapshot − its best member | seeds | CPU-seconds |")
+    print("|---|---|---|---|---|---|---|---|---|---|---|")
     with multiprocessing.get_context("spawn").Pool(args.workers) as pool:
+        singles = Singles(pipeline, pool, tmp, args.ensemble_val_samples)
         for name in args.candidates:
-            changes = CANDIDATES[name]
+            M, schedule = CANDIDATES[name]
             for model in models:
-                singles = [run_config(pipeline, model, changes, seed) for seed in range(R * M)]
-                if singles[0]["train"]["epochs"] % M:
-                    raise SystemExit(f"--members: {M} does not divide the epochs of {name!r}")
-                snapshots = [run_config(pipeline, model, changes, r * M, M) for r in range(R)]
-                jobs = [(c, str(tmp / f"{len(name)}-{model}-{i}")) for i, c in enumerate(singles + snapshots)]
-                results = pool.map(train, jobs)
-                single, snapshot = results[:R * M], results[R * M:]
+                seeds = [offset + r * M + j for r in range(R) for j in range(M)]
+                single, cpu = singles.get(model, schedule["epochs"], seeds)
+                jobs = [(run_config(pipeline, model, offset + r * M, schedule,
+                                    ensemble_val_samples=args.ensemble_val_samples),
+                         str(tmp / f"{len(name)}-{model}-{r}")) for r in range(R)]
+                snapshot = pool.map(train, jobs)
+                cpu += sum(r["cpu"] for r in snapshot)
                 labels = single[0]["labels"]
-                alone = [accuracy(single[r * M]["probs"][-1], labels) for r in range(R)]
-                deep = [accuracy(np.mean([single[r * M + j]["probs"][-1] for j in range(M)], 0), labels)
-                        for r in range(R)]
-                snap = [accuracy(s["probs"].mean(0), labels) for s in snapshot]  # cycle ends + final
-                deep_text, deep_ok = describe([d - a for d, a in zip(deep, alone, strict=True)])
-                snap_text, snap_ok = describe([s - a for s, a in zip(snap, alone, strict=True)])
-                loss = np.mean([s["train_loss"] for s in single])
-                verdict = "both pass" if deep_ok and snap_ok else "deep passes" if deep_ok else \
-                    "snapshot passes" if snap_ok else "both fail"
-                print(f"| {name} | {model} | {100 * np.mean(alone):.1f} ± {100 * np.std(alone, ddof=1):.1f} % | "
-                      f"{loss:.3f} | {deep_text} | {snap_text} | {verdict} | "
-                      f"{sum(r['cpu'] for r in results):.0f} |", flush=True)
+                members = [s["probs"][-M:] for s in snapshot]  # the last M cycle ends, the final model last
+                for metric in METRICS:
+                    alone = [score(single[r * M]["probs"][-1], labels, metric) for r in range(R)]
+                    deep = [score(np.mean([single[r * M + j]["probs"][-1] for j in range(M)], 0), labels, metric)
+                            for r in range(R)]
+                    own = [[score(p, labels, metric) for p in m] for m in members]
+                    snap = [score(m.mean(0), labels, metric) for m in members]
+                    deep_text, deep_ok = describe([d - a for d, a in zip(deep, alone, strict=True)], metric)
+                    gain = [s - a for s, a in zip(snap, alone, strict=True)]
+                    snap_text, snap_ok = describe(gain, metric)
+                    best_text, _ = describe([s - max(o) for s, o in zip(snap, own, strict=True)], metric)
+                    sign, f = (1, "{:.1f}") if metric == "accuracy" else (-1, "{:.3f}")  # NLL as itself
+                    single_text = f"{f.format(sign * np.mean(alone))} ± {f.format(np.std(alone, ddof=1))}"
+                    own_text = ", ".join(f.format(sign * np.mean([o[k] for o in own])) for k in range(M))
+                    verdict = ("both pass" if deep_ok and snap_ok else "deep passes" if deep_ok
+                               else "snapshot passes" if snap_ok else "both fail")
+                    epochs = "+".join(str(e) for e in snapshot[0]["epochs"][-M:])
+                    print(f"| {name} (members at {epochs}) | {model} | {metric} | {single_text} | {own_text} | "
+                          f"{100 * np.mean([disagreement(m) for m in members]):.1f} % | {deep_text} | {snap_text} "
+                          f"({verdict}) | {best_text} | {seeds_needed(np.std(gain, ddof=1), effects[metric])} | "
+                          f"{cpu:.0f} |", flush=True)
+                    cpu = 0
 
 
 if __name__ == "__main__":

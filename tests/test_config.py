@@ -26,6 +26,8 @@ BAD = [
     ("train.optimizer=adam", "train.optimizer", "allowed: sgd, momentum"),
     ("train.schedule=step", "train.schedule", "allowed: constant, cosine, cosine_restarts"),
     ("train.restart_epochs=0", "train.restart_epochs", "must be >= 1"),
+    ("data.ensemble_val_samples=0", "data.ensemble_val_samples", "must be >= 1"),
+    ("train.first_cycle_epochs=4", "train.first_cycle_epochs", "only meaningful with schedule cosine_restarts"),
     ("distancing.strength=-1", "distancing.strength", "must be >= 0"),
     ("distancing.sigma2=0", "distancing.sigma2", "must be > 0"),
     ("distancing.sigma2=-1e-3", "distancing.sigma2", "must be > 0"),
@@ -69,7 +71,8 @@ def test_bad_key_in_a_config_file_is_named_by_the_command(tmp_path):
     assert result.returncode == 2
     assert result.stderr.strip() == ("error: train.sheduler: unknown key; allowed here: epochs, batch_size, "
                                      "eval_batch_size, optimizer, lr, momentum, weight_decay, schedule, "
-                                     "restart_epochs, restart_mult, min_lr, precision, channels_last, compile")
+                                     "first_cycle_epochs, restart_epochs, restart_mult, min_lr, precision, "
+                                     "channels_last, compile")
 
 
 def test_missing_and_malformed_files_are_named(tmp_path, capsys):

@@ -58,6 +58,15 @@ def test_train_samples_keeps_the_first_samples(data_root):
         load_dataset("mnist1d", data_root, train_samples=5000)
 
 
+def test_ensemble_validation_extends_the_split_with_samples_never_trained_on(data_root):
+    full = load_dataset("mnist1d", data_root)
+    part = load_dataset("mnist1d", data_root, train_samples=1000, ensemble_val_samples=2500)
+    assert torch.equal(part.x_train, full.x_train[:1000]) and torch.equal(part.x_val, full.x_val)
+    assert torch.equal(part.x_extra, full.x_train[1000:2500]) and torch.equal(part.y_extra, full.y_train[1000:2500])
+    with pytest.raises(DataError, match=r"^data.ensemble_val_samples: 4001 is outside 1000..4000 "):
+        load_dataset("mnist1d", data_root, train_samples=1000, ensemble_val_samples=4001)
+
+
 @pytest.mark.parametrize("name,classes", [("cifar10", 10), ("cifar100", 100)])
 def test_cifar_archive_is_downloaded_verified_and_parsed(tmp_path, served_archive, name, classes):
     contents, label_key, _ = served_archive(name)

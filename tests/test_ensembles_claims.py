@@ -53,8 +53,8 @@ def test_members_grow_from_the_final_model_back():
 
 def test_interval_and_verdicts_name_the_direction():
     mean, low, high = interval([1.0, 2.0, 3.0])
-    half = 4.303 * 1.0 / math.sqrt(3)  # t(0.975, 2) · s / √n with s = 1
-    assert (mean, low, high) == pytest.approx((2.0, 2.0 - half, 2.0 + half))
+    half = 4.30265 * 1.0 / math.sqrt(3)  # t(0.975, 2) · s / √n with s = 1
+    assert (mean, low, high) == pytest.approx((2.0, 2.0 - half, 2.0 + half), rel=1e-5)
     assert interval([1.0, float("nan"), 3.0])[0] == 2.0  # a diverged run is left out
     s = STATISTICS["distance_vs_strength"]
     assert verdict(0.1, 0.5, "greater", s) == "holds: distance rises with s"
@@ -74,11 +74,11 @@ def test_minimum_detectable_effect_of_a_paired_t_test():
     # n = 5, sd = 1: (t(0.975, 4) + t(0.80, 4)) / √5 = (2.776 + 0.941) / 2.236
     values = [1.0, 2.0, 3.0, 4.0, 5.0]
     sd = math.sqrt(2.5)
-    assert minimum_detectable_effect(values) == pytest.approx((2.776 + 0.941) * sd / math.sqrt(5))
+    assert minimum_detectable_effect(values) == pytest.approx((2.776 + 0.941) * sd / math.sqrt(5), rel=1e-3)
     # Three seeds detect about twice the effect five do at the same spread.
     ratio = minimum_detectable_effect([0.0, 1.0, 2.0]) / minimum_detectable_effect([0.0, 0.5, 1.0, 1.5, 2.0])
     five = (2.776 + 0.941) * math.sqrt(0.625) / math.sqrt(5)  # sd of 0, 0.5, ..., 2 is √0.625
-    assert ratio == pytest.approx(((4.303 + 1.061) / math.sqrt(3)) / five)
+    assert ratio == pytest.approx(((4.303 + 1.061) / math.sqrt(3)) / five, rel=1e-3)
     assert minimum_detectable_effect([1.0]) == math.inf
 
 
@@ -92,15 +92,25 @@ def write_run(root, name, val_acc, distances=()):
     return name
 
 
-def test_claims_are_decided_per_panel_and_untestable_when_their_control_fails(tmp_path):
-    """Figure 3.7 with two panels: the control holds in one and fails in the other."""
+# Per panel: the snapshot control's gain, then the distancing ensemble's gain over one network
+# (points, before a per-seed spread of 0.1 · seed); gaps of ±0.1 · seed make the intervals.
+GATING_PANELS = {
+    "control_holds_claim_holds": (2.0, 3.0, 0.1),
+    "control_holds_claim_undecided": (2.0, 0.0, 1.0),
+    "control_fails_claim_holds": (-1.0, 3.0, 0.1),
+    "control_fails_claim_fails": (-1.0, -3.0, 0.1),
+    "control_fails_claim_undecided": (-1.0, 0.0, 1.0),
+}
+
+
+def test_controls_gate_only_undecided_verdicts(tmp_path):
+    """Figure 3.7 with five panels: each verdict of the claim with its control holding and failing."""
     import pandas as pd
 
     from distancing.claims import Evidence, evaluate_claims
 
-    runs, ensembles = {}, []
-    panels = {}
-    for panel, snapshot_gain in (("good", 2.0), ("bad", -1.0)):
+    runs, ensembles, panels = {}, [], {}
+    for panel, (snapshot_gain, gain, spread) in GATING_PANELS.items():
         series = {"single": [], "no_hill": [], "distancing": []}
         for seed in range(3):
             for key in series:
@@ -108,23 +118,126 @@ def test_claims_are_decided_per_panel_and_untestable_when_their_control_fails(tm
                 series[key].append(name)
                 runs[name] = tmp_path / name / "metrics.csv"
             base = 90.0 + seed
-            gain = 0.1 * seed  # a spread, so that intervals have a width
-            ensembles += [{"run": series["single"][-1], "members": 1, "accuracy": base / 100},
-                          {"run": series["no_hill"][-1], "members": 3, "accuracy": (base + snapshot_gain + gain) / 100},
-                          {"run": series["distancing"][-1], "members": 3, "accuracy": (base + 3.0 + gain) / 100}]
+            wobble = spread * (seed - 1) if gain == 0 else 0.1 * seed
+            for key, accuracy_points, members in (("single", base, 1),
+                                                  ("no_hill", base + snapshot_gain + 0.1 * seed, 3),
+                                                  ("distancing", base + gain + wobble, 3)):
+                ensembles.append({"run": series[key][-1], "members": members, "accuracy": accuracy_points / 100,
+                                  "nll_calibrated": 0.5 - accuracy_points / 1000})
         panels[panel] = {"title": panel, "value": None,
                          "series": {k: {"label": k, "value": None, "runs": v} for k, v in series.items()}}
     evidence = Evidence({"metrics.csv": runs}, {"fig3_7": panels}, pd.DataFrame(ensembles))
-    declared = {"beats": {"statistic": "ensemble_vs_single", "direction": "greater", "seeds": 3},
-                "control": {"statistic": "snapshot_vs_single", "direction": "greater", "seeds": 3}}
+    declared = {
+        "beats": {"statistic": "ensemble_vs_single", "metric": "accuracy", "direction": "greater", "seeds": 3},
+        "control": {"statistic": "snapshot_vs_single", "metric": "accuracy", "direction": "greater", "seeds": 3},
+        "beats_nll": {"statistic": "ensemble_vs_single", "metric": "nll_calibrated", "direction": "greater",
+                      "seeds": 3},
+        "control_nll": {"statistic": "snapshot_vs_single", "metric": "nll_calibrated", "direction": "greater",
+                        "seeds": 3},
+    }
     table = evaluate_claims(evidence, declared).set_index(["claim", "panel"])
-    assert list(table.index)[:2] == [("control", "good"), ("control", "bad")]  # controls first
-    assert table.loc[("control", "good"), "verdict"] == "holds: the snapshot ensemble beats one network"
-    assert table.loc[("control", "bad"), "verdict"] == "does not hold: the snapshot ensemble loses to one network"
-    assert table.loc[("beats", "good"), "verdict"] == "holds: the distancing ensemble beats one network"
-    assert table.loc[("beats", "bad"), "verdict"].startswith("untestable in this profile: control snapshot_vs_single")
-    assert table.loc[("beats", "good"), "mean"] == pytest.approx(3.1)  # points: 3 + 0.1 · mean seed
-    assert table.loc[("beats", "good"), "n"] == 3
+    assert [c for c, _ in table.index[:10]] == ["control"] * 5 + ["control_nll"] * 5  # controls first
+    assert set(table["figure"]) == {"fig3_7"}
+    verdict_of = table["verdict"].to_dict()
+    note_of = table["note"].to_dict()
+    assert verdict_of[("control", "control_holds_claim_holds")] == "holds: the snapshot ensemble beats one network"
+    assert verdict_of[("control", "control_fails_claim_holds")] == \
+        "does not hold: the snapshot ensemble loses to one network"
+    assert verdict_of[("beats", "control_holds_claim_holds")] == "holds: the distancing ensemble beats one network"
+    assert note_of[("beats", "control_holds_claim_holds")] == ""
+    assert verdict_of[("beats", "control_holds_claim_undecided")] == "inconclusive"
+    # A decided verdict stands, with a note naming the control that did not hold.
+    assert verdict_of[("beats", "control_fails_claim_holds")] == "holds: the distancing ensemble beats one network"
+    assert note_of[("beats", "control_fails_claim_holds")] == "control snapshot_vs_single does not hold"
+    assert verdict_of[("beats", "control_fails_claim_fails")] == \
+        "does not hold: the distancing ensemble loses to one network"
+    assert note_of[("beats", "control_fails_claim_fails")] == "control snapshot_vs_single does not hold"
+    # An undecided one is untestable there.
+    assert verdict_of[("beats", "control_fails_claim_undecided")] == \
+        "untestable in this profile: control snapshot_vs_single does not hold"
+    # The calibrated NLL is gated by the control of the same metric, and reads "better by".
+    assert verdict_of[("beats_nll", "control_fails_claim_undecided")].startswith("untestable")
+    assert table.loc[("beats_nll", "control_holds_claim_holds"), "mean"] == pytest.approx(3.1 / 1000)
+    assert table.loc[("beats_nll", "control_holds_claim_holds"), "unit"] == "nats of calibrated NLL"
+    assert table.loc[("beats", "control_holds_claim_holds"), "mean"] == pytest.approx(3.1)  # points
+    assert table.loc[("beats", "control_holds_claim_holds"), "n"] == 3
+
+
+def test_an_undecided_claim_names_the_seeds_its_effect_needs(tmp_path):
+    """Values 1, −1, 0.5 (sd 1.04): three seeds are too few for an effect of 0.5; the n needed is
+    the smallest at which the paired t-test's detectable effect reaches 0.5."""
+    import pandas as pd
+
+    from distancing.claims import Evidence, evaluate_claims, minimum_detectable_effect, seeds_needed
+
+    runs, ensembles, names = {}, [], {"single": [], "no_hill": []}
+    for seed, gain in enumerate((1.0, -1.0, 0.5)):
+        for key, points in (("single", 90.0), ("no_hill", 90.0 + gain)):
+            name = write_run(tmp_path, f"{key}-{seed}", [0.9])
+            names[key].append(name)
+            runs[name] = tmp_path / name / "metrics.csv"
+            ensembles.append({"run": name, "members": 1, "accuracy": points / 100})
+    panels = {"fig3_7": {"fig3_7": {"title": "", "value": None,
+                                    "series": {k: {"label": k, "value": None, "runs": v} for k, v in names.items()}}}}
+    declared = {"control": {"statistic": "snapshot_vs_single", "metric": "accuracy", "direction": "greater",
+                            "effect": 0.5, "seeds": 3}}
+    (row,) = evaluate_claims(Evidence({"metrics.csv": runs}, panels, pd.DataFrame(ensembles)),
+                             declared).to_dict("records")
+    sd = float(np.std([1.0, -1.0, 0.5], ddof=1))
+    needed = seeds_needed(sd, 0.5)
+    assert row["seeds_needed"] == needed
+    assert row["verdict"] == f"inconclusive: needs {needed} seeds to detect 0.5 points"
+    spread = lambda n: [sd * x for x in np.linspace(-1, 1, n) / np.std(np.linspace(-1, 1, n), ddof=1)]  # noqa: E731
+    assert minimum_detectable_effect(spread(needed)) <= 0.5 < minimum_detectable_effect(spread(needed - 1))
+
+
+def test_p_values_and_holm_against_independent_computations():
+    from scipy import stats
+
+    from distancing.claims import holm, p_value
+
+    values = [0.3, 1.2, 0.8, 0.5, 1.1]
+    assert p_value(values) == pytest.approx(stats.ttest_1samp(values, 0.0).pvalue)
+    assert p_value(values, -2.0) == pytest.approx(stats.ttest_1samp(values, -2.0).pvalue)
+    # Sorted 0.01, 0.03, 0.04 with 3, 2, 1 hypotheses left: 0.03, 0.06, max(0.06, 0.04).
+    assert holm([0.01, 0.04, float("nan"), 0.03]) == pytest.approx([0.03, 0.06, float("nan"), 0.06], nan_ok=True)
+    assert holm([0.5, 0.9]) == pytest.approx([1.0, 1.0])
+
+
+def test_calibrated_nll_against_an_independent_temperature_fit():
+    """2-fold cross-validated temperature scaling: scipy's bounded scalar minimiser on T for
+    each half against the golden-section search on log(1/T) of ensembles.py."""
+    from scipy.optimize import minimize_scalar
+    from scipy.special import log_softmax
+
+    from distancing.ensembles import calibrated_nll
+
+    rng = np.random.default_rng(0)
+    logits = rng.normal(size=(301, 10)) * 5  # overconfident: calibration must help
+    labels = (logits + rng.normal(size=logits.shape) * 4).argmax(-1)
+    probs = np.exp(log_softmax(logits, -1))
+    log_probs = np.log(probs)
+    halves = (np.arange(151), np.arange(151, 301))  # np.array_split's halves of 301
+
+    def held_out(fit, score):
+        def loss(t):
+            return -log_softmax(log_probs[fit] / t, -1)[np.arange(len(fit)), labels[fit]].mean()
+
+        t = minimize_scalar(loss, bounds=(1e-2, 1e2), method="bounded", options={"xatol": 1e-10}).x
+        return -log_softmax(log_probs[score] / t, -1)[np.arange(len(score)), labels[score]].sum()
+
+    expected = (held_out(halves[0], halves[1]) + held_out(halves[1], halves[0])) / len(labels)
+    assert calibrated_nll(probs, labels) == pytest.approx(expected, rel=1e-7)
+    assert calibrated_nll(probs, labels) < nll(probs, labels)
+
+
+def test_ensemble_rows_carry_the_best_member():
+    row = ensemble_row(MEMBERS, LABELS)
+    assert row["best_member_accuracy"] == 1.0  # member 0: 2 of 3 right; member 1: all 3
+    from distancing.ensembles import calibrated_nll
+
+    assert row["best_member_nll_calibrated"] == pytest.approx(min(calibrated_nll(m, LABELS) for m in MEMBERS))
+    assert row["nll_calibrated"] == pytest.approx(calibrated_nll(MEMBERS.mean(0), LABELS))
 
 
 def fabricate_run(root, name, epochs, kinds, probs, weights):

@@ -66,17 +66,25 @@ def test_runs_shared_by_figures_train_once_with_readable_names():
     experiments = Experiments(default_config())
     runs = experiments.runs()
     assert experiments.referenced_runs() > len(runs)  # figures share runs
-    assert "mobilenetv2-s8-sigma2_1e-4-ck15-seed0" in runs
-    assert "mobilenetv2-nohill-ck15+30-seed0" in runs
+    assert "mobilenetv2-s8-sigma2_1e-4-ck33-seed0" in runs
+    assert "mobilenetv2-nohill-ck33+39-seed0" in runs
+    # Figures 1.1 and 3.6 share the paper's plain SGDR control (its own cycle ends as checkpoints).
+    fig11 = experiments.figure_runs("fig1_1")["fig1_1"]["series"]["sgdr"]["runs"]
+    fig36 = experiments.figure_runs("fig3_6")["fig3_6"]["series"]["reference_lr"]["runs"]
+    assert fig11[0] == fig36[0] == "mobilenetv2-nohill-ck15+30-plainsgdr-T15-seed0"
+    plain = runs[fig11[0]]["train"]
+    assert plain["first_cycle_epochs"] is None and plain["restart_epochs"] == 15
     fig32, fig38 = experiments.figure_runs("fig3_2")["fig3_2"], experiments.figure_runs("fig3_8")["fig3_8"]
     fig37 = experiments.figure_runs("fig3_7")["mobilenetv2"]
     s8 = fig32["series"]["s8"]["runs"][0]
     assert s8 == fig38["series"]["s8"]["runs"][0] == fig37["series"]["distancing"]["runs"][0]  # one run, 3 figures
     assert fig32["series"]["s8"]["label"] == "s = 8" and fig32["series"]["s8"]["value"] == 8.0  # key ≠ label
-    config = runs["mobilenetv2-s8-sigma2_1e-4-ck15-seed0"]
-    assert config["distancing"]["strength"] == 8.0 and config["distancing"]["checkpoints"] == [15]
+    config = runs["mobilenetv2-s8-sigma2_1e-4-ck33-seed0"]
+    assert config["distancing"]["strength"] == 8.0 and config["distancing"]["checkpoints"] == [33]
     assert config["model"]["mobilenetv2"]["width"] == 0.25 and config["seed"] == 0
-    assert config["train"]["schedule"] == "cosine_restarts" and config["train"]["restart_epochs"] == 15
+    assert config["train"]["schedule"] == "cosine_restarts" and config["train"]["restart_epochs"] == 6
+    assert config["train"]["first_cycle_epochs"] == 33 and config["snapshots"] == [33, 39]
+    assert config["data"]["ensemble_val_samples"] == 4000
 
 
 def test_every_distancing_series_has_a_control_with_its_schedule_and_seeds_and_no_hill():
@@ -105,7 +113,8 @@ def test_checkpoints_are_stored_at_sgdr_cycle_ends():
 def test_each_figure_trains_the_seeds_its_claims_declare():
     config = default_config()
     experiments = Experiments(config)
-    assert experiments.figure_seeds("fig3_7") == [0, 1, 2, 3, 4]  # ensemble claims: 5 seeds
+    assert experiments.figure_seeds("fig3_7") == [0, 1, 2, 3, 4, 5]  # ensemble claims: 6 seeds
+    assert experiments.figure_seeds("fig3_1") == [0, 1, 2, 3, 4]  # final accuracies after a hill: 5
     assert experiments.figure_seeds("fig3_2") == [0, 1, 2]  # sweeps: 3
     config["claims"]["distance_rises_with_s"]["seeds"] = 4
     assert Experiments(config).figure_seeds("fig3_2") == [0, 1, 2, 3]
@@ -118,12 +127,12 @@ def test_peers_share_a_budget_and_disjoint_seed_sets():
     assert experiments.peer_labels()["deep_equal_budget"] == "deep ensemble, 3 × 15 epochs (equal budget)"
     assert [name for name, _ in peers["deep_equal_budget"][1]] == [
         f"mobilenetv2-nohill-cosine-e15-seed{s}" for s in (3, 4, 5)]
-    assert peers["distancing"][0] == [("mobilenetv2-s8-sigma2_1e-4-ck15+30-seed0", [45, 30, 15])]
+    assert peers["distancing"][0] == [("mobilenetv2-s8-sigma2_1e-4-ck33+39-seed0", [45, 39, 33])]
     (snapshot, epochs), = peers["snapshot"][0]
-    assert epochs == [45, 30, 15] and experiments.runs()[snapshot]["snapshots"] == [15, 30]
+    assert epochs == [45, 39, 33] and experiments.runs()[snapshot]["snapshots"] == [33, 39]
     # The snapshot ensemble is the distancing run's no-hill control, trained once for both figures.
     assert snapshot == experiments.figure_runs("fig3_7")["mobilenetv2"]["series"]["no_hill"]["runs"][0]
-    assert len(peers["single"]) == 5  # replicates: the peer claims' seeds
+    assert len(peers["single"]) == 6  # replicates: the peer claims' seeds
 
 
 def test_adding_a_sweep_value_adds_one_run_per_seed():
@@ -132,7 +141,7 @@ def test_adding_a_sweep_value_adds_one_run_per_seed():
     config["experiments"]["fig3_2"]["strengths"].append(64.0)
     after = Experiments(config).runs()
     seeds = config["claims"]["distance_rises_with_s"]["seeds"]
-    assert set(after) - set(before) == {f"mobilenetv2-s64-sigma2_1e-4-ck15+30-seed{s}" for s in range(seeds)}
+    assert set(after) - set(before) == {f"mobilenetv2-s64-sigma2_1e-4-ck33+39-seed{s}" for s in range(seeds)}
 
 
 @pytest.mark.parametrize("change,message", [
@@ -164,7 +173,23 @@ def test_adding_a_sweep_value_adds_one_run_per_seed():
     (lambda c: c["claims"]["distance_grows"].update(seeds=1),
      "claims.distance_grows.seeds: 1 is less than the minimum"),
     (lambda c: c["claims"].pop("control_snapshot_beats_single"),
-     "claims.ensemble_beats_single.statistic: ensemble_vs_single rests on the control snapshot_vs_single"),
+     "claims.ensemble_beats_single.statistic: ensemble_vs_single rests on the control snapshot_vs_single in "
+     "accuracy, which no claim declares"),
+    (lambda c: c["claims"]["ensemble_beats_single"].update(metric="brier"),
+     "claims.ensemble_beats_single.metric: ensemble_vs_single compares ensembles; metric must be one of accuracy, "
+     "nll_calibrated, got 'brier'"),
+    (lambda c: c["claims"]["distance_grows"].update(metric="accuracy"),
+     "claims.distance_grows.metric: only ensemble statistics take a metric"),
+    (lambda c: c["claims"]["ensemble_beats_single_nll"].update(effect=0.0),
+     "claims.ensemble_beats_single_nll.effect: the effect worth detecting must be positive (in nats of calibrated "
+     "NLL), got 0.0"),
+    (lambda c: c["claims"]["ensemble_beats_single"].pop("effect"),
+     "claims.ensemble_beats_single.effect: an ensemble claim states the effect worth detecting"),
+    (lambda c: c["base"]["train"].update(first_cycle_epochs=4),
+     "base.train.first_cycle_epochs: must be < train.epochs (4), got 4"),
+    (lambda c: c["base"]["train"].update(restart_epochs=4),
+     "peers.members: 2 members need 1 cycle ends before the last epoch; base.train's schedule has 0 (none)"),
+    (lambda c: c["base"]["data"].update(ensemble_val_samples=0), "base.data.ensemble_val_samples: must be >= 1"),
 ])
 def test_bad_pipeline_config_names_the_key(change, message):
     config = smoke_config()
@@ -250,8 +275,8 @@ def test_smoke_pipeline_writes_ensembles_and_claims(smoke_run):
     workdir, _ = smoke_run
     results = workdir / "results-smoke"
     checkpoints = read_csv(results / "ensembles" / "checkpoints.csv")
-    assert {"run", "group", "seed", "members", "accuracy", "nll", "ece", "disagreement",
-            "weight_distance"} <= set(checkpoints[0])
+    assert {"run", "group", "seed", "members", "accuracy", "nll", "nll_calibrated", "best_member_accuracy",
+            "best_member_nll_calibrated", "ece", "disagreement", "weight_distance"} <= set(checkpoints[0])
     # A run of 4 epochs with checkpoints [2, 3] grows to three members: final, epoch 3, epoch 2.
     rows = [r for r in checkpoints if r["run"] == "mobilenetv2-s8-sigma2_1e-4-ck2+3-seed0"]
     assert [r["members"] for r in rows] == ["1", "2", "3"] and rows[-1]["member_epochs"] == "4+3+2"
@@ -260,7 +285,7 @@ def test_smoke_pipeline_writes_ensembles_and_claims(smoke_run):
     peers = read_csv(results / "ensembles" / "peers.csv")
     methods = list(dict.fromkeys(r["method"] for r in peers))
     assert methods == ["single", "distancing", "snapshot", "deep_equal_budget", "deep_m_budget"]
-    assert {"label", "replicate", "members", "accuracy", "nll", "ece", "disagreement",
+    assert {"label", "replicate", "members", "accuracy", "nll", "nll_calibrated", "ece", "disagreement",
             "weight_distance"} <= set(peers[0])
     assert {r["members"] for r in peers if r["method"].startswith("deep")} == {"1", "2"}
     pairs = read_csv(results / "ensembles" / "peer_pairs.csv")
@@ -269,17 +294,24 @@ def test_smoke_pipeline_writes_ensembles_and_claims(smoke_run):
     claims = read_csv(results / "claims.csv")
     declared = yaml.safe_load((workdir / "config.yaml").read_text())["claims"]
     assert {r["claim"] for r in claims} == set(declared)
-    assert {"claim", "panel", "statistic", "claimed", "direction", "margin", "n", "mean", "ci95_low", "ci95_high",
-            "mde", "verdict"} <= set(claims[0])
+    assert {"claim", "figure", "panel", "statistic", "metric", "claimed", "direction", "margin", "effect", "n",
+            "mean", "ci95_low", "ci95_high", "mde", "seeds_needed", "p", "p_holm", "verdict", "note",
+            "verdict_holm"} <= set(claims[0])
+    assert {r["figure"] for r in claims if r["claim"] == "beats_snapshot_ensemble"} == {"peers"}
     assert {(r["claim"], r["panel"]) for r in claims if r["claim"] == "ensemble_beats_single"} == {
         ("ensemble_beats_single", "mobilenetv2"), ("ensemble_beats_single", "resnet")}  # one row per panel
     words = ("holds: ", "does not hold: ", "inconclusive", "untestable in this profile: ")
-    assert all(r["verdict"].startswith(words) for r in claims)
-    verdicts = {(r["statistic"], r["panel"]): r["verdict"] for r in claims}
-    for r in claims:  # a claim resting on a control that does not hold is untestable, whatever its interval
+    assert all(r["verdict"].startswith(words) and r["verdict_holm"].startswith(words) for r in claims)
+    verdicts = {(r["statistic"], r["metric"], r["panel"]): r["verdict"] for r in claims}
+    for r in claims:  # a control that does not hold gates only an undecided claim (of the same metric)
         if r["statistic"] in ("ensemble_vs_single", "ensemble_vs_no_hill"):
-            control = verdicts[("snapshot_vs_single", r["panel"])]
-            assert r["verdict"].startswith("untestable") == (not control.startswith("holds")), r
+            control = verdicts[("snapshot_vs_single", r["metric"], r["panel"])]
+            decided = float(r["ci95_low"]) > 0 or float(r["ci95_high"]) < 0
+            assert r["verdict"].startswith("untestable") == (not control.startswith("holds") and not decided), r
+            assert bool(r["note"]) == (not control.startswith("holds") and decided), r
+    for r in claims:  # Holm never decides more than the claim's own interval
+        if r["verdict_holm"].startswith(("holds", "does not hold")):
+            assert r["verdict_holm"] == r["verdict"] and float(r["p_holm"]) < 0.05
     for r in claims:
         if r["mean"] != "nan" and r["n"] != "0":
             assert float(r["ci95_low"]) <= float(r["mean"]) <= float(r["ci95_high"])
@@ -331,6 +363,8 @@ def test_report_holds_every_figure_with_its_caption(smoke_run):
         text = report.read("report/report.html").decode()
     assert "Figure 3.1" in text and "mnist1d" in text
     assert "Claims of the paper, decided on this run." in text  # the caption
+    # The report opens on what the claims decided (results/report/summary.rst, from claims.csv).
+    assert "what this run decided" in text and "Family-wise (Holm, over every row)" in text
     assert '"Claims": {' in text  # its own category
 
 
@@ -353,7 +387,9 @@ def test_a_training_job_killed_mid_run_resumes_when_the_pipeline_restarts(tmp_pa
     """Ctrl-C during a training job; the restarted pipeline continues from the last epoch."""
     config = smoke_config()
     config["base"]["train"]["epochs"] = 30
-    target = "results-smoke/runs/resnet-nohill-ck2+3-seed0/metrics.csv"
+    run = Experiments(config).figure_runs("fig3_4")["resnet"]["series"]["no_hill"]["runs"][0]
+    assert run.startswith("resnet-nohill-ck2+3+4+6+") and run.endswith("-seed0")  # every cycle end stored
+    target = f"results-smoke/runs/{run}/metrics.csv"
     killed = copy_pipeline(tmp_path / "killed", data_root, base=config["base"])
     whole = copy_pipeline(tmp_path / "whole", data_root, base=config["base"])
 
@@ -361,7 +397,7 @@ def test_a_training_job_killed_mid_run_resumes_when_the_pipeline_restarts(tmp_pa
                str(killed), "--cores", "1", target]
     process = subprocess.Popen(command, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
                                start_new_session=True)
-    state = killed / "results-smoke" / "state" / "resnet-nohill-ck2+3-seed0.pt"
+    state = killed / "results-smoke" / "state" / f"{run}.pt"
     deadline = time.monotonic() + 120
     while not state.exists():
         assert process.poll() is None and time.monotonic() < deadline
@@ -374,7 +410,7 @@ def test_a_training_job_killed_mid_run_resumes_when_the_pipeline_restarts(tmp_pa
     assert not partial.exists() or len(read_csv(partial)) < 30
 
     assert snakemake(killed, "--cores", "1", target).returncode == 0
-    log = (killed / "results-smoke" / "logs" / "train" / "resnet-nohill-ck2+3-seed0.log").read_text()
+    log = (killed / "results-smoke" / "logs" / "train" / f"{run}.log").read_text()
     assert "resuming" in log and "after epoch" in log
     assert snakemake(whole, "--cores", "1", target).returncode == 0
     for name in ("metrics.csv", "distances.csv"):

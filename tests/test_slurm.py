@@ -244,7 +244,10 @@ def test_real_slurm_a_cancelled_training_job_is_resubmitted_and_resumes_to_the_s
     base = yaml.safe_load((ROOT / "configs" / "smoke.yaml").read_text())["base"]
     base["train"]["epochs"] = 60
     base["data"]["root"] = str(data_root)
-    run = "resnet-nohill-ck2+3-seed0"
+    from distancing.pipeline import Experiments
+
+    smoke = yaml.safe_load((ROOT / "configs" / "smoke.yaml").read_text()) | {"base": base}
+    run = Experiments(smoke).figure_runs("fig3_4")["resnet"]["series"]["no_hill"]["runs"][0]  # the ResNet's twin
     target = f"results-smoke/runs/{run}/metrics.csv"
     whole = pipeline(tmp_path / "whole", data_root, base=base)
     assert subprocess.run([sys.executable, "-m", "snakemake", "--snakefile", str(whole / "Snakefile"), "--directory",

@@ -142,6 +142,21 @@ def test_sigkill_at_any_moment_then_the_same_command_gives_identical_metrics(tmp
     assert not state.exists()  # the resume state is removed once the run has finished
 
 
+def test_ensemble_validation_scores_members_on_more_samples_and_leaves_training_alone(tmp_path, tiny_config):
+    """Members are scored on the validation split plus training samples 256..755 (never trained on);
+    the training, its curves and its weights are byte-identical to a run without them."""
+    train(tiny_config, tmp_path / "plain")
+    train(tiny_config, tmp_path / "more", "--set", "data.ensemble_val_samples=1500")
+    for name in ("metrics.csv", "distances.csv", "learning_rates.csv", "weights.npz"):
+        assert (tmp_path / "plain" / name).read_bytes() == (tmp_path / "more" / name).read_bytes(), name
+    plain, more = (np.load(tmp_path / run / "predictions.npz") for run in ("plain", "more"))
+    assert more["probs"].shape == (3, 1500, 10) and np.array_equal(more["probs"][:, :1000], plain["probs"])
+    from distancing.data import load_dataset
+
+    data = load_dataset("mnist1d", yaml.safe_load(tiny_config.read_text())["data"]["root"])
+    assert np.array_equal(more["labels"], np.concatenate([data.y_val.numpy(), data.y_train[256:756].numpy()]))
+
+
 def test_resume_state_of_another_config_is_refused(tmp_path, tiny_config):
     from distancing.training import RunOutputs, Trainer, pick_device
 
@@ -176,17 +191,22 @@ def test_divergence_ends_cleanly_with_status_and_exit_zero(tmp_path, tiny_config
     assert not (out / "resume.pt").exists()
 
 
-@pytest.mark.parametrize("schedule", ["constant", "cosine", "cosine_restarts"])
-def test_schedules_are_pytorchs_stepped_per_iteration(schedule):
-    train = resolve({"train": {"epochs": 6, "schedule": schedule, "lr": 0.1, "min_lr": 0.001,
-                               "restart_epochs": 2, "restart_mult": 2}})["train"]
+def stepped_learning_rates(train: dict, steps_per_epoch: int = 10) -> list[float]:
+    """The learning rate of every optimizer step of a whole run, from the scheduler the trainer builds."""
     optimizer = FlatSGD(torch.zeros(1), torch.zeros(1), train)
-    scheduler = build_scheduler(optimizer, train, steps_per_epoch=10)
+    scheduler = build_scheduler(optimizer, train, steps_per_epoch=steps_per_epoch)
     lrs = []
-    for _ in range(60):
+    for _ in range(train["epochs"] * steps_per_epoch):
         lrs.append(optimizer.lr)
         optimizer.step()
         scheduler.step()
+    return lrs
+
+
+@pytest.mark.parametrize("schedule", ["constant", "cosine", "cosine_restarts"])
+def test_schedules_are_pytorchs_stepped_per_iteration(schedule):
+    lrs = stepped_learning_rates(resolve({"train": {"epochs": 6, "schedule": schedule, "lr": 0.1, "min_lr": 0.001,
+                                                    "restart_epochs": 2, "restart_mult": 2}})["train"])
     if schedule == "constant":
         assert lrs == [0.1] * 60
     elif schedule == "cosine":
@@ -198,6 +218,25 @@ def test_schedules_are_pytorchs_stepped_per_iteration(schedule):
             return 0.001 + 0.5 * 0.099 * (1 + math.cos(math.pi * cur / length))
         assert lrs == pytest.approx([sgdr(t) for t in range(60)], rel=1e-9)
         assert lrs[20] == pytest.approx(0.1)
+
+
+def test_a_first_cycle_to_converge_then_sgdr_restarts():
+    """first_cycle_epochs 3 of 7: one cosine cycle of 30 iterations, then cycles of 20 (T_mult 1)."""
+    train = resolve({"train": {"epochs": 7, "schedule": "cosine_restarts", "lr": 0.1, "min_lr": 0.001,
+                               "restart_epochs": 2, "restart_mult": 1, "first_cycle_epochs": 3}})["train"]
+    lrs = stepped_learning_rates(train)
+
+    def expected(t):
+        cur, length = (t, 30) if t < 30 else ((t - 30) % 20, 20)
+        return 0.001 + 0.5 * 0.099 * (1 + math.cos(math.pi * cur / length))
+    assert lrs == pytest.approx([expected(t) for t in range(70)], rel=1e-9)
+    from distancing.pipeline import cycle_ends
+
+    assert cycle_ends(train) == [3, 5]  # epochs where the learning rate restarts next
+    from distancing.config import ConfigError
+
+    with pytest.raises(ConfigError, match=r"^train.first_cycle_epochs: must be < train.epochs \(7\), got 7$"):
+        resolve({"train": {"epochs": 7, "schedule": "cosine_restarts", "first_cycle_epochs": 7}})
 
 
 @pytest.mark.parametrize("optimizer", ["sgd", "momentum"])

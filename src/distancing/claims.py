@@ -1,19 +1,24 @@
 """The paper's claims, declared in the config before the run and decided on our runs (CSV files
 only, no torch).
 
-A claim names a **statistic** from ``STATISTICS`` (what is compared, paired how), a
-**direction** and the **seeds** it needs. Each statistic gives one value per seed (paired by
-seed, or per replicate for peer ensembles); the table reports n, mean, the 95 % t-interval of
-the mean and the **minimum detectable effect** at that n (the true mean a paired t-test at
-α = 0.05, two-sided, detects with power 0.8 given the observed spread):
-``MDE = (t₀.₉₇₅,ₙ₋₁ + t₀.₈₀,ₙ₋₁) · sd / √n``.
+A claim names a **statistic** from ``STATISTICS`` (what is compared, paired how), for ensemble
+statistics a **metric** of ``METRICS`` (accuracy, or the calibrated NLL), a **direction**, the
+**effect** worth detecting and the **seeds** it needs. Each statistic gives one value per seed
+(paired by seed, or per replicate for peer ensembles); scores are oriented so that positive
+means better (accuracy in points, the calibrated NLL gained in nats). The table reports n, mean,
+the 95 % t-interval of the mean and the **minimum detectable effect** at that n (the true mean
+a paired t-test at α = 0.05, two-sided, detects with power 0.8 given the observed spread):
+``MDE = (t₀.₉₇₅,ₙ₋₁ + t₀.₈₀,ₙ₋₁) · sd / √n``, and the seeds the declared effect needs.
 
 Directions: ``greater`` / ``less`` (the interval must lie above / below zero), ``differs``
 (either side; the verdict names the side), ``not_below`` / ``not_above`` with a positive
 ``margin`` (non-inferiority: the interval must lie above −margin / below +margin). Verdicts
-name the direction in words ("holds: distance rises with s"). A claim whose statistic rests on
-a **control** (a known method that must work in this regime) is "untestable in this profile"
-unless every such control, declared and evaluated in the same table, holds.
+name the direction in words ("holds: distance rises with s"). A **control** (a known method
+that must work in this regime, in the same metric) gates only what it can: a failed positive
+control makes a null result uninterpretable, so an undecided claim resting on it is
+"untestable in this profile", while a decided one stands with a note. An undecided claim whose
+declared effect needs more seeds than it had says so. ``verdict_holm`` decides each row again
+with Holm's step-down adjustment over every row of the table (the family-wise view).
 """
 
 from __future__ import annotations
@@ -26,17 +31,17 @@ from typing import Any
 
 import numpy as np
 import pandas as pd
+from scipy import stats
 
-# Quantiles of Student's t by degrees of freedom (a smaller df is conservative).
-T975 = {1: 12.706, 2: 4.303, 3: 3.182, 4: 2.776, 5: 2.571, 6: 2.447, 7: 2.365, 8: 2.306, 9: 2.262,
-        10: 2.228, 15: 2.131, 20: 2.086, 30: 2.042, 60: 2.000, 120: 1.980}
-T80 = {1: 1.376, 2: 1.061, 3: 0.978, 4: 0.941, 5: 0.920, 6: 0.906, 7: 0.896, 8: 0.889, 9: 0.883,
-       10: 0.879, 15: 0.866, 20: 0.860, 30: 0.854, 60: 0.848, 120: 0.845}
 DIRECTIONS = ("greater", "less", "differs", "not_below", "not_above")
+ALPHA, POWER = 0.05, 0.8
+# What ensemble claims compare, with the unit of a difference of scores (higher is better):
+# accuracy in points, and the calibrated NLL gained (temperature fitted by 2-fold cross-validation).
+METRICS = {"accuracy": "points", "nll_calibrated": "nats of calibrated NLL"}
 
 
-def t_quantile(df: int, table: Mapping[int, float] = T975) -> float:
-    return table[max(k for k in table if k <= df)] if df >= 1 else math.inf
+def t_quantile(df: int, q: float = 1 - ALPHA / 2) -> float:
+    return float(stats.t.ppf(q, df)) if df >= 1 else math.inf
 
 
 def finite(values: Sequence[float]) -> np.ndarray:
@@ -61,7 +66,18 @@ def minimum_detectable_effect(values: Sequence[float]) -> float:
     if len(v) < 2:
         return math.inf
     df = len(v) - 1
-    return (t_quantile(df) + t_quantile(df, T80)) * float(v.std(ddof=1)) / math.sqrt(len(v))
+    return (t_quantile(df) + t_quantile(df, POWER)) * float(v.std(ddof=1)) / math.sqrt(len(v))
+
+
+def seeds_needed(sd: float, effect: float, most: int = 1000) -> int:
+    """The fewest seeds at which a paired t-test (α = 0.05, two-sided, power 0.8) detects a true
+    mean of ``effect`` when the paired differences spread by ``sd``: the power planning of a claim."""
+    if not (math.isfinite(sd) and effect > 0):
+        return most
+    for n in range(2, most):
+        if (t_quantile(n - 1) + t_quantile(n - 1, POWER)) * sd / math.sqrt(n) <= effect:
+            return n
+    return most
 
 
 def slope(xs: Sequence[float], ys: Sequence[float]) -> float:
@@ -108,13 +124,21 @@ class Evidence:
             d = d[d["epoch"] == epoch]
         return float(d["distance"].iloc[-1]) if len(d) else math.nan
 
-    def ensemble(self, name: str) -> float:
-        """Accuracy in points of a run's checkpoint ensemble, all members (a run without
-        checkpoints, such as the single network: its final model)."""
+    def ensemble(self, name: str, metric: str, best_member: bool = False) -> float:
+        """A run's checkpoint ensemble, all members, as a score (``score``; a run without
+        checkpoints, such as the single network: its final model); or its best member's."""
         rows = self.ensembles[self.ensembles["run"] == name]
         if rows.empty:
             return math.nan
-        return 100 * float(rows[rows["members"] == rows["members"].max()]["accuracy"].iloc[0])
+        full = rows[rows["members"] == rows["members"].max()].iloc[0]
+        return score(full, f"best_member_{metric}" if best_member else metric)
+
+
+def score(row: Mapping[str, float], column: str) -> float:
+    """An ensemble table's metric as a score where higher is better: accuracy in points, the
+    negative (calibrated) NLL in nats, so every difference of scores reads "better by"."""
+    value = float(row[column])
+    return 100 * value if column.endswith("accuracy") else -value
 
 
 def paired(a: Sequence[str], b: Sequence[str], f: Callable[[str], float]) -> list[float]:
@@ -140,12 +164,16 @@ class Statistic:
     unit: str
     up: str  # what a positive value means
     down: str  # what a negative value means
-    compute: Callable[[Evidence, str], list[float]]
-    controls: tuple[str, ...] = ()  # statistics (same panel, or the figure's only one) that must hold
+    compute: Callable[[Evidence, str, str], list[float]]  # (evidence, panel, metric) -> per seed
+    controls: tuple[str, ...] = ()  # statistics (same panel and metric, or the figure's only one) that must hold
     per_panel: bool = True  # one row per panel of the figure; False: one row comparing panels
+    ensemble: bool = False  # compares ensembles: the claim names a metric of ``METRICS``
+
+    def unit_of(self, metric: str | None) -> str:
+        return METRICS[metric] if self.ensemble else self.unit
 
 
-def restart_maxima_slopes(e: Evidence, panel: str) -> list[float]:
+def restart_maxima_slopes(e: Evidence, panel: str, metric: str) -> list[float]:
     """Per seed: slope of the best accuracy within each SGDR cycle against the cycle's index.
     A cycle starts where the learning rate rises."""
     slopes = []
@@ -164,7 +192,7 @@ def distance_jump(e: Evidence, name: str) -> float:
     return e.distance(name, 0, epoch=second + 1) - e.distance(name, 0, epoch=second)
 
 
-def weight_decay_jumps(e: Evidence, panel: str) -> list[float]:
+def weight_decay_jumps(e: Evidence, panel: str, metric: str) -> list[float]:
     """Per seed, the jump the new checkpoint's hill causes (distancing − its no-hill twin, which
     sees the same learning-rate restart), with the largest weight decay − without."""
     panels = e.figures["fig3_5"]
@@ -183,25 +211,26 @@ def most_checkpoints(e: Evidence, panel: str) -> str:
     return max((key for key in series if series[key]["value"]), key=lambda key: series[key]["value"])
 
 
-def peer_difference(e: Evidence, method: str, other: str) -> list[float]:
-    """Accuracy in points, ``method`` − ``other`` per replicate, at the largest size both reach."""
+def peer_difference(e: Evidence, method: str, other: str, metric: str) -> list[float]:
+    """Score of ``method`` − ``other`` per replicate, at the largest size both reach."""
     p = e.peers
     size = int(p[p["method"].isin([method, other])].groupby("method")["members"].max().min())
-    at = p[p["members"] == size].set_index(["method", "replicate"])["accuracy"] * 100
+    at = {(r.method, r.replicate): score(r._asdict(), metric) for r in p[p["members"] == size].itertuples()}
     return [at.get((method, r), math.nan) - at.get((other, r), math.nan) for r in sorted(p["replicate"].unique())]
 
 
-def peer_single(e: Evidence, method: str) -> list[float]:
-    """A method's full ensemble − the single network, per replicate, in points."""
+def peer_single(e: Evidence, method: str, metric: str) -> list[float]:
+    """A method's full ensemble − the single network, per replicate, as scores."""
     p = e.peers
     rows = p[p["method"] == method]
     full = rows[rows["members"] == rows.groupby("replicate")["members"].transform("max")]
-    at = full.set_index("replicate")["accuracy"]
-    single = p[(p["method"] == "single") & (p["members"] == 1)].set_index("replicate")["accuracy"]
-    return [100 * (at.get(r, math.nan) - single.get(r, math.nan)) for r in sorted(p["replicate"].unique())]
+    at = {r.replicate: score(r._asdict(), metric) for r in full.itertuples()}
+    single = {r.replicate: score(r._asdict(), metric)
+              for r in p[(p["method"] == "single") & (p["members"] == 1)].itertuples()}
+    return [at.get(r, math.nan) - single.get(r, math.nan) for r in sorted(p["replicate"].unique())]
 
 
-def distance_disagreement(e: Evidence, panel: str) -> list[float]:
+def distance_disagreement(e: Evidence, panel: str, metric: str) -> list[float]:
     """Per replicate: Spearman correlation of weight distance and disagreement over the pairs of
     distancing and snapshot members."""
     within = e.pairs[e.pairs["method"].isin(["distancing", "snapshot"])]
@@ -218,7 +247,7 @@ STATISTICS: dict[str, Statistic] = {
     "sgdr_vs_fixed_lr": Statistic(
         "fig1_1", "final validation accuracy, SGDR − fixed learning rate, paired by seed", "points",
         "SGDR ends higher", "SGDR ends lower",
-        lambda e, p: paired(e.runs("fig1_1", p, "sgdr"), e.runs("fig1_1", p, "fixed_lr"), e.final)),
+        lambda e, p, m: paired(e.runs("fig1_1", p, "sgdr"), e.runs("fig1_1", p, "fixed_lr"), e.final)),
     "sgdr_restart_maxima": Statistic(
         "fig1_1", "slope of each SGDR cycle's best validation accuracy against the cycle's index, per seed",
         "points per restart", "maxima rise restart by restart", "maxima fall restart by restart",
@@ -226,23 +255,23 @@ STATISTICS: dict[str, Statistic] = {
     "distance_after_checkpoint": Statistic(
         "fig3_1", "final L2 distance to the checkpoint, distancing − no hill (same schedule), paired by seed",
         "L2", "distancing ends farther from the checkpoint", "distancing ends nearer the checkpoint",
-        lambda e, p: paired(e.runs("fig3_1", p, "distancing"), e.runs("fig3_1", p, "no_hill"), e.distance)),
+        lambda e, p, m: paired(e.runs("fig3_1", p, "distancing"), e.runs("fig3_1", p, "no_hill"), e.distance)),
     "accuracy_after_checkpoint": Statistic(
         "fig3_1", "final validation accuracy, distancing − no hill (same schedule), paired by seed", "points",
         "distancing ends higher", "distancing ends lower",
-        lambda e, p: paired(e.runs("fig3_1", p, "distancing"), e.runs("fig3_1", p, "no_hill"), e.final)),
+        lambda e, p, m: paired(e.runs("fig3_1", p, "distancing"), e.runs("fig3_1", p, "no_hill"), e.final)),
     "distance_vs_strength": Statistic(
         "fig3_2", "slope of the final distance to the checkpoint against log10 s, per seed", "L2 per decade",
         "distance rises with s", "distance falls with s",
-        lambda e, p: sweep_slopes(e, "fig3_2", p, e.distance)),
+        lambda e, p, m: sweep_slopes(e, "fig3_2", p, e.distance)),
     "distance_vs_sigma2": Statistic(
         "fig3_3", "slope of the final distance to the checkpoint against log10 σ², per seed", "L2 per decade",
         "distance rises with σ²", "distance falls with σ²",
-        lambda e, p: sweep_slopes(e, "fig3_3", p, e.distance)),
+        lambda e, p, m: sweep_slopes(e, "fig3_3", p, e.distance)),
     "accuracy_with_checkpoints": Statistic(
         "fig3_4", "final validation accuracy with the most checkpoints − no hill (same schedule), paired by seed",
         "points", "more checkpoints end higher", "more checkpoints end lower",
-        lambda e, p: paired(e.runs("fig3_4", p, most_checkpoints(e, p)), e.runs("fig3_4", p, "no_hill"), e.final)),
+        lambda e, p, m: paired(e.runs("fig3_4", p, most_checkpoints(e, p)), e.runs("fig3_4", p, "no_hill"), e.final)),
     "weight_decay_distance_jump": Statistic(
         "fig3_5", "change of the distance to the first checkpoint over the epoch after the second is stored, "
         "distancing − its no-hill twin (the same restart), largest weight decay − none, paired by seed", "L2",
@@ -251,45 +280,57 @@ STATISTICS: dict[str, Statistic] = {
     "sgdr_rescue": Statistic(
         "fig3_6", "final validation accuracy of SGDR at the suboptimal learning rate, with − without distancing, "
         "paired by seed", "points", "distancing ends higher", "distancing ends lower",
-        lambda e, p: paired(e.runs("fig3_6", p, "distancing"), e.runs("fig3_6", p, "no_hill"), e.final)),
+        lambda e, p, m: paired(e.runs("fig3_6", p, "distancing"), e.runs("fig3_6", p, "no_hill"), e.final)),
     "snapshot_vs_single": Statistic(
-        "fig3_7", "accuracy of the no-hill run's checkpoint ensemble (a snapshot ensemble) − the single "
-        "cosine-schedule network, paired by seed", "points",
-        "the snapshot ensemble beats one network", "the snapshot ensemble loses to one network",
-        lambda e, p: paired(e.runs("fig3_7", p, "no_hill"), e.runs("fig3_7", p, "single"), e.ensemble)),
+        "fig3_7", "the no-hill run's checkpoint ensemble (a snapshot ensemble) − the single cosine-schedule "
+        "network, paired by seed", "", "the snapshot ensemble beats one network",
+        "the snapshot ensemble loses to one network",
+        lambda e, p, m: paired(e.runs("fig3_7", p, "no_hill"), e.runs("fig3_7", p, "single"),
+                               lambda name: e.ensemble(name, m)), ensemble=True),
+    "snapshot_vs_best_member": Statistic(
+        "fig3_7", "the no-hill run's checkpoint ensemble − its own best member (the gain of ensembling alone), "
+        "per seed", "", "ensembling the snapshots beats their best one", "the best snapshot alone is better",
+        lambda e, p, m: [e.ensemble(n, m) - e.ensemble(n, m, best_member=True) for n in e.runs("fig3_7", p, "no_hill")],
+        ensemble=True),
     "ensemble_vs_single": Statistic(
-        "fig3_7", "accuracy of the distancing run's checkpoint ensemble − the single cosine-schedule network, "
-        "paired by seed", "points", "the distancing ensemble beats one network",
-        "the distancing ensemble loses to one network",
-        lambda e, p: paired(e.runs("fig3_7", p, "distancing"), e.runs("fig3_7", p, "single"), e.ensemble),
-        controls=("snapshot_vs_single",)),
+        "fig3_7", "the distancing run's checkpoint ensemble − the single cosine-schedule network, paired by seed",
+        "", "the distancing ensemble beats one network", "the distancing ensemble loses to one network",
+        lambda e, p, m: paired(e.runs("fig3_7", p, "distancing"), e.runs("fig3_7", p, "single"),
+                               lambda name: e.ensemble(name, m)), controls=("snapshot_vs_single",), ensemble=True),
+    "ensemble_vs_best_member": Statistic(
+        "fig3_7", "the distancing run's checkpoint ensemble − its own best member (the gain of ensembling alone), "
+        "per seed", "", "ensembling the distancing checkpoints beats their best one",
+        "the best distancing checkpoint alone is better",
+        lambda e, p, m: [e.ensemble(n, m) - e.ensemble(n, m, best_member=True)
+                         for n in e.runs("fig3_7", p, "distancing")], ensemble=True),
     "ensemble_vs_no_hill": Statistic(
-        "fig3_7", "accuracy of the distancing run's checkpoint ensemble − the same schedule's checkpoint "
-        "ensemble without a hill, paired by seed", "points", "the hill improves the checkpoint ensemble",
+        "fig3_7", "the distancing run's checkpoint ensemble − the same schedule's checkpoint ensemble without a "
+        "hill, paired by seed", "", "the hill improves the checkpoint ensemble",
         "the hill worsens the checkpoint ensemble",
-        lambda e, p: paired(e.runs("fig3_7", p, "distancing"), e.runs("fig3_7", p, "no_hill"), e.ensemble),
-        controls=("snapshot_vs_single",)),
+        lambda e, p, m: paired(e.runs("fig3_7", p, "distancing"), e.runs("fig3_7", p, "no_hill"),
+                               lambda name: e.ensemble(name, m)), controls=("snapshot_vs_single",), ensemble=True),
     "ensemble_vs_strength": Statistic(
-        "fig3_8", "slope of the checkpoint-ensemble accuracy against log10 s (s > 0), per seed",
-        "points per decade", "ensemble accuracy rises with s", "ensemble accuracy falls with s",
-        lambda e, p: sweep_slopes(e, "fig3_8", p, e.ensemble)),
+        "fig3_8", "slope of the checkpoint ensemble's score against log10 s (s > 0), per seed", "",
+        "the ensemble improves with s", "the ensemble worsens with s",
+        lambda e, p, m: sweep_slopes(e, "fig3_8", p, lambda name: e.ensemble(name, m)), ensemble=True),
     "peers_deep_vs_single": Statistic(
-        "peers", "accuracy of the deep ensemble at M × budget − the single network, per replicate", "points",
+        "peers", "the deep ensemble at M × budget − the single network, per replicate", "",
         "the deep ensemble beats one network", "the deep ensemble loses to one network",
-        lambda e, p: peer_single(e, "deep_m_budget")),
+        lambda e, p, m: peer_single(e, "deep_m_budget", m), ensemble=True),
     "peers_snapshot_vs_single": Statistic(
-        "peers", "accuracy of the snapshot ensemble (equal budget) − the single network, per replicate", "points",
+        "peers", "the snapshot ensemble (equal budget) − the single network, per replicate", "",
         "the snapshot ensemble beats one network", "the snapshot ensemble loses to one network",
-        lambda e, p: peer_single(e, "snapshot")),
+        lambda e, p, m: peer_single(e, "snapshot", m), ensemble=True),
     "peers_distancing_vs_snapshot": Statistic(
-        "peers", "ensemble accuracy at equal budget, distancing − snapshot ensemble, per replicate", "points",
+        "peers", "ensembles at equal budget, distancing − snapshot ensemble, per replicate", "",
         "distancing beats the snapshot ensemble", "distancing loses to the snapshot ensemble",
-        lambda e, p: peer_difference(e, "distancing", "snapshot"), controls=("peers_snapshot_vs_single",)),
+        lambda e, p, m: peer_difference(e, "distancing", "snapshot", m), controls=("peers_snapshot_vs_single",),
+        ensemble=True),
     "peers_distancing_vs_deep": Statistic(
-        "peers", "ensemble accuracy at equal budget, distancing − deep ensemble of M shorter networks, "
-        "per replicate", "points", "distancing beats the equal-budget deep ensemble",
-        "distancing loses to the equal-budget deep ensemble",
-        lambda e, p: peer_difference(e, "distancing", "deep_equal_budget"), controls=("peers_deep_vs_single",)),
+        "peers", "ensembles at equal budget, distancing − deep ensemble of M shorter networks, per replicate", "",
+        "distancing beats the equal-budget deep ensemble", "distancing loses to the equal-budget deep ensemble",
+        lambda e, p, m: peer_difference(e, "distancing", "deep_equal_budget", m), controls=("peers_deep_vs_single",),
+        ensemble=True),
     "distance_disagreement": Statistic(
         "peers", "Spearman correlation of weight distance and prediction disagreement over the pairs of "
         "distancing and snapshot members, per replicate", "correlation",
@@ -299,7 +340,8 @@ STATISTICS: dict[str, Statistic] = {
 
 # ---------------------------------------------------------------- verdicts
 
-def verdict(low: float, high: float, direction: str, statistic: Statistic, margin: float = 0.0) -> str:
+def verdict(low: float, high: float, direction: str, statistic: Statistic, margin: float = 0.0,
+            unit: str | None = None) -> str:
     """The verdict in words that name the direction the data show."""
     if math.isnan(low):
         return "inconclusive: no finite value"
@@ -310,7 +352,7 @@ def verdict(low: float, high: float, direction: str, statistic: Statistic, margi
         return f"holds: {down}" if high < 0 else f"does not hold: {up}" if low > 0 else "inconclusive"
     if direction == "differs":
         return f"holds: {up}" if low > 0 else f"holds: {down}" if high < 0 else "inconclusive"
-    amount = f"{margin:g} {statistic.unit}"
+    amount = f"{margin:g} {unit or statistic.unit}"
     if direction == "not_below":
         return (f"holds: no more than {amount} below" if low > -margin
                 else f"does not hold: more than {amount} below" if high < -margin else "inconclusive")
@@ -318,48 +360,136 @@ def verdict(low: float, high: float, direction: str, statistic: Statistic, margi
             else f"does not hold: more than {amount} above" if low > margin else "inconclusive")
 
 
-def claimed(direction: str, statistic: Statistic, margin: float) -> str:
-    """The claim as declared, in words."""
-    return {"greater": statistic.up, "less": statistic.down, "differs": f"{statistic.up}, or the reverse",
-            "not_below": f"no more than {margin:g} {statistic.unit} below",
-            "not_above": f"no more than {margin:g} {statistic.unit} above"}[direction]
+def claimed(direction: str, statistic: Statistic, margin: float, metric: str | None = None) -> str:
+    """The claim as declared, in words (ensemble claims name their metric)."""
+    unit = statistic.unit_of(metric)
+    text = {"greater": statistic.up, "less": statistic.down, "differs": f"{statistic.up}, or the reverse",
+            "not_below": f"no more than {margin:g} {unit} below",
+            "not_above": f"no more than {margin:g} {unit} above"}[direction]
+    return f"{text}, in {metric.replace('nll_calibrated', 'calibrated NLL')}" if statistic.ensemble else text
+
+
+def p_value(values: Sequence[float], boundary: float = 0.0) -> float:
+    """Two-sided p-value of a one-sample t-test of the mean against ``boundary`` (0, or the
+    non-inferiority margin): below α exactly where the 95 % interval excludes the boundary."""
+    v = finite(values)
+    if len(v) < 2:
+        return math.nan
+    sd = float(v.std(ddof=1))
+    if sd == 0:
+        return 0.0 if v.mean() != boundary else 1.0
+    t = (float(v.mean()) - boundary) / (sd / math.sqrt(len(v)))
+    return float(2 * stats.t.sf(abs(t), len(v) - 1))
+
+
+def holm(p: Sequence[float]) -> list[float]:
+    """Holm's step-down adjusted p-values (NaN stays NaN, and is not counted in the family)."""
+    order = sorted((x, i) for i, x in enumerate(p) if np.isfinite(x))
+    adjusted, running = [math.nan] * len(p), 0.0
+    for rank, (x, i) in enumerate(order):
+        running = max(running, min(1.0, (len(order) - rank) * x))
+        adjusted[i] = running
+    return adjusted
+
+
+def gated(text: str, failed: Sequence[str], needed: int | None, n: int, effect: float | None, unit: str) -> str:
+    """A verdict after its controls and its power: a decided verdict stands; an undecided one is
+    untestable where a control does not hold, or names the seeds its declared effect needs."""
+    if not text.startswith("inconclusive"):
+        return text
+    if failed:
+        return f"untestable in this profile: control {', '.join(failed)} does not hold"
+    if needed is not None and needed > n:
+        return f"inconclusive: needs {needed} seeds to detect {effect:g} {unit}"
+    return text
 
 
 def evaluate_claims(evidence: Evidence, declared: Mapping[str, Mapping[str, Any]]) -> pd.DataFrame:
-    """One row per declared claim and panel of its figure, controls first (they decide whether
-    the claims resting on them are testable)."""
+    """One row per declared claim and panel of its figure, controls first (they decide whether an
+    undecided claim resting on them is testable). Columns: the claim's own verdict (95 % interval)
+    and ``verdict_holm``, decided at the family-wise level over every row of the table."""
     order = sorted(declared, key=lambda c: bool(STATISTICS[declared[c]["statistic"]].controls))
     rows, outcome = [], {}
     for claim in order:
         spec = declared[claim]
         statistic = STATISTICS[spec["statistic"]]
+        metric = spec.get("metric") if statistic.ensemble else None
+        unit = statistic.unit_of(metric)
         panels = list(evidence.figures.get(statistic.figure, {"": None})) if statistic.per_panel else [""]
         for panel in panels:
-            values = statistic.compute(evidence, panel)
+            values = statistic.compute(evidence, panel, metric)
             mean, low, high = interval(values)
             margin = float(spec.get("margin", 0.0))
-            text = verdict(low, high, spec["direction"], statistic, margin)
-            failed = [c for c in statistic.controls if not outcome.get((c, panel), outcome.get((c, ""), "")).startswith(
-                "holds")]
-            if failed:
-                text = f"untestable in this profile: control {', '.join(failed)} does not hold"
-            outcome[(spec["statistic"], panel)] = text
-            rows.append({"claim": claim, "panel": panel, "statistic": spec["statistic"], "measures": statistic.measures,
-                         "unit": statistic.unit, "claimed": claimed(spec["direction"], statistic, margin),
-                         "direction": spec["direction"], "margin": margin, "seeds_declared": spec["seeds"],
-                         "n": len(finite(values)), "mean": mean, "ci95_low": low, "ci95_high": high,
-                         "mde": minimum_detectable_effect(values), "verdict": text,
-                         "values": " ".join(f"{v:.4g}" for v in values)})
+            boundary = {"not_below": -margin, "not_above": margin}.get(spec["direction"], 0.0)
+            effect = spec.get("effect")
+            n = len(finite(values))
+            needed = seeds_needed(float(np.std(finite(values), ddof=1)), effect) if effect and n >= 2 else None
+            failed = [c for c in statistic.controls
+                      if not outcome.get((c, metric, panel), outcome.get((c, metric, ""), "")).startswith("holds")]
+            own = verdict(low, high, spec["direction"], statistic, margin, unit)
+            text = gated(own, failed, needed, n, effect, unit)
+            outcome[(spec["statistic"], metric, panel)] = text
+            rows.append({"claim": claim, "figure": statistic.figure, "panel": panel, "statistic": spec["statistic"],
+                         "metric": metric or "", "measures": statistic.measures, "unit": unit,
+                         "claimed": claimed(spec["direction"], statistic, margin, metric),
+                         "direction": spec["direction"], "margin": margin, "effect": effect if effect else math.nan,
+                         "seeds_declared": spec["seeds"], "n": n, "mean": mean, "ci95_low": low, "ci95_high": high,
+                         "mde": minimum_detectable_effect(values), "seeds_needed": needed or math.nan,
+                         "p": p_value(values, boundary), "verdict": text,
+                         "note": f"control {', '.join(failed)} does not hold" if failed and text == own else "",
+                         "values": " ".join(f"{v:.4g}" for v in values),
+                         "_own": own, "_failed": failed, "_needed": needed})
+    adjusted = holm([r["p"] for r in rows])
+    for row, p in zip(rows, adjusted, strict=True):
+        row["p_holm"] = p
+        own = row.pop("_own") if p < ALPHA else "inconclusive"
+        row["verdict_holm"] = gated(own, row.pop("_failed"), row.pop("_needed"), row["n"], row["effect"], row["unit"])
     return pd.DataFrame(rows)
 
 
 def markdown_table(table: pd.DataFrame) -> str:
-    lines = ["| claim | panel | claimed | n | mean | 95 % interval | detectable | verdict |",
-             "|---|---|---|---|---|---|---|---|"]
+    lines = ["| claim | figure | panel | claimed | n | mean | 95 % interval | detectable | verdict | "
+             "family-wise (Holm) |", "|---|---|---|---|---|---|---|---|---|---|"]
     for r in table.itertuples():
-        lines.append(f"| {r.claim} | {r.panel} | {r.claimed} | {r.n} | {r.mean:.3g} {r.unit} | "
-                     f"[{r.ci95_low:.3g}, {r.ci95_high:.3g}] | {r.mde:.3g} | {r.verdict} |")
+        note = f" ({r.note})" if r.note else ""
+        lines.append(f"| {r.claim} | {r.figure} | {r.panel} | {r.claimed} | {r.n} | {r.mean:.3g} {r.unit} | "
+                     f"[{r.ci95_low:.3g}, {r.ci95_high:.3g}] | {r.mde:.3g} | {r.verdict}{note} | {r.verdict_holm} |")
     return "\n".join(lines) + "\n"
+
+
+VERDICT_GROUPS = (("holds", "What holds"), ("does not hold", "What does not hold"),
+                  ("inconclusive", "Not decided: the interval contains the threshold"),
+                  ("untestable", "Untestable in this profile: a control the claim rests on does not hold"))
+
+
+def summary_rst(table: pd.DataFrame, regime: str) -> str:
+    """The report's opening page: what the pipeline tests, in which regime, and what the claims
+    decided, in plain words drawn from the claims table (each claim with its mean and interval)."""
+    lines = ["Machine learning with distancing: what this run decided", "=" * 55, "",
+             "After a checkpoint of the network's parameters is stored, a Gaussian hill centred on it is "
+             "added to the loss, so training moves away from where it has already been. The pipeline "
+             "trains baselines and distancing runs, each paired with a no-hill twin of the same schedule "
+             "and seed, builds ensembles from their checkpoints and their peers at equal training "
+             "budget, and tests the paper's claims, declared before the run.", "", f"Regime: {regime}", "",
+             f"{len(table)} claims (a claim per panel and metric). Each is decided by its 95 % t-interval "
+             "over seeds; a decided verdict stands even where a control does not hold (noted), an undecided "
+             "one is untestable there. Family-wise (Holm, over every row): "
+             + ", ".join(f"{(table['verdict_holm'].str.startswith(key)).sum()} {key}" for key, _ in VERDICT_GROUPS)
+             + ".", ""]
+    for key, title in VERDICT_GROUPS:
+        rows = table[table["verdict"].str.startswith(key)]
+        if rows.empty:
+            continue
+        lines += [title, "-" * len(title), ""]
+        for r in rows.itertuples():
+            where = f"{r.figure}, {r.panel}" if r.panel and r.panel != r.figure else r.figure
+            note = f"; {r.note}" if r.note else ""
+            detail = r.verdict.split(": ", 1)[1] if ": " in r.verdict else ""
+            detail = "" if detail == r.claimed.split(", in ")[0] else detail
+            lines.append(f"- ``{r.claim}`` ({where}), {r.claimed}: {r.mean:+.3g} {r.unit}, 95 % interval "
+                         f"[{r.ci95_low:+.3g}, {r.ci95_high:+.3g}], n = {r.n}{f' ({detail})' if detail else ''}{note}.")
+        lines.append("")
+    return "\n".join(lines)
 
 
 def html_table(table: pd.DataFrame) -> str:

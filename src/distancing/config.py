@@ -28,6 +28,9 @@ DEFAULTS: dict[str, Any] = {
         "root": "data",            # where generated or downloaded data is cached
         "train_samples": None,     # use only the first N training samples (None: all)
         "augment": None,           # None: the dataset's default (crop+flip for images, none for 1-D)
+        "ensemble_val_samples": None,  # score ensemble members (predictions.npz) on this many held-out
+                                   # samples: the validation split, then the training samples after
+                                   # train_samples (never trained on); null: the validation split
     },
     "model": {
         "name": "mobilenetv2",     # mobilenetv2, resnet or resnet18; options below, per model
@@ -50,7 +53,9 @@ DEFAULTS: dict[str, Any] = {
         "momentum": 0.9,
         "weight_decay": 5e-4,      # the "L2 regularisation" of Figure 3.5
         "schedule": "cosine",      # constant, cosine, cosine_restarts (SGDR), stepped per iteration
-        "restart_epochs": 5,       # cosine_restarts: length of the first cycle in epochs (T_0)
+        "first_cycle_epochs": None,  # cosine_restarts: a first cosine cycle of this length to converge
+                                   # before the restarts (null: restart_epochs, plain SGDR)
+        "restart_epochs": 5,       # cosine_restarts: length of each cycle in epochs (T_0)
         "restart_mult": 1,         # cosine_restarts: cycle length multiplier (T_mult)
         "min_lr": 0.0,
         "precision": "fp32",       # fp32, or bf16 autocast for the forward pass and loss (GPU)
@@ -191,6 +196,11 @@ def validate(config: dict[str, Any]) -> dict[str, Any]:
         data["train_samples"] = _as_int("data.train_samples", data["train_samples"], minimum=1)
     if data["augment"] is not None:
         data["augment"] = _as_bool("data.augment", data["augment"])
+    if data["ensemble_val_samples"] is not None:
+        data["ensemble_val_samples"] = _as_int("data.ensemble_val_samples", data["ensemble_val_samples"], minimum=1)
+        if data["train_samples"] is None:
+            raise ConfigError("data.ensemble_val_samples: needs data.train_samples (the training samples after it, "
+                              "never trained on, extend the validation split)")
 
     model = c["model"]
     model["name"] = _as_choice("model.name", model["name"], MODEL_NAMES)
@@ -227,6 +237,14 @@ def validate(config: dict[str, Any]) -> dict[str, Any]:
         raise ConfigError(f"train.min_lr: must be in [0, train.lr), got {train['min_lr']}")
     train["restart_epochs"] = _as_int("train.restart_epochs", train["restart_epochs"], minimum=1)
     train["restart_mult"] = _as_int("train.restart_mult", train["restart_mult"], minimum=1)
+    if train["first_cycle_epochs"] is not None:
+        train["first_cycle_epochs"] = _as_int("train.first_cycle_epochs", train["first_cycle_epochs"], minimum=1)
+        if train["schedule"] != "cosine_restarts":
+            raise ConfigError(f"train.first_cycle_epochs: only meaningful with schedule cosine_restarts "
+                              f"(schedule is {train['schedule']})")
+        if train["first_cycle_epochs"] >= epochs:
+            raise ConfigError(f"train.first_cycle_epochs: must be < train.epochs ({epochs}), "
+                              f"got {train['first_cycle_epochs']}")
     train["precision"] = _as_choice("train.precision", train["precision"], PRECISIONS)
     train["channels_last"] = _as_bool("train.channels_last", train["channels_last"])
     train["compile"] = _as_bool("train.compile", train["compile"])

@@ -75,6 +75,9 @@ class Dataset:
     num_classes: int
     mean: torch.Tensor | None = None
     std: torch.Tensor | None = None
+    # More held-out samples that only ensemble members are scored on (``extend_validation``).
+    x_extra: torch.Tensor | None = None
+    y_extra: torch.Tensor | None = None
 
     @property
     def dim(self) -> int:
@@ -85,7 +88,8 @@ class Dataset:
         return self.x_train.shape[1]
 
     def to(self, device: torch.device | str) -> Dataset:
-        move = {k: getattr(self, k) for k in ("x_train", "y_train", "x_val", "y_val", "mean", "std")}
+        move = {k: getattr(self, k) for k in ("x_train", "y_train", "x_val", "y_val", "mean", "std", "x_extra",
+                                              "y_extra")}
         move = {k: (v.to(device) if v is not None else None) for k, v in move.items()}
         return Dataset(self.name, num_classes=self.num_classes, **move)
 
@@ -211,15 +215,34 @@ def load_cifar(name: str, root: str | Path) -> Dataset:
 # ---------------------------------------------------------------- entry point and augmentation
 
 
-def load_dataset(name: str, root: str | Path, train_samples: int | None = None) -> Dataset:
-    """Load a dataset by its config name, optionally keeping only the first ``train_samples``."""
+def load_dataset(name: str, root: str | Path, train_samples: int | None = None,
+                 ensemble_val_samples: int | None = None) -> Dataset:
+    """Load a dataset by its config name, optionally keeping only the first ``train_samples``,
+    and optionally scoring ensemble members on ``ensemble_val_samples`` (``extend_validation``)."""
     data = load_mnist1d(root) if name == "mnist1d" else load_cifar(name, root)
     if train_samples is not None:
         if train_samples > len(data.y_train):
             raise DataError(f"data.train_samples: {train_samples} exceeds the {len(data.y_train)} "
                             f"training samples of {name}")
+        unused = data.x_train[train_samples:], data.y_train[train_samples:]
         data.x_train, data.y_train = data.x_train[:train_samples], data.y_train[:train_samples]
+        if ensemble_val_samples is not None:
+            extend_validation(data, *unused, ensemble_val_samples, name)
     return data
+
+
+def extend_validation(data: Dataset, x_unused: torch.Tensor, y_unused: torch.Tensor, total: int, name: str) -> None:
+    """Ensemble members are scored on the validation split plus the training samples after
+    ``train_samples``, which no run trains on, up to ``total`` in all: a larger held-out set
+    narrows the sampling noise of a paired ensemble comparison (about √(p/n) for a fraction p of
+    samples on which two predictors differ) at the cost of evaluating members only. The
+    training samples themselves are unchanged. Per-epoch curves stay on the validation split."""
+    extra = total - len(data.y_val)
+    if extra < 0 or extra > len(y_unused):
+        raise DataError(f"data.ensemble_val_samples: {total} is outside {len(data.y_val)}.."
+                        f"{len(data.y_val) + len(y_unused)} (the validation split of {name} plus the "
+                        f"{len(y_unused)} training samples after data.train_samples)")
+    data.x_extra, data.y_extra = x_unused[:extra], y_unused[:extra]
 
 
 def random_crop(x: torch.Tensor, padding: int, generator: torch.Generator) -> torch.Tensor:

@@ -6,6 +6,7 @@ shape (members, samples, classes), so adding a metric never means retraining.
 
 from __future__ import annotations
 
+import math
 from collections.abc import Mapping
 from itertools import combinations
 from pathlib import Path
@@ -22,6 +23,55 @@ def accuracy(probs: np.ndarray, labels: np.ndarray) -> float:
 def nll(probs: np.ndarray, labels: np.ndarray, eps: float = 1e-12) -> float:
     """Mean negative log-likelihood of the true class."""
     return float(-np.log(np.clip(probs[np.arange(len(labels)), labels], eps, None)).mean())
+
+
+def scaled_nll(log_probs: np.ndarray, labels: np.ndarray, beta: float) -> float:
+    """NLL of softmax(β · log p): the probabilities tempered by T = 1/β (β = 1 leaves them as they are)."""
+    z = beta * log_probs
+    top = z.max(-1, keepdims=True)
+    log_norm = top[:, 0] + np.log(np.exp(z - top).sum(-1))
+    return float((log_norm - z[np.arange(len(labels)), labels]).mean())
+
+
+def fit_inverse_temperature(log_probs: np.ndarray, labels: np.ndarray, tolerance: float = 1e-10) -> float:
+    """The β = 1/T that minimises ``scaled_nll`` (Guo et al. 2017), by Newton's method on β.
+
+    With z = log p and q = softmax(β z): NLL(β) = mean(logsumexp(β z) − β z_y), so
+    NLL'(β) = mean(E_q[z] − z_y) and NLL''(β) = mean(Var_q[z]) ≥ 0: convex in β, and a Newton
+    step kept inside the bracket where the derivative changes sign (bisection where it would
+    leave it) converges in a few iterations. z is clipped so that a probability of 0 counts
+    as log 1e-12, as in ``nll``."""
+    z = np.maximum(log_probs, math.log(1e-12))
+    z_true = z[np.arange(len(labels)), labels]
+    low, high, beta = 0.0, 1e3, 1.0
+    for _ in range(100):
+        w = beta * z
+        q = np.exp(w - w.max(-1, keepdims=True))
+        q /= q.sum(-1, keepdims=True)
+        mean_z = (q * z).sum(-1)
+        slope = float((mean_z - z_true).mean())
+        curvature = float(((q * z * z).sum(-1) - mean_z**2).mean())
+        low, high = (beta, high) if slope < 0 else (low, beta)
+        step = beta - slope / curvature if curvature > 0 else math.nan
+        new = step if low < step < high else (low + high) / 2
+        if abs(new - beta) <= tolerance * max(1.0, beta):
+            return new
+        beta = new
+    return beta
+
+
+def calibrated_nll(probs: np.ndarray, labels: np.ndarray, eps: float = 1e-12) -> float:
+    """NLL after temperature scaling, the temperature fitted by 2-fold cross-validation on the
+    same set (Ashukha et al. 2020): fit on the first half, score the second, swap, and average
+    over all samples. Comparing ensembles by it does not punish an ensemble for its members'
+    miscalibration, which one scalar per model removes."""
+    log_probs = np.log(np.clip(probs, eps, None))
+    halves = np.array_split(np.arange(len(labels)), 2)
+    total = 0.0
+    for fit, score in (halves, halves[::-1]):
+        beta = fit_inverse_temperature(log_probs[fit], labels[fit])
+        total += len(score) * scaled_nll(log_probs[score], labels[score], beta)
+    return total / len(labels)
 
 
 def ece(probs: np.ndarray, labels: np.ndarray, bins: int = ECE_BINS) -> float:
@@ -57,12 +107,17 @@ def mean_pairwise(matrix: np.ndarray) -> float:
 
 def ensemble_row(member_probs: np.ndarray, labels: np.ndarray,
                  weight_distances: np.ndarray | None = None) -> dict[str, float]:
-    """All metrics of the ensemble that averages ``member_probs`` (members × samples × classes)."""
+    """All metrics of the ensemble that averages ``member_probs`` (members × samples × classes),
+    and its best member's accuracy and calibrated NLL (each the best of the members on its own):
+    the ensemble − its best member is the gain of ensembling alone."""
     mean = member_probs.mean(0)
     return {
         "members": len(member_probs),
         "accuracy": accuracy(mean, labels),
         "nll": nll(mean, labels),
+        "nll_calibrated": calibrated_nll(mean, labels),
+        "best_member_accuracy": max(accuracy(p, labels) for p in member_probs),
+        "best_member_nll_calibrated": min(calibrated_nll(p, labels) for p in member_probs),
         "ece": ece(mean, labels),
         "disagreement": disagreement(member_probs),
         "weight_distance": mean_pairwise(weight_distances) if weight_distances is not None else float("nan"),

@@ -67,6 +67,15 @@ def build_scheduler(optimizer: torch.optim.Optimizer, train: dict[str, Any],
         return torch.optim.lr_scheduler.ConstantLR(optimizer, factor=1.0, total_iters=0)
     if train["schedule"] == "cosine":
         return torch.optim.lr_scheduler.CosineAnnealingLR(optimizer, T_max=total, eta_min=train["min_lr"])
-    return torch.optim.lr_scheduler.CosineAnnealingWarmRestarts(
+    restarts = torch.optim.lr_scheduler.CosineAnnealingWarmRestarts(
         optimizer, T_0=train["restart_epochs"] * steps_per_epoch, T_mult=train["restart_mult"],
         eta_min=train["min_lr"])
+    first = train.get("first_cycle_epochs")
+    if first is None:
+        return restarts
+    # A first cycle long enough to converge, then SGDR: every cycle end after it is a converged
+    # network (what a snapshot ensemble and the hill's checkpoints need).
+    converge = torch.optim.lr_scheduler.CosineAnnealingLR(optimizer, T_max=first * steps_per_epoch,
+                                                          eta_min=train["min_lr"])
+    return torch.optim.lr_scheduler.SequentialLR(optimizer, [converge, restarts],
+                                                 milestones=[first * steps_per_epoch])

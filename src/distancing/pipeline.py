@@ -43,17 +43,20 @@ class Run:
     lr: float | None = None
     schedule: str | None = None
     restart_epochs: int | None = None
+    first_cycle_epochs: int | None = None  # 0: plain SGDR where the base has a first cycle
     epochs: int | None = None
     seed: int = 0
 
 
-def cycle_ends(epochs: int, first: int, mult: int) -> list[int]:
-    """Epochs at which SGDR cycles end (before the last epoch): the snapshot-ensemble members."""
-    ends, end, length = [], first, first
-    while end < epochs:
+def cycle_ends(train: Mapping[str, Any]) -> list[int]:
+    """Epochs at which the cycles of a ``cosine_restarts`` schedule end, before the last epoch:
+    the snapshot-ensemble members. Cycles last T, T·m, T·m², … (T = restart_epochs, m =
+    restart_mult), after a first cycle of its own length where ``first_cycle_epochs`` is set."""
+    cycle, mult, first = train["restart_epochs"], train["restart_mult"], train.get("first_cycle_epochs")
+    ends, end, following = [], first or cycle, cycle if first else cycle * mult
+    while end < train["epochs"]:
         ends.append(end)
-        length *= mult
-        end += length
+        end, following = end + following, following * mult
     return ends
 
 
@@ -131,6 +134,9 @@ class Experiments:
             restart_epochs=(None if schedule != "cosine_restarts" or run.restart_epochs is None
                             or (d["schedule"] == "cosine_restarts" and run.restart_epochs == d["restart_epochs"])
                             else run.restart_epochs),
+            first_cycle_epochs=(None if schedule != "cosine_restarts" or run.first_cycle_epochs is None
+                                or (run.first_cycle_epochs or None) == d["first_cycle_epochs"]
+                                else run.first_cycle_epochs),
             epochs=None if run.epochs in (None, d["epochs"]) else run.epochs,
         )
 
@@ -146,6 +152,8 @@ class Experiments:
             parts.append("ck" + "+".join(str(c) for c in run.checkpoints))
         if run.schedule is not None:
             parts.append({"cosine_restarts": "sgdr", "constant": "fixedlr", "cosine": "cosine"}[run.schedule])
+        if run.first_cycle_epochs is not None:
+            parts.append(f"first{run.first_cycle_epochs}" if run.first_cycle_epochs else "plainsgdr")
         if run.restart_epochs is not None:
             parts.append(f"T{run.restart_epochs}")
         if run.lr is not None:
@@ -166,11 +174,13 @@ class Experiments:
         layer = merge(resolve(), layer)  # full key set, so the knobs below always have a place
         layer["model"] = merge(layer["model"], self.models[run.model], prefix=f"models.{run.model}.")
         train, dist = layer["train"], layer["distancing"]
-        for key in ("weight_decay", "lr", "schedule", "restart_epochs", "epochs"):
+        for key in ("weight_decay", "lr", "schedule", "restart_epochs", "first_cycle_epochs", "epochs"):
             if getattr(run, key) is not None:
                 train[key] = getattr(run, key)
+        if not train["first_cycle_epochs"] or train["schedule"] != "cosine_restarts":  # 0: plain SGDR
+            train["first_cycle_epochs"] = None
         if train["schedule"] == "cosine_restarts":  # keep each cycle's end: a snapshot ensemble
-            layer["snapshots"] = cycle_ends(train["epochs"], train["restart_epochs"], train["restart_mult"])
+            layer["snapshots"] = cycle_ends(train)
         dist["strength"] = run.strength
         if run.sigma2 is not None:
             dist["sigma2"] = run.sigma2
@@ -178,6 +188,22 @@ class Experiments:
         dist["every"] = dist["start"] = None
         layer["seed"] = run.seed
         return resolve(layer)
+
+    def regime(self) -> str:
+        """The base training regime in words (the report's opening page)."""
+        data, t = resolve(self.base)["data"], self.defaults
+        if t["schedule"] == "cosine_restarts":
+            schedule = (f"a first cosine cycle of {t['first_cycle_epochs']} epochs, then warm restarts every "
+                        f"{t['restart_epochs']} epochs" if t["first_cycle_epochs"]
+                        else f"cosine decay with warm restarts every {t['restart_epochs']} epochs")
+        else:
+            schedule = f"a {t['schedule']} learning rate"
+        return (f"{data['dataset']} with {data['train_samples'] or 'all'} training samples; {t['epochs']} epochs of "
+                f"SGD ({t['optimizer']}), batch {t['batch_size']}, learning rate {t['lr']:g} with {schedule}, "
+                f"weight decay {t['weight_decay']:g}; models {', '.join(self.models)}; seeds "
+                f"{', '.join(map(str, self.seeds))} (each figure as many as its claims declare); ensembles of "
+                f"{self.config['peers']['members']} members, checkpoints after epochs "
+                f"{', '.join(map(str, self.reference['checkpoints']))}.")
 
     # ------------------------------------------------------------ building blocks of the table
 
@@ -192,20 +218,26 @@ class Experiments:
         """The paired control of a distancing run: same schedule, seed and settings, no hill.
 
         Checkpoints are still stored (they do not change training) so distances to them are
-        logged; the reference checkpoints are added, so that controls of different distancing
-        runs on one schedule are one run.
+        logged: the run's own and every cycle end of its schedule, so that the controls of
+        different distancing runs on one schedule are one run.
         """
-        checkpoints = tuple(sorted(set(run.checkpoints) | set(self.reference["checkpoints"])))
-        return replace(run, strength=0.0, sigma2=None, checkpoints=checkpoints)
+        train = self.run_config(run)["train"]
+        ends = cycle_ends(train) if train["schedule"] == "cosine_restarts" else []
+        return replace(run, strength=0.0, sigma2=None, checkpoints=tuple(sorted(set(run.checkpoints) | set(ends))))
 
     def single_network(self, model: str, **knobs: Any) -> Run:
         """One network trained with a plain cosine schedule for the whole budget: what ensembles must beat."""
         return Run(model, schedule="cosine", **knobs)
 
-    def sgdr(self) -> dict[str, Any]:
-        """SGDR with one cycle per peer member: its cycle ends are the snapshot ensemble."""
-        cycle = self.defaults["epochs"] // self.config["peers"]["members"]
-        return {"schedule": "cosine_restarts", "restart_epochs": cycle}
+    def member_checkpoints(self) -> tuple[int, ...]:
+        """The base schedule's last M − 1 cycle ends: with the final model, the M members of the
+        snapshot ensemble, and the checkpoints of the peers' distancing run."""
+        M = self.config["peers"]["members"]
+        ends = cycle_ends(self.defaults) if self.defaults["schedule"] == "cosine_restarts" else []
+        if len(ends) < M - 1:
+            raise ConfigError(f"peers.members: {M} members need {M - 1} cycle ends before the last epoch; "
+                              f"base.train's schedule has {len(ends)} ({', '.join(map(str, ends)) or 'none'})")
+        return tuple(ends[len(ends) - (M - 1):])
 
     # ------------------------------------------------------------ the table
 
@@ -226,7 +258,8 @@ class Experiments:
             Series("fixed_lr", f"fixed learning rate {number(f['lr'])}",
                    Run(f["model"], lr=f["lr"], schedule="constant")),
             Series("sgdr", f"cosine decay with warm restarts every {f['restart_epochs']} epochs", self.control(
-                Run(f["model"], lr=f["lr"], schedule="cosine_restarts", restart_epochs=f["restart_epochs"]))),
+                Run(f["model"], lr=f["lr"], schedule="cosine_restarts", restart_epochs=f["restart_epochs"],
+                    first_cycle_epochs=0))),
         )),)))
         figures.append(Figure("fig2_1", "formula"))
         figures.append(Figure("fig3_1", "runs", (Panel("fig3_1", "", (
@@ -257,7 +290,8 @@ class Experiments:
                 Series("no_hill", "no hill", self.control(self.distancing(checkpoints=many, weight_decay=wd))),
             ), value=wd) for wd in e["fig3_5"]["weight_decays"])))
         f = e["fig3_6"]
-        suboptimal = {"lr": f["lr"], "schedule": "cosine_restarts", "restart_epochs": f["restart_epochs"]}
+        suboptimal = {"lr": f["lr"], "schedule": "cosine_restarts", "restart_epochs": f["restart_epochs"],
+                      "first_cycle_epochs": 0}  # the paper's plain SGDR
         hill = self.distancing(checkpoints=tuple(f["checkpoints"]), **suboptimal)
         figures.append(Figure("fig3_6", "runs", (Panel("fig3_6", "", (
             Series("reference_lr", f"SGDR, lr {number(self.defaults['lr'])} (reference)",
@@ -298,10 +332,11 @@ class Experiments:
     def peer_labels(self) -> dict[str, str]:
         """Display labels of the peer methods (keys in ``PEER_METHODS``)."""
         M, E = self.config["peers"]["members"], self.defaults["epochs"]
+        ends = ", ".join(map(str, self.member_checkpoints()))
         return {
             "single": f"single network, {E} epochs",
-            "distancing": f"distancing: final + checkpoints every {E // M} epochs",
-            "snapshot": f"snapshot ensemble: SGDR, {M} cycles",
+            "distancing": f"distancing: final + checkpoints at epochs {ends}",
+            "snapshot": f"snapshot ensemble: final + cycle ends at epochs {ends}",
             "deep_equal_budget": f"deep ensemble, {M} × {E // M} epochs (equal budget)",
             "deep_m_budget": f"deep ensemble, {M} × {E} epochs ({M} × budget)",
         }
@@ -311,18 +346,18 @@ class Experiments:
         list of (run, epochs of its members): the final model first, then the others newest first.
 
         Budget: E = base epochs for each method (M × E for the reference deep ensemble), M
-        members; snapshot cycles and distancing checkpoints end every E/M epochs, and the
-        distancing run has the snapshot run's schedule. Replicate i uses seed i for the runs of
-        one schedule and seeds i·M … i·M + M − 1 for the deep ensembles (disjoint sets).
+        members; the snapshot ensemble is the base schedule's final model and last M − 1 cycle
+        ends, and the distancing run stores its checkpoints there. Replicate i uses seed i for
+        the runs of one schedule and seeds i·M … i·M + M − 1 for the deep ensembles (disjoint sets).
         """
         p = self.config["peers"]
         model, M, E = p["model"], p["members"], self.defaults["epochs"]
         every = E // M
-        checkpoints = tuple(range(every, E, every))
+        checkpoints = self.member_checkpoints()
         methods: dict[str, list[list[tuple[Run, tuple[int, ...]]]]] = {key: [] for key in PEER_METHODS}
         for i, seed in enumerate(self.figure_seeds("peers")):
             deep = [self.seeds[0] + i * M + j for j in range(M)]
-            hill = self.distancing(model, checkpoints=checkpoints, seed=seed, **self.sgdr())
+            hill = self.distancing(model, checkpoints=checkpoints, seed=seed)
             cycles = (E, *reversed(checkpoints))  # final model, then cycle ends newest first
             replicate = {
                 "single": [(self.single_network(model, seed=seed), (E,))],
@@ -434,35 +469,47 @@ def check_epochs(config: Mapping[str, Any], epochs: int) -> None:
 def check_claims(config: Mapping[str, Any]) -> None:
     """Each declared claim: a known statistic, a direction with a margin only where it means
     non-inferiority (and then positive), no more seeds than the config lists, its controls declared."""
-    from .claims import DIRECTIONS, STATISTICS
+    from .claims import DIRECTIONS, METRICS, STATISTICS
 
     declared = config.get("claims", {})
-    statistics = {spec.get("statistic") for spec in declared.values()}
+    statistics = {(spec.get("statistic"), spec.get("metric")) for spec in declared.values()}
     for claim, spec in declared.items():
         key = f"claims.{claim}"
         statistic = STATISTICS.get(spec["statistic"])
         if statistic is None:
             raise ConfigError(f"{key}.statistic: unknown statistic {spec['statistic']!r}; known: "
                               f"{', '.join(STATISTICS)}")
+        metric = spec.get("metric")
+        if statistic.ensemble and metric not in METRICS:
+            raise ConfigError(f"{key}.metric: {spec['statistic']} compares ensembles; metric must be one of "
+                              f"{', '.join(METRICS)}, got {metric!r}")
+        if not statistic.ensemble and metric is not None:
+            raise ConfigError(f"{key}.metric: only ensemble statistics take a metric ({spec['statistic']} does not)")
+        if "effect" in spec and not spec["effect"] > 0:
+            raise ConfigError(f"{key}.effect: the effect worth detecting must be positive (in "
+                              f"{statistic.unit_of(metric)}), got {spec['effect']}")
+        if statistic.ensemble and "effect" not in spec:
+            raise ConfigError(f"{key}.effect: an ensemble claim states the effect worth detecting (in "
+                              f"{statistic.unit_of(metric)})")
         if spec["direction"] not in DIRECTIONS:
             raise ConfigError(f"{key}.direction: {spec['direction']!r} is not one of {', '.join(DIRECTIONS)}")
         non_inferiority = spec["direction"] in ("not_below", "not_above")
         if non_inferiority and "margin" not in spec:
             raise ConfigError(f"{key}.margin: a {spec['direction']} claim needs a positive margin "
-                              f"(the largest difference accepted, in {statistic.unit})")
+                              f"(the largest difference accepted, in {statistic.unit_of(metric)})")
         if "margin" in spec and not non_inferiority:
             raise ConfigError(f"{key}.margin: only not_below and not_above claims take a margin "
                               f"(direction is {spec['direction']})")
         if non_inferiority and not spec["margin"] > 0:
             raise ConfigError(f"{key}.margin: must be positive (the largest difference accepted, in "
-                              f"{statistic.unit}), got {spec['margin']}")
+                              f"{statistic.unit_of(metric)}), got {spec['margin']}")
         if spec["seeds"] > len(config["seeds"]):
             raise ConfigError(f"{key}.seeds: the claim needs {spec['seeds']} seeds, but seeds lists "
                               f"{len(config['seeds'])}")
-        missing = [c for c in statistic.controls if c not in statistics]
+        missing = [c for c in statistic.controls if (c, metric) not in statistics]
         if missing:
-            raise ConfigError(f"{key}.statistic: {spec['statistic']} rests on the control {missing[0]}, "
-                              "which no claim declares")
+            raise ConfigError(f"{key}.statistic: {spec['statistic']} rests on the control {missing[0]}"
+                              f"{f' in {metric}' if metric else ''}, which no claim declares")
 
 
 def cli_settings(run_config: Mapping[str, Any]) -> str:

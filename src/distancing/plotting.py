@@ -148,11 +148,17 @@ def sweep_figure(metrics: Mapping[str, Path], distances: Mapping[str, Path], pan
     return fig
 
 
+# Ensemble metrics as drawn: column -> (axis label, scale).
+ENSEMBLE_METRICS = {"accuracy": ("ensemble validation accuracy (%)", 100.0),
+                    "nll": ("ensemble validation NLL (lower is better)", 1.0),
+                    "nll_calibrated": ("calibrated NLL, lower is better\n(temperature by 2-fold CV)", 1.0)}
+
+
 def ensemble_curve(ax: plt.Axes, table: pd.DataFrame, runs: Sequence[str], label: str, color,
-                   linestyle: str = "-") -> None:
-    """Ensemble accuracy against the number of members: mean over runs (seeds) with a band."""
+                   linestyle: str = "-", column: str = "accuracy") -> None:
+    """An ensemble metric against the number of members: mean over runs (seeds) with a band."""
     rows = table[table["run"].isin(runs)]
-    stats = rows.groupby("members")["accuracy"].agg(["mean", "std"]).fillna(0.0) * 100
+    stats = rows.groupby("members")[column].agg(["mean", "std"]).fillna(0.0) * ENSEMBLE_METRICS[column][1]
     ax.plot(stats.index, stats["mean"], marker="o", color=color, label=label, linestyle=linestyle)
     ax.fill_between(stats.index, stats["mean"] - stats["std"], stats["mean"] + stats["std"], color=color,
                     alpha=0.2, linewidth=0)

@@ -157,20 +157,22 @@ def git_commit() -> str:
 
 @torch.inference_mode()  # a third faster than no_grad for the small 1-D models, same numbers
 def evaluate(model: nn.Module, data: Dataset, batch_size: int, forward: Callable | None = None,
-             autocast: Callable = contextlib.nullcontext) -> tuple[float, float, torch.Tensor]:
-    """Validation loss, accuracy and class probabilities (float32, on the host)."""
+             autocast: Callable = contextlib.nullcontext, extra: bool = False) -> tuple[float, float, torch.Tensor]:
+    """Validation loss, accuracy and class probabilities (float32, on the host); with ``extra``,
+    on the extra held-out samples (``Dataset.x_extra``) instead."""
     model.eval()
     forward = forward or model
+    xs, ys = (data.x_extra, data.y_extra) if extra else (data.x_val, data.y_val)
     loss, correct, probs = 0.0, 0, []
-    for start in range(0, len(data.y_val), batch_size):
-        x = data.prepare(data.x_val[start:start + batch_size])
-        y = data.y_val[start:start + batch_size]
+    for start in range(0, len(ys), batch_size):
+        x = data.prepare(xs[start:start + batch_size])
+        y = ys[start:start + batch_size]
         with autocast():
             logits = forward(x).float()
         loss += F.cross_entropy(logits, y, reduction="sum").item()
         correct += (logits.argmax(1) == y).sum().item()
         probs.append(torch.softmax(logits, 1).cpu())
-    n = len(data.y_val)
+    n = len(ys)
     return loss / n, correct / n, torch.cat(probs)
 
 
@@ -183,7 +185,8 @@ class Trainer:
         self.log, self.progress = log, progress
         data_cfg, train = config["data"], config["train"]
         if data is None:  # benchmarks pass synthetic data of the same shape instead
-            data = load_dataset(data_cfg["dataset"], data_cfg["root"], data_cfg["train_samples"])
+            data = load_dataset(data_cfg["dataset"], data_cfg["root"], data_cfg["train_samples"],
+                                data_cfg["ensemble_val_samples"])
         self.data = data.to(device)
         self.augment = data_cfg["augment"] if data_cfg["augment"] is not None else self.data.dim == 2
 
@@ -292,8 +295,21 @@ class Trainer:
         """Network input in the model's memory layout (NHWC when channels_last)."""
         return x.contiguous(memory_format=torch.channels_last) if self.channels_last else x
 
+    @property
+    def member_labels(self) -> torch.Tensor:
+        """Labels of the samples ensemble members are scored on: validation, then the extra held-out."""
+        d = self.data
+        return d.y_val if d.y_extra is None else torch.cat([d.y_val, d.y_extra])
+
     def keep_member(self, kind: str, probs: torch.Tensor) -> None:
-        """Store validation probabilities (and the weights) of an ensemble member at this epoch."""
+        """Store validation probabilities (and the weights) of an ensemble member at this epoch,
+        extended by its probabilities on the extra held-out samples where there are any."""
+        if self.data.y_extra is not None:
+            with self.timer.phase("evaluation"):
+                _, _, more = evaluate(self.model, self.data, self.config["train"]["eval_batch_size"],
+                                      forward=lambda x: self.forward(self.layout(x)), autocast=self.autocast,
+                                      extra=True)
+            probs = torch.cat([probs, more])
         h = self.history
         h.member_epochs.append(self.epoch)
         h.member_kinds.append(kind)
@@ -348,9 +364,9 @@ class Trainer:
             probs = torch.stack(h.member_probs).numpy()
         else:
             weight_distances = np.zeros((0, 0), np.float32)
-            probs = np.zeros((0, len(self.data.y_val), self.data.num_classes), np.float32)
+            probs = np.zeros((0, len(self.member_labels), self.data.num_classes), np.float32)
         epochs, kinds = np.asarray(h.member_epochs, dtype=np.int64), np.asarray(h.member_kinds, dtype=str)
-        atomic_save_npz(self.outputs.predictions, probs=probs, labels=self.data.y_val.cpu().numpy(),
+        atomic_save_npz(self.outputs.predictions, probs=probs, labels=self.member_labels.cpu().numpy(),
                         epochs=epochs, kinds=kinds, weight_distances=weight_distances, status=np.asarray(h.status))
         # The members' parameters in half precision, for weight distances between runs (deep
         # ensembles); distances within a run are exact in predictions.npz.

@@ -23,6 +23,7 @@ rule claims:
             labels={"table": "claims"},
         ),
         md=f"{RESULTS}/claims.md",
+        summary=REPORT_SUMMARY,
     params:
         figures=json_param({figure: EXPERIMENTS.figure_runs(figure) for figure in claim_figures()}),
         claims=json_param(CLAIMS),

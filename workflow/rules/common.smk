@@ -31,6 +31,14 @@ FIGURE_TABLE = EXPERIMENTS.figures()  # the experiment design: figure -> source 
 FIGURE_NAMES = list(FIGURE_TABLE)
 ALL_FIGURES = expand(f"{FIGURES}/{{figure}}.{{ext}}", figure=FIGURE_NAMES, ext=["png", "pdf"])
 CLAIMS = config["claims"]
+# The report opens on what the claims decided: the claims rule writes that page; before the
+# claims exist, the report opens on a page that says so.
+REPORT_SUMMARY = f"{RESULTS}/report/summary.rst"
+REPORT_PAGE = (
+    os.path.abspath(REPORT_SUMMARY)
+    if os.path.exists(REPORT_SUMMARY)
+    else os.path.join(workflow.basedir, "workflow/report/no_claims_yet.rst")
+)
 
 
 def json_param(value):

@@ -1,12 +1,14 @@
-"""Snakemake script: results/claims.csv, and the same rows as an HTML table (for the report) and in markdown."""
+"""Snakemake script: results/claims.csv, the same rows as an HTML table (for the report) and in
+markdown, and the report's opening page (what the claims decided, in words)."""
 
 import json
 import logging
 
 import pandas as pd
 
-from distancing.claims import Evidence, evaluate_claims, html_table, markdown_table
+from distancing.claims import Evidence, evaluate_claims, html_table, markdown_table, summary_rst
 from distancing.files import atomic_write_text
+from distancing.pipeline import Experiments
 from distancing.scripts import RunFiles, log_to
 
 snakemake = globals()["snakemake"]
@@ -18,5 +20,6 @@ table = evaluate_claims(evidence, json.loads(snakemake.params.claims))
 atomic_write_text(snakemake.output.csv, table.to_csv(index=False, na_rep="nan"))
 atomic_write_text(snakemake.output.html, html_table(table))
 atomic_write_text(snakemake.output.md, "# Claims of the paper, decided on this run\n\n" + markdown_table(table))
+atomic_write_text(snakemake.output.summary, summary_rst(table, Experiments(snakemake.config).regime()))
 logging.info("%d claims from %d runs: %s", len(table), len(files["metrics.csv"]),
              table["verdict"].value_counts().to_dict())

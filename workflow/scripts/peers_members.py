@@ -1,20 +1,22 @@
-"""Peers figure: accuracy and NLL against the number of members, for every ensemble method at
-the declared training budget; the single network (one member) as a line across all sizes."""
+"""Peers figure: accuracy, NLL and calibrated NLL against the number of members, for every
+ensemble method at the declared training budget; the single network (one member) as a line
+across all sizes."""
 
 import matplotlib.pyplot as plt
 import pandas as pd
 
-from distancing.plotting import COLORS, legend_outside, save
+from distancing.plotting import COLORS, ENSEMBLE_METRICS, legend_outside, save
 from distancing.scripts import log_to
 
 snakemake = globals()["snakemake"]
 log_to(snakemake.log[0])
 table = pd.read_csv(snakemake.input.members)
-fig, (left, right) = plt.subplots(1, 2, figsize=(12, 4))
+metrics = ("accuracy", "nll", "nll_calibrated")
+fig, axes = plt.subplots(1, len(metrics), figsize=(16, 4))
 for color, (method, rows) in zip(COLORS, table.groupby("method", sort=False), strict=False):
     label = rows["label"].iloc[0]
-    for ax, column, scale in ((left, "accuracy", 100), (right, "nll", 1)):
-        stats = rows.groupby("members")[column].agg(["mean", "std"]).fillna(0.0) * scale
+    for ax, column in zip(axes, metrics, strict=True):
+        stats = rows.groupby("members")[column].agg(["mean", "std"]).fillna(0.0) * ENSEMBLE_METRICS[column][1]
         if method == "single":  # one member: a line, so it is not hidden under the others' first points
             mean, std = stats["mean"].iloc[0], stats["std"].iloc[0]
             ax.axhline(mean, color="0.2", linewidth=1.4, label=label)
@@ -23,9 +25,9 @@ for color, (method, rows) in zip(COLORS, table.groupby("method", sort=False), st
         ax.plot(stats.index, stats["mean"], marker="o", color=color, label=label)
         ax.fill_between(stats.index, stats["mean"] - stats["std"], stats["mean"] + stats["std"], color=color,
                         alpha=0.15, linewidth=0)
-for ax, label in ((left, "ensemble validation accuracy (%)"), (right, "ensemble validation NLL")):
+for ax, column in zip(axes, metrics, strict=True):
     ax.set_xlabel("ensemble members")
-    ax.set_ylabel(label)
+    ax.set_ylabel(ENSEMBLE_METRICS[column][0])
     ax.set_xticks(sorted(table["members"].unique()))
-legend_outside(right, fontsize=7)
+legend_outside(axes[-1], fontsize=7)
 save(fig, snakemake.output.png, snakemake.output.pdf)

@@ -1,0 +1,96 @@
+"""Do the verdicts survive another seed set? The same claims on a disjoint set of seeds.
+
+    python benchmarks/seed_robustness.py --run [--seeds 100 101 102 103 104] [--reference results/claims.csv]
+                                         [--keep DIR] [--cores 2]
+    python benchmarks/seed_robustness.py A/claims.csv B/claims.csv
+
+``--run`` runs the whole pipeline from nothing on ``config.yaml`` with ``seeds`` replaced by a
+disjoint set of the same size (every run, deep-ensemble seeds included, then uses seeds
+outside the profile's own), and compares its ``claims.csv`` with ``--reference`` (the
+profile's own run; without it, the profile is run from nothing too). Prints one row per
+claim and panel with both verdicts (own and family-wise), then the counts: decided in both
+(the same way), decided in one only, and decided the opposite way in the two sets, which a
+sound design must never show.
+"""
+
+from __future__ import annotations
+
+import argparse
+import shutil
+import tempfile
+from pathlib import Path
+
+import pandas as pd
+import yaml
+from pipeline_cost import pipeline_config, run_pipeline
+
+
+def decided(verdict: str) -> bool:
+    return verdict.startswith(("holds", "does not hold"))
+
+
+def compare(a: pd.DataFrame, b: pd.DataFrame, names: tuple[str, str]) -> str:
+    key = ["claim", "panel"]
+    both = a.fillna({"panel": ""}).merge(b.fillna({"panel": ""}), on=key, suffixes=("_a", "_b"))
+    lines = [f"| claim | figure | panel | metric | {names[0]} | {names[1]} | Holm, {names[0]} | Holm, {names[1]} |",
+             "|---|---|---|---|---|---|---|---|"]
+    counts = {"decided in both, the same way": 0, "decided in one set only": 0, "decided in neither": 0,
+              "decided the opposite way": 0}
+    for r in both.itertuples():
+        lines.append(f"| {r.claim} | {r.figure_a} | {r.panel} | {r.metric_a if isinstance(r.metric_a, str) else ''} "
+                     f"| {r.verdict_a} | {r.verdict_b} | {r.verdict_holm_a} | {r.verdict_holm_b} |")
+        da, db = decided(r.verdict_a), decided(r.verdict_b)
+        if da and db:
+            counts["decided in both, the same way" if r.verdict_a == r.verdict_b else "decided the opposite way"] += 1
+        else:
+            counts["decided in one set only" if da or db else "decided in neither"] += 1
+    lines.append("")
+    lines.append(f"{len(both)} claims × panels: " + "; ".join(f"{v} {k}" for k, v in counts.items()) + ".")
+    return "\n".join(lines)
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("tables", nargs="*", type=Path, help="two claims.csv files to compare")
+    parser.add_argument("--run", action="store_true", help="run the pipeline on the disjoint seeds, then compare")
+    parser.add_argument("--configfile", default="config.yaml")
+    parser.add_argument("--seeds", nargs="*", type=int, help="the disjoint set (default: 100, 101, … as many as "
+                        "the config lists)")
+    parser.add_argument("--reference", type=Path, help="the profile's own claims.csv (default: run it too)")
+    parser.add_argument("--keep", type=Path, help="keep the disjoint run's results here")
+    parser.add_argument("--cores", type=int, default=2)
+    args = parser.parse_args()
+    if not args.run:
+        if len(args.tables) != 2:
+            raise SystemExit("give two claims.csv files, or --run")
+        print(compare(pd.read_csv(args.tables[0]), pd.read_csv(args.tables[1]),
+                      (str(args.tables[0]), str(args.tables[1]))))
+        return
+    profile = yaml.safe_load(Path(args.configfile).read_text())
+    own, members = profile["seeds"], profile["peers"]["members"]
+    seeds = args.seeds or list(range(100, 100 + len(own)))
+
+    def used(chosen: list[int]) -> set[int]:  # the seeds and the deep ensembles' (Experiments.peer_members)
+        return set(chosen) | set(range(chosen[0], chosen[0] + len(chosen) * members))
+
+    if used(own) & used(seeds):
+        raise SystemExit(f"--seeds {seeds}: not disjoint from the profile's seeds and its deep-ensemble seeds")
+    tables, timings = {}, []
+    for label, chosen in ([("own seeds", own)] if args.reference is None else []) + [("disjoint seeds", seeds)]:
+        work = Path(tempfile.mkdtemp(prefix="seeds-"))
+        config = pipeline_config(args.configfile, [f"seeds={chosen}"], work)
+        wall, cpu = run_pipeline(config, args.cores)
+        timings.append(f"{label} {chosen}: {wall:.0f} s wall, {cpu:.0f} CPU-seconds")
+        tables[label] = pd.read_csv(work / "results" / "claims.csv")
+        if args.keep and label == "disjoint seeds":
+            shutil.move(str(work), args.keep)
+        else:
+            shutil.rmtree(work)
+    if args.reference is not None:
+        tables = {"own seeds": pd.read_csv(args.reference), **tables}
+    print("; ".join(timings) + "\n")
+    print(compare(tables["own seeds"], tables["disjoint seeds"], (f"seeds {own}", f"seeds {seeds}")))
+
+
+if __name__ == "__main__":
+    main()
