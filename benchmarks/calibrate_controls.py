@@ -112,8 +112,8 @@ def describe(values: list[float], metric: str) -> tuple[str, bool]:
             bool(low > 0))
 
 
-def sgdr_learning_rates(pipeline: dict, source: str, model: str, rates: list[float], replicates: int, pool,
-                        tmp: Path) -> None:
+def sgdr_learning_rates(pipeline: dict, source: str, model: str, rates: list[float], replicates: int, offset: int,
+                        pool, tmp: Path) -> None:
     """Figure 3.6's control: the figure's plain SGDR run (config.yaml's base with the figure's
     restart_epochs and no first cycle, no hill) at other learning rates, paired by seed with the
     base rate. A "suboptimal" rate should end clearly below the base rate while still training
@@ -121,13 +121,13 @@ def sgdr_learning_rates(pipeline: dict, source: str, model: str, rates: list[flo
     base_lr = resolve(merge(resolve(), pipeline["base"]))["train"]["lr"]
     cycle = pipeline["experiments"]["fig3_6"]["restart_epochs"]
     print(f"{model}, the base run config of {source} with plain SGDR (restarts every {cycle} epochs), no hill; "
-          f"{replicates} seeds; final validation accuracy; difference to lr {base_lr:g} paired by seed\n")
+          f"{replicates} seeds from {offset}; final validation accuracy; difference to lr {base_lr:g} paired by seed\n")
     print("| learning rate | final accuracy | − the base rate, points | lowest seed | CPU-seconds |")
     print("|---|---|---|---|---|")
     results = {}
     for lr in [base_lr, *rates]:
         configs = []
-        for seed in range(replicates):
+        for seed in range(offset, offset + replicates):
             layer = merge(resolve(), pipeline["base"])
             layer["model"] = merge(layer["model"], pipeline["models"][model])
             layer["train"].update(lr=lr, schedule="cosine_restarts", restart_epochs=cycle, first_cycle_epochs=None)
@@ -183,7 +183,7 @@ def main() -> None:
     if args.sgdr_learning_rates:
         with multiprocessing.get_context("spawn").Pool(args.workers) as pool:
             sgdr_learning_rates(pipeline, args.config, pipeline["distancing"]["model"], args.sgdr_learning_rates, R,
-                                pool, tmp)
+                                offset, pool, tmp)
         return
 
     held_out = args.ensemble_val_samples or "the validation split's"

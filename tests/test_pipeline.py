@@ -188,7 +188,7 @@ def test_adding_a_sweep_value_adds_one_run_per_seed():
     (lambda c: c["base"]["train"].update(first_cycle_epochs=4),
      "base.train.first_cycle_epochs: must be < train.epochs (4), got 4"),
     (lambda c: c["base"]["train"].update(restart_epochs=4),
-     "peers.members: 2 members need 1 cycle ends before the last epoch; base.train's schedule has 0 (none)"),
+     "peers.members: 2 members need 1 cycle end(s) before the last epoch; base.train's schedule has 0 (none)"),
     (lambda c: c["base"]["data"].update(ensemble_val_samples=0), "base.data.ensemble_val_samples: must be >= 1"),
 ])
 def test_bad_pipeline_config_names_the_key(change, message):

@@ -235,7 +235,7 @@ class Experiments:
         M = self.config["peers"]["members"]
         ends = cycle_ends(self.defaults) if self.defaults["schedule"] == "cosine_restarts" else []
         if len(ends) < M - 1:
-            raise ConfigError(f"peers.members: {M} members need {M - 1} cycle ends before the last epoch; "
+            raise ConfigError(f"peers.members: {M} members need {M - 1} cycle end(s) before the last epoch; "
                               f"base.train's schedule has {len(ends)} ({', '.join(map(str, ends)) or 'none'})")
         return tuple(ends[len(ends) - (M - 1):])
 
