@@ -149,15 +149,14 @@ class Singles:
         self.pipeline, self.pool, self.tmp, self.done = pipeline, pool, tmp, {}
         self.ensemble_val_samples = ensemble_val_samples
 
-    def get(self, model: str, epochs: int, seeds: list[int]) -> list[dict]:
+    def get(self, model: str, epochs: int, seeds: list[int]) -> tuple[list[dict], float]:
+        """The networks of these seeds, and the CPU-seconds of those trained by this call."""
         missing = [s for s in seeds if (model, epochs, s) not in self.done]
         jobs = [(run_config(self.pipeline, model, s, epochs=epochs, ensemble_val_samples=self.ensemble_val_samples),
                  str(self.tmp / f"single-{model}-{epochs}-{s}")) for s in missing]
-        for seed, result in zip(missing, self.pool.map(train, jobs), strict=True):
-            self.done[(model, epochs, seed)] = result | {"fresh": True}
-        results = [self.done[(model, epochs, s)] for s in seeds]
-        cpu = sum(r["cpu"] for r in results if r.pop("fresh", False))
-        return results, cpu
+        trained = self.pool.map(train, jobs)
+        self.done.update({(model, epochs, s): result for s, result in zip(missing, trained, strict=True)})
+        return [self.done[(model, epochs, s)] for s in seeds], sum(r["cpu"] for r in trained)
 
 
 def main() -> None:

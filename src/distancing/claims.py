@@ -409,7 +409,7 @@ def evaluate_claims(evidence: Evidence, declared: Mapping[str, Mapping[str, Any]
     undecided claim resting on them is testable). Columns: the claim's own verdict (95 % interval)
     and ``verdict_holm``, decided at the family-wise level over every row of the table."""
     order = sorted(declared, key=lambda c: bool(STATISTICS[declared[c]["statistic"]].controls))
-    rows, outcome = [], {}
+    rows, decisions, outcome = [], [], {}  # decisions: what verdict_holm needs of each row
     for claim in order:
         spec = declared[claim]
         statistic = STATISTICS[spec["statistic"]]
@@ -437,13 +437,11 @@ def evaluate_claims(evidence: Evidence, declared: Mapping[str, Mapping[str, Any]
                          "mde": minimum_detectable_effect(values), "seeds_needed": needed or math.nan,
                          "p": p_value(values, boundary), "verdict": text,
                          "note": f"control {', '.join(failed)} does not hold" if failed and text == own else "",
-                         "values": " ".join(f"{v:.4g}" for v in values),
-                         "_own": own, "_failed": failed, "_needed": needed})
-    adjusted = holm([r["p"] for r in rows])
-    for row, p in zip(rows, adjusted, strict=True):
+                         "values": " ".join(f"{v:.4g}" for v in values)})
+            decisions.append((own, failed, needed, effect))
+    for row, p, (own, failed, needed, effect) in zip(rows, holm([r["p"] for r in rows]), decisions, strict=True):
         row["p_holm"] = p
-        own = row.pop("_own") if p < ALPHA else "inconclusive"
-        row["verdict_holm"] = gated(own, row.pop("_failed"), row.pop("_needed"), row["n"], row["effect"], row["unit"])
+        row["verdict_holm"] = gated(own if p < ALPHA else "inconclusive", failed, needed, row["n"], effect, row["unit"])
     return pd.DataFrame(rows)
 
 

@@ -295,6 +295,12 @@ class Trainer:
         """Network input in the model's memory layout (NHWC when channels_last)."""
         return x.contiguous(memory_format=torch.channels_last) if self.channels_last else x
 
+    def evaluate(self, extra: bool = False) -> tuple[float, float, torch.Tensor]:
+        """``evaluate`` with this run's forward pass (layout, compile, autocast), timed as evaluation."""
+        with self.timer.phase("evaluation"):
+            return evaluate(self.model, self.data, self.config["train"]["eval_batch_size"],
+                            forward=lambda x: self.forward(self.layout(x)), autocast=self.autocast, extra=extra)
+
     @property
     def member_labels(self) -> torch.Tensor:
         """Labels of the samples ensemble members are scored on: validation, then the extra held-out."""
@@ -305,10 +311,7 @@ class Trainer:
         """Store validation probabilities (and the weights) of an ensemble member at this epoch,
         extended by its probabilities on the extra held-out samples where there are any."""
         if self.data.y_extra is not None:
-            with self.timer.phase("evaluation"):
-                _, _, more = evaluate(self.model, self.data, self.config["train"]["eval_batch_size"],
-                                      forward=lambda x: self.forward(self.layout(x)), autocast=self.autocast,
-                                      extra=True)
+            _, _, more = self.evaluate(extra=True)
             probs = torch.cat([probs, more])
         h = self.history
         h.member_epochs.append(self.epoch)
@@ -322,10 +325,7 @@ class Trainer:
         if diverged:
             val_loss, val_acc, probs = math.nan, math.nan, None
         else:
-            with self.timer.phase("evaluation"):
-                val_loss, val_acc, probs = evaluate(self.model, self.data, self.config["train"]["eval_batch_size"],
-                                                    forward=lambda x: self.forward(self.layout(x)),
-                                                    autocast=self.autocast)
+            val_loss, val_acc, probs = self.evaluate()
             if self.epoch in self.checkpoint_epochs:
                 self.hill.add_checkpoint(self.flat.data, self.epoch)
             last = self.epoch == self.config["train"]["epochs"]

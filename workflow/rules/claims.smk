@@ -27,6 +27,7 @@ rule claims:
     params:
         figures=json_param({figure: EXPERIMENTS.figure_runs(figure) for figure in claim_figures()}),
         claims=json_param(CLAIMS),
+        regime=EXPERIMENTS.regime(),
     log:
         f"{RESULTS}/logs/claims.log",
     script:

@@ -8,7 +8,6 @@ import pandas as pd
 
 from distancing.claims import Evidence, evaluate_claims, html_table, markdown_table, summary_rst
 from distancing.files import atomic_write_text
-from distancing.pipeline import Experiments
 from distancing.scripts import RunFiles, log_to
 
 snakemake = globals()["snakemake"]
@@ -20,6 +19,6 @@ table = evaluate_claims(evidence, json.loads(snakemake.params.claims))
 atomic_write_text(snakemake.output.csv, table.to_csv(index=False, na_rep="nan"))
 atomic_write_text(snakemake.output.html, html_table(table))
 atomic_write_text(snakemake.output.md, "# Claims of the paper, decided on this run\n\n" + markdown_table(table))
-atomic_write_text(snakemake.output.summary, summary_rst(table, Experiments(snakemake.config).regime()))
+atomic_write_text(snakemake.output.summary, summary_rst(table, snakemake.params.regime))
 logging.info("%d claims from %d runs: %s", len(table), len(files["metrics.csv"]),
              table["verdict"].value_counts().to_dict())
