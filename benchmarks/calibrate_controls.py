@@ -38,12 +38,11 @@ import time
 from pathlib import Path
 
 import numpy as np
-import yaml
 
 from distancing.claims import interval, minimum_detectable_effect, seeds_needed
 from distancing.config import merge, resolve
 from distancing.ensembles import accuracy, calibrated_nll, disagreement
-from distancing.pipeline import cycle_ends
+from distancing.pipeline import cycle_ends, load_profiles
 
 # Every candidate starts from the same settings, whatever config.yaml says today (it takes one
 # of the candidates), so the table in docs/benchmarks.md reproduces: the previous profile's
@@ -174,7 +173,7 @@ def main() -> None:
     parser.add_argument("--sgdr-learning-rates", nargs="*", type=float, metavar="LR",
                         help="instead: the config's own SGDR runs at these learning rates (Figure 3.6's control)")
     args = parser.parse_args()
-    pipeline = yaml.safe_load(Path(args.config).read_text())
+    pipeline = load_profiles(default=args.config)
     models = args.models or list(pipeline["models"])
     R, offset = args.replicates, args.seed_offset
     effects = {"accuracy": args.effect_accuracy, "nll_calibrated": args.effect_nll}

@@ -129,7 +129,7 @@ def main() -> None:
             plain = timed(device, trainer.train_epoch, args.repeats)
             memory = torch.cuda.max_memory_allocated(device) / 2**30 if device.type == "cuda" else float("nan")
             for i in range(8):
-                trainer.hill.add_checkpoint(trainer.flat.data + 0.01 * torch.randn_like(trainer.flat.data), i)
+                trainer.method.add_checkpoint(trainer.flat.data + 0.01 * torch.randn_like(trainer.flat.data), i)
             with_hill = timed(device, trainer.train_epoch, args.repeats)
             reference = timed(device, minimal_loop(model_name, data, args.batch, precision, compiled, device),
                               args.repeats)

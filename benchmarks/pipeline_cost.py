@@ -31,6 +31,8 @@ from pathlib import Path
 
 import yaml
 
+from distancing.pipeline import load_profiles
+
 PHASES = ("startup", "train_steps", "evaluation", "writes", "total")
 
 
@@ -40,8 +42,9 @@ def children_cpu() -> float:
 
 
 def pipeline_config(configfile: str, changes: list[str], work: Path) -> Path:
-    """The pipeline config with ``KEY.PATH=VALUE`` changes and fresh output folders, written into ``work``."""
-    config = yaml.safe_load(Path(configfile).read_text())
+    """The pipeline config (a profile merged over config.yaml, as Snakemake merges it) with
+    ``KEY.PATH=VALUE`` changes and fresh output folders, written into ``work``."""
+    config = load_profiles(configfile)
     config["results"], config["figures"] = str(work / "results"), str(work / "figures")
     for change in changes:
         key, _, value = change.partition("=")

@@ -21,8 +21,9 @@ import tempfile
 from pathlib import Path
 
 import pandas as pd
-import yaml
 from pipeline_cost import pipeline_config, run_pipeline
+
+from distancing.pipeline import load_profiles
 
 
 def decided(verdict: str) -> bool:
@@ -66,7 +67,7 @@ def main() -> None:
         print(compare(pd.read_csv(args.tables[0]), pd.read_csv(args.tables[1]),
                       (str(args.tables[0]), str(args.tables[1]))))
         return
-    profile = yaml.safe_load(Path(args.configfile).read_text())
+    profile = load_profiles(args.configfile)
     own, members = profile["seeds"], profile["peers"]["members"]
     seeds = args.seeds or list(range(100, 100 + len(own)))
 

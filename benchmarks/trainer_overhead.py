@@ -62,7 +62,7 @@ def main() -> None:
     for count in counts:
         trainer = Trainer(config, RunOutputs(tmp / str(count), tmp / f"{count}.pt"), device, log=lambda _: None)
         for i in range(count):  # checkpoints a little away from θ, as after some training
-            trainer.hill.add_checkpoint(trainer.flat.data + 0.01 * torch.randn_like(trainer.flat.data), i)
+            trainer.method.add_checkpoint(trainer.flat.data + 0.01 * torch.randn_like(trainer.flat.data), i)
         trainers[count] = trainer
     data = trainers[counts[0]].data
     torch.manual_seed(config["seed"])

@@ -6,7 +6,7 @@ import pytest
 import yaml
 
 from distancing.cli import main
-from distancing.config import checkpoint_epochs, parse_override, resolve
+from distancing.config import parse_override
 
 from .conftest import run_cli
 
@@ -36,8 +36,11 @@ BAD = [
     ("distancing.checkpoints=[0]", "distancing.checkpoints", "outside 1..3"),
     ("distancing.checkpoints=3", "distancing.checkpoints", "expected a list of epochs"),
     ("distancing.checkpoints=[2,2]", "distancing.checkpoints", "must not repeat"),
-    ("distancing.every=0", "distancing.every", "must be >= 1"),
-    ("distancing.start=2", "distancing.start", "only meaningful with distancing.every"),
+    ("distancing.space=logits", "distancing.space", "allowed: weights"),
+    ("train.schedule=fge", "train.restart_epochs", "the fge schedule's cycle must have an even length"),
+    ("init.epoch=3", "init", "give both init.from (a run directory) and init.epoch, or neither"),
+    ("init={from: runs/a, epoch: 0}", "init.epoch", "must be >= 1"),
+    ("saved_states=[5]", "saved_states", "outside 1..4"),
     ("model.name=vgg", "model.name", "allowed: mobilenetv2, resnet, resnet18"),
     ("model.resnet.blocks=[]", "model.resnet.blocks", "non-empty list of positive integers"),
     ("model.resnet.width=0", "model.resnet.width", "must be >= 1"),
@@ -87,20 +90,14 @@ def test_missing_and_malformed_files_are_named(tmp_path, capsys):
 def test_overrides_and_files_layer_over_the_defaults(tmp_path, capsys):
     config = tmp_path / "c.yaml"
     config.write_text("train: {epochs: 10}\ndistancing: {sigma2: 1e-3, strength: 2}\n")
-    assert main(["config", str(config), "--set", "distancing.every=3", "--set", "model.name=resnet"]) == 0
+    assert main(["config", str(config), "--set", "distancing.checkpoints=[6, 3]", "--set", "model.name=resnet"]) == 0
     resolved = yaml.safe_load(capsys.readouterr().out)
     assert resolved["train"]["epochs"] == 10
     assert resolved["train"]["batch_size"] == 128  # a default
     assert resolved["distancing"]["sigma2"] == 1e-3 and isinstance(resolved["distancing"]["sigma2"], float)
     assert resolved["distancing"]["strength"] == 2.0
     assert resolved["model"]["name"] == "resnet"
-    assert checkpoint_epochs(resolved) == [3, 6, 9]
-
-
-def test_checkpoint_epochs_combine_list_and_every():
-    config = resolve({"train": {"epochs": 12},
-                      "distancing": {"checkpoints": [2], "every": 4, "start": 5}})
-    assert checkpoint_epochs(config) == [2, 5, 9]
+    assert resolved["distancing"]["checkpoints"] == [3, 6]  # sorted
 
 
 def test_parse_override_reads_yaml_values():

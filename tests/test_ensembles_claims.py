@@ -3,9 +3,11 @@
 import math
 
 import numpy as np
+import pandas as pd
 import pytest
 
-from distancing.claims import STATISTICS, interval, minimum_detectable_effect, slope, verdict
+from distancing.claims import FIGURE_STATISTICS as STATISTICS
+from distancing.claims import interval, minimum_detectable_effect, slope, verdict
 from distancing.ensembles import accuracy, disagreement, ece, ensemble_row, final_first_order, nll
 
 # Three samples, two classes, two members.
@@ -105,8 +107,6 @@ GATING_PANELS = {
 
 def test_controls_gate_only_undecided_verdicts(tmp_path):
     """Figure 3.7 with five panels: each verdict of the claim with its control holding and failing."""
-    import pandas as pd
-
     from distancing.claims import Evidence, evaluate_claims
 
     runs, ensembles, panels = {}, [], {}
@@ -166,8 +166,6 @@ def test_controls_gate_only_undecided_verdicts(tmp_path):
 def test_an_undecided_claim_names_the_seeds_its_effect_needs(tmp_path):
     """Values 1, −1, 0.5 (sd 1.04): three seeds are too few for an effect of 0.5; the n needed is
     the smallest at which the paired t-test's detectable effect reaches 0.5."""
-    import pandas as pd
-
     from distancing.claims import Evidence, evaluate_claims, minimum_detectable_effect, seeds_needed
 
     runs, ensembles, names = {}, [], {"single": [], "no_hill": []}
@@ -258,13 +256,14 @@ def test_peer_rows_pick_members_and_measure_pairs(tmp_path):
                   [[0.0, 0.0], [1.0, 0.0], [3.0, 4.0]])
     fabricate_run(tmp_path, "deep0", [6], ["final"], [a], [[0.0, 0.0]])
     fabricate_run(tmp_path, "deep1", [6], ["final"], [b], [[0.0, 2.0]])
-    peers = {"snapshot": [[("sgdr", [6, 2])]], "deep": [[("deep0", [6]), ("deep1", [6])]]}
+    peers = {"snapshot": {"label": "S", "budget": 6, "ensembles": [[("sgdr", [6, 2])]]},
+             "deep": {"label": "D", "budget": 12, "ensembles": [[("deep0", [6]), ("deep1", [6])]]}}
     runs = tmp_path / "runs"
     predictions = {run.name: run / "predictions.npz" for run in runs.iterdir()}
     weights = {run.name: run / "weights.npz" for run in runs.iterdir()}
-    rows, pairs = peer_rows(predictions, weights, peers, members=3, method_labels={"snapshot": "S", "deep": "D"})
+    rows, pairs = peer_rows(predictions, weights, peers, members=3)
     snapshot = [r for r in rows if r["method"] == "snapshot"]
-    assert {r["label"] for r in snapshot} == {"S"}
+    assert {(r["label"], r["budget"]) for r in snapshot} == {("S", 6)}
     # The members named by epoch, in that order: final (epoch 6), then epoch 2; epoch 4 is left out.
     assert [r["members"] for r in snapshot] == [1, 2]
     assert snapshot[1]["weight_distance"] == pytest.approx(5.0)  # ‖(3, 4) − (0, 0)‖
@@ -273,7 +272,8 @@ def test_peer_rows_pick_members_and_measure_pairs(tmp_path):
     (pair,) = [p for p in pairs if p["method"] == "deep"]
     assert pair["weight_distance"] == pytest.approx(2.0) and pair["pair_accuracy"] == 1.0
     with pytest.raises(ValueError, match="run sgdr: no stored member at epoch 5"):
-        peer_rows(predictions, weights, {"snapshot": [[("sgdr", [6, 5])]]}, members=3, method_labels={"snapshot": "S"})
+        peer_rows(predictions, weights, {"snapshot": {"label": "S", "budget": 6, "ensembles": [[("sgdr", [6, 5])]]}},
+                  members=3)
 
 
 def test_the_weight_decay_claim_subtracts_each_no_hill_twin(tmp_path):
@@ -298,3 +298,23 @@ def test_the_weight_decay_claim_subtracts_each_no_hill_twin(tmp_path):
                             {"jump": {"statistic": "weight_decay_distance_jump", "direction": "differs", "seeds": 2}})
     (row,) = table.to_dict("records")  # one row for the figure, not one per panel
     assert row["panel"] == "" and row["mean"] == pytest.approx(0.4) and row["n"] == 1
+
+
+def test_peer_statistics_come_from_the_registry_with_their_controls():
+    """Every registered peer gets "beats one network" and "distancing against it"; the latter rests on
+    the control its registry entry names, and both read the full ensembles of the peer table."""
+    from distancing.claims import Evidence, peer_difference, statistics
+
+    known = statistics()
+    assert known["peers_distancing_vs_fge"].controls == ("peers_fge_vs_single",)
+    assert known["peers_distancing_vs_deep_equal_budget"].controls == ("peers_deep_m_budget_vs_single",)
+    assert known["peers_distancing_vs_snapshot"].controls == ("peers_snapshot_vs_single",)
+    assert set(known["peers_distancing_vs_fge"].peers) == {"distancing", "fge", "single"}
+    assert "peers_single_vs_single" not in known and "peers_distancing_vs_distancing" not in known
+    rows = []
+    for replicate, (single, fge) in enumerate(((0.90, (0.89, 0.93)), (0.80, (0.81, 0.84)))):
+        rows.append({"method": "single", "replicate": replicate, "members": 1, "accuracy": single})
+        rows += [{"method": "fge", "replicate": replicate, "members": k + 1, "accuracy": a} for k, a in enumerate(fge)]
+    evidence = Evidence({}, {}, peers=pd.DataFrame(rows))
+    assert peer_difference(evidence, "fge", "single", "accuracy") == pytest.approx([3.0, 4.0])  # full ensembles
+    assert known["peers_fge_vs_single"].compute(evidence, "", "accuracy") == pytest.approx([3.0, 4.0])

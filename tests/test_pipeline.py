@@ -16,16 +16,16 @@ import pytest
 import yaml
 
 from distancing.config import ConfigError
-from distancing.pipeline import Experiments, check_config
+from distancing.pipeline import FIGURE_TABLE, Experiments, check_config, load_profiles, settings_schema
 
 ROOT = Path(__file__).resolve().parents[1]
 SCHEMA = ROOT / "workflow" / "schemas" / "config.schema.yaml"
-FIGURES = ["fig0_1", "fig1_1", "fig2_1", "fig3_1", "fig3_2", "fig3_3", "fig3_4", "fig3_5", "fig3_6", "fig3_7",
-           "fig3_8", "peers_members", "peers_diversity", "peers_weights"]
+FIGURES = list(FIGURE_TABLE)  # every registered figure is rendered and checked
 
 
 def smoke_config() -> dict:
-    return yaml.safe_load((ROOT / "configs" / "smoke.yaml").read_text())
+    """The smoke profile merged over config.yaml, as Snakemake merges a --configfile."""
+    return load_profiles(ROOT / "configs" / "smoke.yaml", default=ROOT / "config.yaml")
 
 
 def snakemake(workdir: Path, *args: str, timeout: float = 600) -> subprocess.CompletedProcess:
@@ -59,13 +59,14 @@ def png_size(path: Path) -> tuple[int, int]:
 
 
 def default_config() -> dict:
-    return yaml.safe_load((ROOT / "config.yaml").read_text())
+    return load_profiles(default=ROOT / "config.yaml")
 
 
 def test_runs_shared_by_figures_train_once_with_readable_names():
     experiments = Experiments(default_config())
     runs = experiments.runs()
-    assert experiments.referenced_runs() > len(runs)  # figures share runs
+    referenced = sum(len(experiments.run_names(figure)) for figure in experiments.figures())
+    assert referenced > len(runs)  # figures share runs
     assert "mobilenetv2-s8-sigma2_1e-4-ck33-seed0" in runs
     assert "mobilenetv2-nohill-ck33+39-seed0" in runs
     # Figures 1.1 and 3.6 share the paper's plain SGDR control (its own cycle ends as checkpoints).
@@ -123,16 +124,34 @@ def test_each_figure_trains_the_seeds_its_claims_declare():
 def test_peers_share_a_budget_and_disjoint_seed_sets():
     experiments = Experiments(default_config())
     peers = experiments.peers()
-    assert list(peers) == ["single", "distancing", "snapshot", "deep_equal_budget", "deep_m_budget"]
-    assert experiments.peer_labels()["deep_equal_budget"] == "deep ensemble, 3 × 15 epochs (equal budget)"
-    assert [name for name, _ in peers["deep_equal_budget"][1]] == [
+    assert list(peers) == ["single", "distancing", "snapshot", "deep_equal_budget", "deep_m_budget", "fge"]
+    assert peers["deep_equal_budget"]["label"] == "deep ensemble, 3 × 15 epochs (equal budget)"
+    assert {key: peer["budget"] for key, peer in peers.items()} == {
+        "single": 45, "distancing": 45, "snapshot": 45, "deep_equal_budget": 45, "deep_m_budget": 135, "fge": 45}
+    assert [name for name, _ in peers["deep_equal_budget"]["ensembles"][1]] == [
         f"mobilenetv2-nohill-cosine-e15-seed{s}" for s in (3, 4, 5)]
-    assert peers["distancing"][0] == [("mobilenetv2-s8-sigma2_1e-4-ck33+39-seed0", [45, 39, 33])]
-    (snapshot, epochs), = peers["snapshot"][0]
+    assert peers["distancing"]["ensembles"][0] == [("mobilenetv2-s8-sigma2_1e-4-ck33+39-seed0", [45, 39, 33])]
+    (snapshot, epochs), = peers["snapshot"]["ensembles"][0]
     assert epochs == [45, 39, 33] and experiments.runs()[snapshot]["snapshots"] == [33, 39]
     # The snapshot ensemble is the distancing run's no-hill control, trained once for both figures.
     assert snapshot == experiments.figure_runs("fig3_7")["mobilenetv2"]["series"]["no_hill"]["runs"][0]
-    assert len(peers["single"]) == 6  # replicates: the peer claims' seeds
+    assert all(len(peer["ensembles"]) == 6 for peer in peers.values())  # replicates: the peer claims' seeds
+
+
+def test_fge_starts_from_the_snapshot_run_and_counts_its_parents_epochs():
+    experiments = Experiments(default_config())
+    runs = experiments.runs()
+    (fge, epochs), = experiments.peers()["fge"]["ensembles"][0]
+    snapshot = experiments.peers()["snapshot"]["ensembles"][0][0][0]
+    assert fge == f"{snapshot.rsplit('-seed', 1)[0]}-at33-nohill-fge-T4-lr0.02-minlr1e-3-e12-seed0"
+    assert epochs == [10, 6, 2]  # each cycle's lowest learning rate, newest first
+    child = runs[fge]
+    assert child["init"] == {"from": f"results/runs/{snapshot}", "epoch": 33}
+    assert child["train"]["schedule"] == "fge" and child["train"]["epochs"] == 12 and child["snapshots"] == [2, 6, 10]
+    assert runs[snapshot]["saved_states"] == [33]  # the parent keeps its state where the child starts
+    assert experiments.parent(fge) == snapshot and experiments.parent(snapshot) is None
+    assert [config["saved_states"] for name, config in runs.items() if name != snapshot and
+            config["saved_states"]] == [[33]] * 5  # the other replicates' snapshot runs
 
 
 def test_adding_a_sweep_value_adds_one_run_per_seed():
@@ -154,11 +173,11 @@ def test_adding_a_sweep_value_adds_one_run_per_seed():
     (lambda c: c["base"]["train"].update(optimiser="adam"), "base.train.optimiser: unknown key"),
     (lambda c: c["distancing"].update(model="vgg"), "distancing.model: no model named 'vgg' under models"),
     (lambda c: c["models"]["resnet"].update(depth=3), "models.resnet.depth: unknown key"),
-    (lambda c: c["peers"].update(members=3), "peers.members: base.train.epochs (4) must be a multiple of it"),
+    (lambda c: c["peers"].update(members=4), "peers.members: base.train.epochs (6) must be a multiple of it"),
     (lambda c: c["peers"].update(model="vgg"), "peers.model: no model named 'vgg'"),
-    (lambda c: c["distancing"].update(checkpoints=[2, 4]), "distancing.checkpoints: epoch 4 is outside training"),
+    (lambda c: c["distancing"].update(checkpoints=[2, 6]), "distancing.checkpoints: epoch 6 is outside training"),
     (lambda c: c["experiments"]["fig3_6"].update(checkpoints=[2, 9]),
-     "experiments.fig3_6.checkpoints: epoch 9 is outside training (epochs 1 to 3; base.train.epochs is 4)"),
+     "experiments.fig3_6.checkpoints: epoch 9 is outside training (epochs 1 to 5; base.train.epochs is 6)"),
     (lambda c: c["claims"]["distance_grows"].update(statistic="distance_grows_fast"),
      "claims.distance_grows.statistic: unknown statistic 'distance_grows_fast'"),
     (lambda c: c["claims"]["accuracy_recovers"].update(margin=-2.0),
@@ -168,8 +187,8 @@ def test_adding_a_sweep_value_adds_one_run_per_seed():
     (lambda c: c["claims"]["distance_grows"].update(margin=1.0), "claims.distance_grows.margin: only not_below"),
     (lambda c: c["claims"]["distance_grows"].update(direction="up"),
      "claims.distance_grows.direction: 'up' is not one"),
-    (lambda c: c["claims"]["distance_grows"].update(seeds=3),
-     "claims.distance_grows.seeds: the claim needs 3 seeds, but seeds lists 2"),
+    (lambda c: c.update(max_claim_seeds=None, seeds=list(range(6))) or c["claims"]["distance_grows"].update(seeds=7),
+     "claims.distance_grows.seeds: the claim needs 7 seeds, but seeds lists 6"),
     (lambda c: c["claims"]["distance_grows"].update(seeds=1),
      "claims.distance_grows.seeds: 1 is less than the minimum"),
     (lambda c: c["claims"].pop("control_snapshot_beats_single"),
@@ -185,11 +204,23 @@ def test_adding_a_sweep_value_adds_one_run_per_seed():
      "NLL), got 0.0"),
     (lambda c: c["claims"]["ensemble_beats_single"].pop("effect"),
      "claims.ensemble_beats_single.effect: an ensemble claim states the effect worth detecting"),
-    (lambda c: c["base"]["train"].update(first_cycle_epochs=4),
-     "base.train.first_cycle_epochs: must be < train.epochs (4), got 4"),
-    (lambda c: c["base"]["train"].update(restart_epochs=4),
+    (lambda c: c["base"]["train"].update(first_cycle_epochs=6),
+     "base.train.first_cycle_epochs: must be < train.epochs (6), got 6"),
+    (lambda c: c["base"]["train"].update(restart_epochs=6),
      "peers.members: 2 members need 1 cycle end(s) before the last epoch; base.train's schedule has 0 (none)"),
     (lambda c: c["base"]["data"].update(ensemble_val_samples=0), "base.data.ensemble_val_samples: must be >= 1"),
+    (lambda c: c["peers"].update(methods=["single", "swa"]), "peers.methods: unknown peer 'swa'; registered: single"),
+    (lambda c: c["peers"]["fge"].update({"from": "ensemble"}),
+     "peers.fge.from: 'ensemble' is not a peer FGE can start from"),
+    (lambda c: c["peers"]["fge"].update({"from": "fge"}), "peers.fge.from: 'fge' is not a peer FGE can start from"),
+    (lambda c: c["peers"]["fge"].update(cycle_epochs=4), "peers.fge.cycle_epochs: 2 cycles of 4 epochs do not fit"),
+    (lambda c: c["peers"]["fge"].update(cycle_epochs=3), "peers.fge.cycle_epochs: 3 is not a multiple of 2"),
+    (lambda c: c["peers"].pop("fge"), "peers.fge: the peer fge needs its settings"),
+    (lambda c: c["peers"].update(methods=["single", "distancing", "snapshot"]),
+     "claims.control_deep_beats_single.statistic: peers_deep_m_budget_vs_single compares the peer "
+     "'deep_m_budget', which peers.methods does not list"),
+    (lambda c: c.update(plugins=["no_such_module"]), "plugins: cannot import 'no_such_module'"),
+    (lambda c: c["experiments"].pop("fig3_2"), "experiments: 'fig3_2' is a required property"),
 ])
 def test_bad_pipeline_config_names_the_key(change, message):
     config = smoke_config()
@@ -200,8 +231,30 @@ def test_bad_pipeline_config_names_the_key(change, message):
     assert "\n" not in str(error.value)
 
 
+def test_the_schema_of_experiments_follows_the_figure_table():
+    assert FIGURES == ["fig0_1", "fig1_1", "fig2_1", "fig3_1", "fig3_2", "fig3_3", "fig3_4", "fig3_5", "fig3_6",
+                       "fig3_7", "fig3_8", "peers_members", "peers_diversity", "peers_weights"]
+    schema = settings_schema()
+    assert schema["required"] == ["fig1_1", "fig3_2", "fig3_3", "fig3_4", "fig3_5", "fig3_6", "fig3_7", "fig3_8"]
+    assert schema["properties"]["fig3_2"] == FIGURE_TABLE["fig3_2"].settings
+    for name, caption in ((name, ROOT / "workflow" / "report" / f"{name}.rst") for name in FIGURES):
+        assert caption.exists() and (ROOT / "workflow" / "scripts" / f"{name}.py").exists(), name
+        if FIGURE_TABLE[name].source != "formula":  # the shared settings paragraph, defined once
+            assert caption.read_text().rstrip().endswith("{{ snakemake.params.caption }}"), name
+
+
+def test_a_run_cannot_start_after_its_parents_last_epoch():
+    config = default_config()
+    config["peers"]["fge"]["from"] = "deep_equal_budget"  # 15-epoch networks; FGE starts after epoch 33
+    with pytest.raises(ConfigError) as error:
+        check_config(config, str(SCHEMA))
+    assert str(error.value) == ("init.from: run mobilenetv2-nohill-cosine-e15-at33-nohill-fge-T4-lr0.02-minlr1e-3-e12-"
+                                "seed0 starts after epoch 33 of mobilenetv2-nohill-cosine-e15-seed0, which trains 15 "
+                                "epochs")
+
+
 def test_paper_profiles_pass_the_schema_and_dry_run_locally_and_on_slurm(tmp_path):
-    check_config(yaml.safe_load((ROOT / "configs" / "paper.yaml").read_text()), str(SCHEMA))
+    check_config(load_profiles(ROOT / "configs" / "paper.yaml", default=ROOT / "config.yaml"), str(SCHEMA))
     for configs in (["configs/paper.yaml"], ["configs/paper.yaml", "configs/paper-cifar100.yaml"]):
         for profile in ([], ["--profile", str(ROOT / "profiles" / "slurm")]):
             result = subprocess.run([sys.executable, "-m", "snakemake", "-n", "figures", "--configfile", *configs,
@@ -209,7 +262,7 @@ def test_paper_profiles_pass_the_schema_and_dry_run_locally_and_on_slurm(tmp_pat
             assert result.returncode == 0, result.stderr[-3000:]
             stats = job_stats(result.stdout + result.stderr)
             assert all(stats.get(f) == 1 for f in FIGURES) and stats["train"] > 50
-    resolved = Experiments(yaml.safe_load((ROOT / "configs" / "paper.yaml").read_text())).runs()
+    resolved = Experiments(load_profiles(ROOT / "configs" / "paper.yaml", default=ROOT / "config.yaml")).runs()
     some = resolved["resnet18-nohill-ck50+100+150-seed0"]
     assert some["data"]["dataset"] == "cifar10" and some["data"]["train_samples"] is None
     assert some["train"]["precision"] == "bf16" and some["train"]["epochs"] == 200
@@ -277,17 +330,17 @@ def test_smoke_pipeline_writes_ensembles_and_claims(smoke_run):
     checkpoints = read_csv(results / "ensembles" / "checkpoints.csv")
     assert {"run", "group", "seed", "members", "accuracy", "nll", "nll_calibrated", "best_member_accuracy",
             "best_member_nll_calibrated", "ece", "disagreement", "weight_distance"} <= set(checkpoints[0])
-    # A run of 4 epochs with checkpoints [2, 3] grows to three members: final, epoch 3, epoch 2.
-    rows = [r for r in checkpoints if r["run"] == "mobilenetv2-s8-sigma2_1e-4-ck2+3-seed0"]
-    assert [r["members"] for r in rows] == ["1", "2", "3"] and rows[-1]["member_epochs"] == "4+3+2"
-    seeds = read_csv(results / "ensembles" / "seeds.csv")
-    assert {"group", "members", "accuracy", "nll", "ece", "disagreement"} <= set(seeds[0])
+    # A run of 6 epochs with checkpoints [2, 4] grows to three members: final, epoch 4, epoch 2.
+    rows = [r for r in checkpoints if r["run"] == "mobilenetv2-s8-sigma2_1e-4-ck2+4-seed0"]
+    assert [r["members"] for r in rows] == ["1", "2", "3"] and rows[-1]["member_epochs"] == "6+4+2"
+    assert not (results / "ensembles" / "seeds.csv").exists()
     peers = read_csv(results / "ensembles" / "peers.csv")
     methods = list(dict.fromkeys(r["method"] for r in peers))
-    assert methods == ["single", "distancing", "snapshot", "deep_equal_budget", "deep_m_budget"]
-    assert {"label", "replicate", "members", "accuracy", "nll", "nll_calibrated", "ece", "disagreement",
+    assert methods == ["single", "distancing", "snapshot", "deep_equal_budget", "deep_m_budget", "fge"]
+    assert {"label", "budget", "replicate", "members", "accuracy", "nll", "nll_calibrated", "ece", "disagreement",
             "weight_distance"} <= set(peers[0])
-    assert {r["members"] for r in peers if r["method"].startswith("deep")} == {"1", "2"}
+    assert {r["members"] for r in peers if r["method"].startswith("deep") or r["method"] == "fge"} == {"1", "2"}
+    assert {r["budget"] for r in peers if r["method"] == "fge"} == {"6"}  # 2 epochs of its parent + 4 of its own
     pairs = read_csv(results / "ensembles" / "peer_pairs.csv")
     assert {"method", "replicate", "disagreement", "weight_distance", "pair_accuracy"} <= set(pairs[0])
     assert all(float(r["weight_distance"]) > 0 for r in pairs)
@@ -297,7 +350,7 @@ def test_smoke_pipeline_writes_ensembles_and_claims(smoke_run):
     assert {"claim", "figure", "panel", "statistic", "metric", "claimed", "direction", "margin", "effect", "n",
             "mean", "ci95_low", "ci95_high", "mde", "seeds_needed", "p", "p_holm", "verdict", "note",
             "verdict_holm"} <= set(claims[0])
-    assert {r["figure"] for r in claims if r["claim"] == "beats_snapshot_ensemble"} == {"peers"}
+    assert {r["figure"] for r in claims if r["claim"] == "beats_snapshot_ensemble"} == {"peers_members"}
     assert {(r["claim"], r["panel"]) for r in claims if r["claim"] == "ensemble_beats_single"} == {
         ("ensemble_beats_single", "mobilenetv2"), ("ensemble_beats_single", "resnet")}  # one row per panel
     words = ("holds: ", "does not hold: ", "inconclusive", "untestable in this profile: ")
@@ -321,7 +374,7 @@ def test_smoke_pipeline_writes_ensembles_and_claims(smoke_run):
     run = Experiments(yaml.safe_load((workdir / "config.yaml").read_text())).figure_runs("fig1_1")
     name = run["fig1_1"]["series"]["sgdr"]["runs"][0]
     steps = read_csv(results / "runs" / name / "learning_rates.csv")
-    assert len(steps) == 4 * 4 and [r["epoch"] for r in steps[:5]] == ["1", "1", "1", "1", "2"]  # 256 / 64
+    assert len(steps) == 6 * 4 and [r["epoch"] for r in steps[:5]] == ["1", "1", "1", "1", "2"]  # 256 / 64
     assert float(steps[8]["lr"]) == pytest.approx(0.05)  # the restart after 2 epochs
 
 

@@ -22,6 +22,7 @@ from types import SimpleNamespace
 import pytest
 import yaml
 
+from distancing.pipeline import load_profiles
 from distancing.slurm import (
     SlurmLimitError,
     check_jobs,
@@ -142,7 +143,7 @@ def pipeline(target: Path, data_root: Path, **changes) -> Path:
     shutil.copy(ROOT / "Snakefile", target)
     for folder in ("workflow", "profiles", "configs"):
         shutil.copytree(ROOT / folder, target / folder)
-    config = yaml.safe_load((ROOT / "configs" / "smoke.yaml").read_text())
+    config = load_profiles(ROOT / "configs" / "smoke.yaml", default=ROOT / "config.yaml")
     config["base"]["data"]["root"] = str(data_root)
     config.update(changes)
     (target / "config.yaml").write_text(yaml.safe_dump(config, sort_keys=False))
@@ -241,12 +242,13 @@ def test_real_slurm_ctrl_c_ends_the_pipeline_and_cancels_its_queued_jobs(partiti
 def test_real_slurm_a_cancelled_training_job_is_resubmitted_and_resumes_to_the_same_bytes(partition, tmp_path,
                                                                                          data_root):
     """scancel of a running training job, as a preemption would; the profile's retries resubmit it."""
-    base = yaml.safe_load((ROOT / "configs" / "smoke.yaml").read_text())["base"]
+    smoke = load_profiles(ROOT / "configs" / "smoke.yaml", default=ROOT / "config.yaml")
+    base = smoke["base"]
     base["train"]["epochs"] = 60
     base["data"]["root"] = str(data_root)
     from distancing.pipeline import Experiments
 
-    smoke = yaml.safe_load((ROOT / "configs" / "smoke.yaml").read_text()) | {"base": base}
+    smoke["base"] = base
     run = Experiments(smoke).figure_runs("fig3_4")["resnet"]["series"]["no_hill"]["runs"][0]  # the ResNet's twin
     target = f"results-smoke/runs/{run}/metrics.csv"
     whole = pipeline(tmp_path / "whole", data_root, base=base)

@@ -17,10 +17,10 @@ import torch
 import torch.nn.functional as F
 import yaml
 
-from distancing.config import resolve
+from distancing.config import parse_override, resolve
+from distancing.files import METRICS_COLUMNS
 from distancing.hill import FlatParameters
 from distancing.optim import FlatSGD, build_scheduler
-from distancing.training import METRICS_COLUMNS
 
 from .conftest import run_cli
 
@@ -40,7 +40,9 @@ def test_a_run_writes_its_files_with_the_documented_columns(tmp_path, tiny_confi
     out = tmp_path / "run"
     train(tiny_config, out)
     assert sorted(p.name for p in out.iterdir()) == ["config.yaml", "distances.csv", "learning_rates.csv",
-                                                     "metrics.csv", "predictions.npz", "timing.csv", "weights.npz"]
+                                                     "metrics.csv", "predictions.npz", "states.pt", "timing.csv",
+                                                     "weights.npz"]
+    assert torch.load(out / "states.pt", weights_only=False) == {}  # no saved_states: nothing for child runs
     # One learning rate per optimizer step; each epoch's first is the one metrics.csv reports.
     steps = read_csv(out / "learning_rates.csv")
     assert list(steps[0]) == ["step", "epoch", "lr"]
@@ -237,6 +239,131 @@ def test_a_first_cycle_to_converge_then_sgdr_restarts():
 
     with pytest.raises(ConfigError, match=r"^train.first_cycle_epochs: must be < train.epochs \(7\), got 7$"):
         resolve({"train": {"epochs": 7, "schedule": "cosine_restarts", "first_cycle_epochs": 7}})
+
+
+def test_the_fge_schedule_falls_linearly_to_its_minimum_mid_cycle_and_rises_back():
+    """Cycles of 4 epochs (40 iterations): lr₁ = 0.05 at the start, lr₂ = 1e-4 at iteration 20."""
+    train = resolve({"train": {"epochs": 8, "schedule": "fge", "lr": 0.05, "min_lr": 1e-4,
+                               "restart_epochs": 4}})["train"]
+    lrs = stepped_learning_rates(train)
+
+    def expected(t):
+        u = (t % 40) / 40
+        return 0.05 + (1e-4 - 0.05) * (2 * u if u < 0.5 else 2 - 2 * u)
+    assert lrs == pytest.approx([expected(t) for t in range(80)], rel=1e-9)
+    assert lrs[20] == pytest.approx(1e-4) and lrs[40] == pytest.approx(0.05)
+    from distancing.pipeline import lr_minima
+
+    assert lr_minima(train) == [2, 6]  # the members: the next step runs at lr₂
+
+
+def test_a_run_started_from_another_takes_its_weights_statistics_and_momentum(tmp_path, tiny_config):
+    """init: the child loads the parent's state saved after epoch 2, then trains with its own
+    schedule; it is deterministic, and a parent that saved no state there stops it in one line."""
+    from distancing.training import RunOutputs, Trainer
+
+    train(tiny_config, tmp_path / "parent", "--set", "saved_states=[2]", "--set", "snapshots=[2]")
+    states = torch.load(tmp_path / "parent" / "states.pt", weights_only=False)
+    assert list(states) == [2] and states[2]["momentum"] is not None
+    assert any("running_mean" in key for key in states[2]["model"])  # BatchNorm statistics travel too
+    parent = np.load(tmp_path / "parent" / "weights.npz")
+    child = ["--set", f"init={{from: {tmp_path / 'parent'}, epoch: 2}}", "--set", "train.schedule=fge",
+             "--set", "train.restart_epochs=2", "--set", "train.min_lr=1e-4", "--set", "distancing.strength=0",
+             "--set", "distancing.checkpoints=[]", "--set", "snapshots=[1, 3]"]
+    config = resolve(yaml.safe_load(tiny_config.read_text()), *(parse_override(c) for c in child[1::2]))
+    trainer = Trainer(config, RunOutputs(tmp_path / "x", tmp_path / "x.pt"), torch.device("cpu"), log=lambda _: None)
+    trainer.start_from_parent()
+    assert np.allclose(trainer.flat.data.numpy(), parent["weights"][list(parent["epochs"]).index(2)], atol=1e-3)
+    assert torch.equal(trainer.optimizer.buffer, states[2]["momentum"])
+    train(tiny_config, tmp_path / "a", *child)
+    train(tiny_config, tmp_path / "b", *child)
+    for name in ("metrics.csv", "distances.csv", "predictions.npz", "weights.npz"):
+        assert (tmp_path / "a" / name).read_bytes() == (tmp_path / "b" / name).read_bytes(), name
+    assert np.load(tmp_path / "a" / "predictions.npz")["epochs"].tolist() == [1, 3, 4]  # the fge minima, final
+    child[1] = f"init={{from: {tmp_path / 'parent'}, epoch: 3}}"
+    result = run_cli("train", str(tiny_config), "--out", str(tmp_path / "c"), *child)
+    assert result.returncode == 2 and len(result.stderr.strip().splitlines()) == 1
+    assert result.stderr.startswith(f"error: init.epoch: {tmp_path / 'parent' / 'states.pt'} saved no state "
+                                    "after epoch 3 (saved: 2;")
+    assert not (tmp_path / "c").exists()
+
+
+def test_a_run_started_from_another_resumes_from_its_own_state_after_sigkill(tmp_path, tiny_config):
+    """Killed after an epoch, the child continues from its own resume state (not the parent's
+    again) and ends byte-identical to an uninterrupted child."""
+    train(tiny_config, tmp_path / "parent", "--set", "saved_states=[2]")
+    child = [str(tiny_config), "--threads", "1", "--set", f"init={{from: {tmp_path / 'parent'}, epoch: 2}}",
+             "--set", "train.epochs=10", "--set", "data.train_samples=512"]
+    assert run_cli("train", *child, "--out", str(tmp_path / "whole")).returncode == 0
+    out, state = tmp_path / "killed", tmp_path / "state.pt"
+    command = [sys.executable, "-m", "distancing.cli", "train", *child, "--out", str(out), "--state", str(state)]
+    process = subprocess.Popen(command, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    deadline = time.monotonic() + 120
+    while not state.exists() and process.poll() is None:
+        assert time.monotonic() < deadline
+        time.sleep(0.01)
+    os.kill(process.pid, signal.SIGKILL)
+    process.wait()
+    assert process.returncode == -signal.SIGKILL, "the run ended before it could be killed"
+    result = subprocess.run(command, capture_output=True, text=True, timeout=300)
+    assert result.returncode == 0 and "resuming" in result.stderr, result.stderr
+    for name in ("metrics.csv", "distances.csv", "predictions.npz", "weights.npz", "learning_rates.csv"):
+        assert (out / name).read_bytes() == (tmp_path / "whole" / name).read_bytes(), name
+
+
+class ProbeMethod:
+    """A toy training method: a term on the loss from the batch's logits; it records what it sees."""
+
+    def __init__(self, config, num_params, device):
+        self.checkpoint_epochs, self.seen, self.stored = [], [], []
+
+    def loss_term(self, logits, index):
+        self.seen.append(index.clone())
+        return 0.01 * logits.pow(2).mean()
+
+    def add_gradient(self, theta, grad):
+        return theta.new_zeros(())
+
+    def add_checkpoint(self, theta, epoch):
+        self.checkpoint_epochs.append(epoch)
+        self.stored.append(theta.detach().clone())
+
+    def distances(self, theta):
+        return torch.stack([(theta - c).norm() for c in self.stored])
+
+    def state_dict(self):
+        return {"checkpoint_epochs": self.checkpoint_epochs, "stored": self.stored}
+
+    def load_state_dict(self, state):
+        self.checkpoint_epochs, self.stored = list(state["checkpoint_epochs"]), list(state["stored"])
+
+
+def test_the_trainer_knows_only_the_method_protocol(tmp_path, tiny_config, monkeypatch):
+    """A method registered under a new distancing.space is what the Trainer calls: it sees every
+    training sample once per epoch with the batch's logits, its term is logged as the hill and
+    differentiated by autograd, and its checkpoints and distances are the run's."""
+    from distancing import config as config_module
+    from distancing import methods
+    from distancing.training import RunOutputs, Trainer
+
+    monkeypatch.setitem(methods.METHODS, "probe", ProbeMethod)
+    monkeypatch.setattr(config_module, "HILL_SPACES", (*config_module.HILL_SPACES, "probe"))
+    config = resolve(yaml.safe_load(tiny_config.read_text()), {"distancing": {"space": "probe"}})
+    trainer = Trainer(config, RunOutputs(tmp_path / "run", tmp_path / "run.pt"), torch.device("cpu"),
+                      log=lambda _: None)
+    (tmp_path / "run").mkdir()
+    history = trainer.run()
+    n, epochs = len(trainer.data.y_train), config["train"]["epochs"]
+    seen = trainer.method.seen
+    assert len(seen) == epochs * trainer.steps_per_epoch
+    for epoch in range(epochs):  # every sample once per epoch
+        batches = seen[epoch * trainer.steps_per_epoch:(epoch + 1) * trainer.steps_per_epoch]
+        assert sorted(torch.cat(batches).tolist()) == list(range(n))
+    assert all(row["hill"] > 0 for row in history.metrics)  # the term's value, every epoch
+    assert trainer.method.checkpoint_epochs == [2]
+    rows = read_csv(tmp_path / "run" / "distances.csv")
+    assert [int(r["epoch"]) for r in rows] == [2, 3, 4] and float(rows[0]["distance"]) == 0.0
+    assert methods.METHODS.keys() - {"probe"} == set(config_module.HILL_SPACES) - {"probe"}
 
 
 @pytest.mark.parametrize("optimizer", ["sgd", "momentum"])

@@ -3,7 +3,7 @@ but the software-deployment hint, the default config is chosen as documented in 
 and the analysis side (what re-plots and claims import) stays free of torch."""
 
 import ast
-import json
+import os
 import re
 import subprocess
 import sys
@@ -12,7 +12,9 @@ from pathlib import Path
 import pytest
 import yaml
 
-from distancing.pipeline import Experiments
+from distancing.claims import statistics
+from distancing.peers import PEERS
+from distancing.pipeline import Experiments, check_config, load_profiles
 
 ROOT = Path(__file__).resolve().parents[1]
 SOFTWARE_HINT = "Specify a conda environment or container for each rule."
@@ -39,24 +41,71 @@ def train_jobs(result: subprocess.CompletedProcess) -> int:
     return int(match.group(1)) if match else 0
 
 
-def test_configfile_replaces_the_default_profile_and_config_values_extend_it(tmp_path):
-    """A --configfile profile replaces config.yaml: a key it leaves out takes the package default,
-    not config.yaml's value (merging would give 1000 samples); --config alone keeps config.yaml."""
+def test_a_configfile_profile_is_merged_over_config_yaml_as_load_profiles_merges(tmp_path):
+    """A --configfile profile states only what differs: a key it leaves out keeps config.yaml's
+    value (1000 training samples), a list it gives replaces config.yaml's, and Snakemake's merge
+    is the one ``load_profiles`` does for Python (same runs, same settings)."""
     profile = yaml.safe_load((ROOT / "configs" / "smoke.yaml").read_text())
     del profile["base"]["data"]["train_samples"]
-    (tmp_path / "profile.yaml").write_text(yaml.safe_dump(profile))
-    runs = Experiments(profile).runs()
-    samples = {run["data"]["train_samples"] for run in runs.values()}
-    assert samples != {1000} and len(samples) == 1
+    path = tmp_path / "profile.yaml"
+    path.write_text(yaml.safe_dump(profile))
+    runs = Experiments(load_profiles(path, default=ROOT / "config.yaml")).runs()
+    assert {run["data"]["train_samples"] for run in runs.values()} == {1000}  # from config.yaml
+    assert {run["train"]["epochs"] for run in runs.values()} >= {6}  # from the profile
     # Dry runs that would train everything: results point at an empty directory.
-    result = snakemake_at_root("-n", "-p", "figures", "--configfile", str(tmp_path / "profile.yaml"),
-                               "--config", "results=/nonexistent/results")
+    result = snakemake_at_root("-n", "-p", "figures", "--configfile", str(path), "--config",
+                               "results=/nonexistent/results")
     assert train_jobs(result) == len(runs)
-    assert f'"train_samples": {json.dumps(samples.pop())}' in result.stdout + result.stderr
-    assert '"train_samples": 1000' not in result.stdout + result.stderr
-    default = Experiments(yaml.safe_load((ROOT / "config.yaml").read_text())).runs()
+    assert '"train_samples": 1000' in result.stdout + result.stderr
+    default = Experiments(load_profiles(default=ROOT / "config.yaml")).runs()
     result = snakemake_at_root("-n", "-p", "figures", "--config", "results=/nonexistent/results")
-    assert train_jobs(result) == len(default) and '"train_samples": 1000' in result.stdout + result.stderr
+    assert train_jobs(result) == len(default)
+
+
+TOY_PEER = """
+from distancing.peers import Peer, register
+
+# Two seeds of the single network: an ensemble method in one entry.
+register(Peer("toy_pair", lambda e: "two single networks",
+              lambda e, i, seed: [(e.single_network(e.config["peers"]["model"], seed=s, epochs=3), (3,))
+                                  for s in (100 + 2 * i, 101 + 2 * i)]))
+"""
+
+
+def test_a_peer_added_through_the_registry_appears_in_the_dag(tmp_path, monkeypatch):
+    """The README's cost of a peer: one entry (here in a plugin module) and one line of config;
+    its runs are trained, its ensembles built, and the generated statistic can be claimed."""
+    (tmp_path / "toy_peer.py").write_text(TOY_PEER)
+    profile = tmp_path / "profile.yaml"
+    methods = yaml.safe_load((ROOT / "config.yaml").read_text())["peers"]["methods"] + ["toy_pair"]
+    profile.write_text(yaml.safe_dump({
+        "plugins": ["toy_peer"], "peers": {"methods": methods},
+        "claims": {"toy_pair_beats_single": {"statistic": "peers_toy_pair_vs_single", "metric": "accuracy",
+                                             "direction": "greater", "effect": 1.0, "seeds": 2}}}))
+    env = {**os.environ, "PYTHONPATH": f"{tmp_path}{os.pathsep}{os.environ.get('PYTHONPATH', '')}"}
+    result = subprocess.run([sys.executable, "-m", "snakemake", "-n", "-p", "--configfile",
+                             "configs/smoke.yaml", str(profile), "--config", "results=/nonexistent/results",
+                             "--", "/nonexistent/results/claims.csv"],
+                            cwd=ROOT, capture_output=True, text=True, timeout=300, env=env)
+    out = result.stdout + result.stderr
+    assert result.returncode == 0, out[-3000:]
+    for seed in (100, 101, 102, 103):  # two replicates (the smoke profile's peer claims)
+        assert f"/nonexistent/results/runs/mobilenetv2-nohill-cosine-e3-seed{seed}/predictions.npz" in out
+    monkeypatch.syspath_prepend(str(tmp_path))
+    try:
+        config = load_profiles(ROOT / "configs" / "smoke.yaml", profile, default=ROOT / "config.yaml")
+        experiments = check_config(config, str(ROOT / "workflow" / "schemas" / "config.schema.yaml"))
+        toy = experiments.peers()["toy_pair"]
+        assert toy["label"] == "two single networks" and toy["budget"] == 6  # 2 runs of 3 epochs, counted
+        assert "peers_distancing_vs_toy_pair" in statistics()  # generated, ready to be claimed
+    finally:
+        PEERS.pop("toy_pair", None)
+        sys.modules.pop("toy_peer", None)
+    # Without the plugin the same config stops before any job, naming the key.
+    result = subprocess.run([sys.executable, "-m", "snakemake", "-n", "--configfile", "configs/smoke.yaml",
+                             str(profile)], cwd=ROOT, capture_output=True, text=True, timeout=300)
+    assert result.returncode != 0
+    assert "invalid config: plugins: cannot import 'toy_peer'" in result.stdout + result.stderr
 
 
 def imported_modules(source: str) -> set[str]:
@@ -74,7 +123,7 @@ def test_the_analysis_side_never_imports_torch():
     """Re-plots and claims stay fast: the workflow's own imports, the analysis modules and
     every script's imports load without torch (checked in a fresh interpreter)."""
     modules = {"distancing.pipeline", "distancing.ensembles", "distancing.claims", "distancing.plotting",
-               "distancing.scripts", "distancing.files", "distancing.config"}
+               "distancing.scripts", "distancing.files", "distancing.config", "distancing.peers"}
     for script in sorted((ROOT / "workflow" / "scripts").glob("*.py")):
         modules |= imported_modules(script.read_text())
     for rules in sorted((ROOT / "workflow" / "rules").glob("*.smk")):

@@ -1,7 +1,7 @@
 """The paper's claims, declared in the config before the run and decided on our runs (CSV files
 only, no torch).
 
-A claim names a **statistic** from ``STATISTICS`` (what is compared, paired how), for ensemble
+A claim names a **statistic** from ``statistics()`` (what is compared, paired how), for ensemble
 statistics a **metric** of ``METRICS`` (accuracy, or the calibrated NLL), a **direction**, the
 **effect** worth detecting and the **seeds** it needs. Each statistic gives one value per seed
 (paired by seed, or per replicate for peer ensembles); scores are oriented so that positive
@@ -32,6 +32,8 @@ from typing import Any
 import numpy as np
 import pandas as pd
 from scipy import stats
+
+from .ensembles import full_ensembles
 
 DIRECTIONS = ("greater", "less", "differs", "not_below", "not_above")
 ALPHA, POWER = 0.05, 0.8
@@ -130,7 +132,7 @@ class Evidence:
         rows = self.ensembles[self.ensembles["run"] == name]
         if rows.empty:
             return math.nan
-        full = rows[rows["members"] == rows["members"].max()].iloc[0]
+        full = full_ensembles(rows, "run").iloc[0]
         return score(full, f"best_member_{metric}" if best_member else metric)
 
 
@@ -159,7 +161,7 @@ def sweep_slopes(evidence: Evidence, figure: str, panel: str, f: Callable[[str],
 class Statistic:
     """A per-seed statistic of one figure (one row per panel), with the words for each sign."""
 
-    figure: str
+    figure: str  # the figure that draws what it compares
     measures: str
     unit: str
     up: str  # what a positive value means
@@ -168,6 +170,7 @@ class Statistic:
     controls: tuple[str, ...] = ()  # statistics (same panel and metric, or the figure's only one) that must hold
     per_panel: bool = True  # one row per panel of the figure; False: one row comparing panels
     ensemble: bool = False  # compares ensembles: the claim names a metric of ``METRICS``
+    peers: tuple[str, ...] = ()  # the peer methods (``peers.PEERS``) it reads from the peer tables
 
     def unit_of(self, metric: str | None) -> str:
         return METRICS[metric] if self.ensemble else self.unit
@@ -212,25 +215,37 @@ def most_checkpoints(e: Evidence, panel: str) -> str:
 
 
 def peer_difference(e: Evidence, method: str, other: str, metric: str) -> list[float]:
-    """Score of ``method`` − ``other`` per replicate, at the largest size both reach."""
-    p = e.peers
-    size = int(p[p["method"].isin([method, other])].groupby("method")["members"].max().min())
-    at = {(r.method, r.replicate): score(r._asdict(), metric) for r in p[p["members"] == size].itertuples()}
-    return [at.get((method, r), math.nan) - at.get((other, r), math.nan) for r in sorted(p["replicate"].unique())]
+    """Score of ``method``'s full ensemble − ``other``'s, per replicate (other "single": one network)."""
+    full = {(r.method, r.replicate): score(r._asdict(), metric) for r in full_ensembles(e.peers, "method",
+                                                                                          "replicate").itertuples()}
+    return [full.get((method, r), math.nan) - full.get((other, r), math.nan)
+            for r in sorted(e.peers["replicate"].unique())]
 
 
-def peer_single(e: Evidence, method: str, metric: str) -> list[float]:
-    """A method's full ensemble − the single network, per replicate, as scores."""
-    p = e.peers
-    rows = p[p["method"] == method]
-    full = rows[rows["members"] == rows.groupby("replicate")["members"].transform("max")]
-    at = {r.replicate: score(r._asdict(), metric) for r in full.itertuples()}
-    single = {r.replicate: score(r._asdict(), metric)
-              for r in p[(p["method"] == "single") & (p["members"] == 1)].itertuples()}
-    return [at.get(r, math.nan) - single.get(r, math.nan) for r in sorted(p["replicate"].unique())]
+def peer_statistics() -> dict[str, Statistic]:
+    """From the peer registry: every method against one network (its control), and distancing
+    against every other method, gated by the control its registry entry names."""
+    from .peers import PEERS
+
+    result = {}
+    for key, peer in PEERS.items():
+        if key != "single":
+            result[f"peers_{key}_vs_single"] = Statistic(
+                "peers_members", f"the {key} ensemble − the single network at equal budget, per replicate", "",
+                f"the {key} ensemble beats one network", f"the {key} ensemble loses to one network",
+                lambda e, p, m, key=key: peer_difference(e, key, "single", m), per_panel=False, ensemble=True,
+                peers=(key, "single"))
+        if key not in ("single", "distancing"):
+            result[f"peers_distancing_vs_{key}"] = Statistic(
+                "peers_members", f"ensembles at equal budget, distancing − {key}, per replicate", "",
+                f"distancing beats {key}", f"distancing loses to {key}",
+                lambda e, p, m, key=key: peer_difference(e, "distancing", key, m),
+                controls=(f"peers_{peer.control}_vs_single",) if peer.control else (), per_panel=False,
+                ensemble=True, peers=("distancing", key) + ((peer.control, "single") if peer.control else ()))
+    return result
 
 
-def distance_disagreement(e: Evidence, panel: str, metric: str) -> list[float]:
+def distance_disagreement(e: Evidence, panel: str, metric: str) -> list[float]:  # noqa: ARG001
     """Per replicate: Spearman correlation of weight distance and disagreement over the pairs of
     distancing and snapshot members."""
     within = e.pairs[e.pairs["method"].isin(["distancing", "snapshot"])]
@@ -243,7 +258,7 @@ def distance_disagreement(e: Evidence, panel: str, metric: str) -> list[float]:
     return values
 
 
-STATISTICS: dict[str, Statistic] = {
+FIGURE_STATISTICS: dict[str, Statistic] = {
     "sgdr_vs_fixed_lr": Statistic(
         "fig1_1", "final validation accuracy, SGDR − fixed learning rate, paired by seed", "points",
         "SGDR ends higher", "SGDR ends lower",
@@ -313,29 +328,17 @@ STATISTICS: dict[str, Statistic] = {
         "fig3_8", "slope of the checkpoint ensemble's score against log10 s (s > 0), per seed", "",
         "the ensemble improves with s", "the ensemble worsens with s",
         lambda e, p, m: sweep_slopes(e, "fig3_8", p, lambda name: e.ensemble(name, m)), ensemble=True),
-    "peers_deep_vs_single": Statistic(
-        "peers", "the deep ensemble at M × budget − the single network, per replicate", "",
-        "the deep ensemble beats one network", "the deep ensemble loses to one network",
-        lambda e, p, m: peer_single(e, "deep_m_budget", m), ensemble=True),
-    "peers_snapshot_vs_single": Statistic(
-        "peers", "the snapshot ensemble (equal budget) − the single network, per replicate", "",
-        "the snapshot ensemble beats one network", "the snapshot ensemble loses to one network",
-        lambda e, p, m: peer_single(e, "snapshot", m), ensemble=True),
-    "peers_distancing_vs_snapshot": Statistic(
-        "peers", "ensembles at equal budget, distancing − snapshot ensemble, per replicate", "",
-        "distancing beats the snapshot ensemble", "distancing loses to the snapshot ensemble",
-        lambda e, p, m: peer_difference(e, "distancing", "snapshot", m), controls=("peers_snapshot_vs_single",),
-        ensemble=True),
-    "peers_distancing_vs_deep": Statistic(
-        "peers", "ensembles at equal budget, distancing − deep ensemble of M shorter networks, per replicate", "",
-        "distancing beats the equal-budget deep ensemble", "distancing loses to the equal-budget deep ensemble",
-        lambda e, p, m: peer_difference(e, "distancing", "deep_equal_budget", m), controls=("peers_deep_vs_single",),
-        ensemble=True),
     "distance_disagreement": Statistic(
-        "peers", "Spearman correlation of weight distance and prediction disagreement over the pairs of "
+        "peers_weights", "Spearman correlation of weight distance and prediction disagreement over the pairs of "
         "distancing and snapshot members, per replicate", "correlation",
-        "farther members disagree more", "farther members disagree less", distance_disagreement),
+        "farther members disagree more", "farther members disagree less", distance_disagreement, per_panel=False,
+        peers=("distancing", "snapshot")),
 }
+
+
+def statistics() -> dict[str, Statistic]:
+    """Every statistic a claim may name: the figures' and the peer registry's (which plugins extend)."""
+    return FIGURE_STATISTICS | peer_statistics()
 
 
 # ---------------------------------------------------------------- verdicts
@@ -408,11 +411,12 @@ def evaluate_claims(evidence: Evidence, declared: Mapping[str, Mapping[str, Any]
     """One row per declared claim and panel of its figure, controls first (they decide whether an
     undecided claim resting on them is testable). Columns: the claim's own verdict (95 % interval)
     and ``verdict_holm``, decided at the family-wise level over every row of the table."""
-    order = sorted(declared, key=lambda c: bool(STATISTICS[declared[c]["statistic"]].controls))
+    known = statistics()
+    order = sorted(declared, key=lambda c: bool(known[declared[c]["statistic"]].controls))
     rows, decisions, outcome = [], [], {}  # decisions: what verdict_holm needs of each row
     for claim in order:
         spec = declared[claim]
-        statistic = STATISTICS[spec["statistic"]]
+        statistic = known[spec["statistic"]]
         metric = spec.get("metric") if statistic.ensemble else None
         unit = statistic.unit_of(metric)
         panels = list(evidence.figures.get(statistic.figure, {"": None})) if statistic.per_panel else [""]

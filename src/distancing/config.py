@@ -18,7 +18,8 @@ import yaml
 DATASETS = ("mnist1d", "cifar10", "cifar100")
 MODEL_NAMES = ("mobilenetv2", "resnet", "resnet18")  # the registry of models.py (a test keeps them equal)
 OPTIMIZERS = ("sgd", "momentum")
-SCHEDULES = ("constant", "cosine", "cosine_restarts")
+SCHEDULES = ("constant", "cosine", "cosine_restarts", "fge")
+HILL_SPACES = ("weights",)  # the registry of methods.py (a test keeps them equal)
 PRECISIONS = ("fp32", "bf16")
 
 DEFAULTS: dict[str, Any] = {
@@ -52,10 +53,12 @@ DEFAULTS: dict[str, Any] = {
         "lr": 0.05,
         "momentum": 0.9,
         "weight_decay": 5e-4,      # the "L2 regularisation" of Figure 3.5
-        "schedule": "cosine",      # constant, cosine, cosine_restarts (SGDR), stepped per iteration
+        "schedule": "cosine",      # constant, cosine, cosine_restarts (SGDR) or fge (Garipov et al.
+                                   # 2018: linear from lr down to min_lr and back, one cycle every
+                                   # restart_epochs), stepped per iteration
         "first_cycle_epochs": None,  # cosine_restarts: a first cosine cycle of this length to converge
                                    # before the restarts (null: restart_epochs, plain SGDR)
-        "restart_epochs": 5,       # cosine_restarts: length of each cycle in epochs (T_0)
+        "restart_epochs": 5,       # cosine_restarts and fge: length of each cycle in epochs (T_0)
         "restart_mult": 1,         # cosine_restarts: cycle length multiplier (T_mult)
         "min_lr": 0.0,
         "precision": "fp32",       # fp32, or bf16 autocast for the forward pass and loss (GPU)
@@ -63,14 +66,19 @@ DEFAULTS: dict[str, Any] = {
         "compile": False,          # torch.compile the model
     },
     "distancing": {
+        "space": "weights",        # where the hill acts: weights (the paper's, hill.py)
         "strength": 0.0,           # s
         "sigma2": 1e-3,            # σ², per parameter when normalize is true
         "normalize": True,
         "checkpoints": [],         # epochs after which a checkpoint is stored
-        "every": None,             # ... or every k epochs,
-        "start": None,             # ... starting at this epoch (default: k)
     },
     "snapshots": [],               # extra epochs whose validation predictions are stored
+    "init": {                      # start from another run's saved training state (FGE, SWA):
+        "from": None,              # its run directory (it lists the epoch in saved_states) ...
+        "epoch": None,             # ... and the epoch; this run's epochs then count after it
+    },
+    "saved_states": [],            # epochs whose full training state (weights, BatchNorm statistics,
+                                   # momentum) is saved to states.pt for runs that start from it
 }
 
 class ConfigError(ValueError):
@@ -245,11 +253,15 @@ def validate(config: dict[str, Any]) -> dict[str, Any]:
         if train["first_cycle_epochs"] >= epochs:
             raise ConfigError(f"train.first_cycle_epochs: must be < train.epochs ({epochs}), "
                               f"got {train['first_cycle_epochs']}")
+    if train["schedule"] == "fge" and train["restart_epochs"] % 2:
+        raise ConfigError(f"train.restart_epochs: the fge schedule's cycle must have an even length (its learning-"
+                          f"rate minimum falls at the middle, at an epoch's end), got {train['restart_epochs']}")
     train["precision"] = _as_choice("train.precision", train["precision"], PRECISIONS)
     train["channels_last"] = _as_bool("train.channels_last", train["channels_last"])
     train["compile"] = _as_bool("train.compile", train["compile"])
 
     dist = c["distancing"]
+    dist["space"] = _as_choice("distancing.space", dist["space"], HILL_SPACES)
     dist["strength"] = _as_number("distancing.strength", dist["strength"])
     if dist["strength"] < 0:
         raise ConfigError(f"distancing.strength: must be >= 0, got {dist['strength']}")
@@ -258,27 +270,17 @@ def validate(config: dict[str, Any]) -> dict[str, Any]:
         raise ConfigError(f"distancing.sigma2: must be > 0, got {dist['sigma2']}")
     dist["normalize"] = _as_bool("distancing.normalize", dist["normalize"])
     dist["checkpoints"] = _as_epochs("distancing.checkpoints", dist["checkpoints"], epochs, 1, epochs - 1)
-    if dist["every"] is not None:
-        dist["every"] = _as_int("distancing.every", dist["every"], minimum=1)
-        if dist["start"] is not None:
-            dist["start"] = _as_int("distancing.start", dist["start"], minimum=1)
-            if dist["start"] >= epochs:
-                raise ConfigError(f"distancing.start: must be < train.epochs ({epochs}), got {dist['start']}")
-    elif dist["start"] is not None:
-        raise ConfigError("distancing.start: only meaningful with distancing.every")
 
     c["snapshots"] = _as_epochs("snapshots", c["snapshots"], epochs, 1, epochs)
+    c["saved_states"] = _as_epochs("saved_states", c["saved_states"], epochs, 1, epochs)
+    init = c["init"]
+    if (init["from"] is None) != (init["epoch"] is None):
+        raise ConfigError("init: give both init.from (a run directory) and init.epoch, or neither")
+    if init["from"] is not None:
+        if not isinstance(init["from"], str) or not init["from"]:
+            raise ConfigError(f"init.from: expected a run directory, got {init['from']!r}")
+        init["epoch"] = _as_int("init.epoch", init["epoch"], minimum=1)
     return c
-
-
-def checkpoint_epochs(config: Mapping[str, Any]) -> list[int]:
-    """All epochs after which a checkpoint is stored: the explicit list plus every k from e0."""
-    dist, epochs = config["distancing"], config["train"]["epochs"]
-    result = set(dist["checkpoints"])
-    if dist["every"] is not None:
-        start = dist["start"] if dist["start"] is not None else dist["every"]
-        result.update(range(start, epochs, dist["every"]))
-    return sorted(result)
 
 
 def model_options(config: Mapping[str, Any]) -> dict[str, Any]:

@@ -10,8 +10,12 @@ import math
 from collections.abc import Mapping
 from itertools import combinations
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import numpy as np
+
+if TYPE_CHECKING:
+    import pandas as pd
 
 ECE_BINS = 15
 
@@ -124,6 +128,12 @@ def ensemble_row(member_probs: np.ndarray, labels: np.ndarray,
     }
 
 
+def full_ensembles(table: pd.DataFrame, *by: str) -> pd.DataFrame:
+    """The rows of an ensemble table with the most members in each group of ``by`` (the full
+    ensembles; a table grows each ensemble one member per row)."""
+    return table[table["members"] == table.groupby(list(by))["members"].transform("max")]
+
+
 def load_predictions(path: str | Path) -> dict[str, np.ndarray]:
     """A run's predictions.npz as a dict of arrays."""
     with np.load(path) as f:
@@ -157,26 +167,6 @@ def checkpoint_ensemble_rows(predictions: Mapping[str, Path]) -> list[dict]:
             rows.append({"run": name, "group": group_of(name), "seed": int(name.rsplit("-seed", 1)[1]),
                          "status": str(p["status"]), "member_epochs": "+".join(str(p["epochs"][i]) for i in members),
                          **row})
-    return rows
-
-
-def seed_ensemble_rows(predictions: Mapping[str, Path]) -> list[dict]:
-    """For each group of runs: the deep ensemble of their final models over the first k seeds."""
-    groups: dict[str, list[str]] = {}
-    for name in sorted(predictions, key=lambda n: (group_of(n), int(n.rsplit("-seed", 1)[1]))):
-        groups.setdefault(group_of(name), []).append(name)
-    rows = []
-    for group, names in groups.items():
-        finals, labels = [], None
-        for name in names:
-            p = load_predictions(predictions[name])
-            final = [i for i, kind in enumerate(p["kinds"]) if kind == "final"]
-            if final:  # a diverged run has no final model and is left out (and counted)
-                finals.append(p["probs"][final[0]])
-                labels = p["labels"]
-        for k in range(1, len(finals) + 1):
-            rows.append({"group": group, "runs": len(names), "diverged": len(names) - len(finals),
-                         **ensemble_row(np.stack(finals[:k]), labels)})
     return rows
 
 
@@ -215,26 +205,25 @@ def pairwise_weight_distances(weights: np.ndarray) -> np.ndarray:
     return distances
 
 
-def peer_rows(predictions: Mapping[str, Path], weights: Mapping[str, Path],
-              peers: dict[str, list[list[tuple[str, list[int]]]]], members: int,
-              method_labels: Mapping[str, str]) -> tuple[list[dict], list[dict]]:
+def peer_rows(predictions: Mapping[str, Path], weights: Mapping[str, Path], peers: Mapping[str, Mapping],
+              members: int) -> tuple[list[dict], list[dict]]:
     """Per method and replicate: metrics of the ensemble of its first k members (k = 1..M),
     and one row per pair of members (disagreement, weight distance, accuracy of the pair).
+    ``peers`` is ``Experiments.peers()``: method key -> its label, budget (epochs) and ensembles.
     ``method`` is the method's key, ``label`` its display text."""
     rows, pairs = [], []
-    for method, ensembles in peers.items():
-        for replicate, spec in enumerate(ensembles):
+    for method, peer in peers.items():
+        about = {"method": method, "label": peer["label"], "budget": peer["budget"]}
+        for replicate, spec in enumerate(peer["ensembles"]):
             probs, labels, vectors = peer_members(predictions, weights, spec)
             if probs is None:
                 continue
             probs, vectors = probs[:members], vectors[:members]
             distances = pairwise_weight_distances(vectors)
             for k in range(1, len(probs) + 1):
-                rows.append({"method": method, "label": method_labels[method], "replicate": replicate,
-                             **ensemble_row(probs[:k], labels, distances[:k, :k])})
+                rows.append({**about, "replicate": replicate, **ensemble_row(probs[:k], labels, distances[:k, :k])})
             for i, j in combinations(range(len(probs)), 2):
-                pairs.append({"method": method, "label": method_labels[method], "replicate": replicate,
-                              "member_a": i, "member_b": j,
+                pairs.append({**about, "replicate": replicate, "member_a": i, "member_b": j,
                               "disagreement": disagreement(probs[[i, j]]), "weight_distance": distances[i, j],
                               "pair_accuracy": accuracy(probs[[i, j]].mean(0), labels)})
     return rows, pairs

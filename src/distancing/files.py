@@ -16,6 +16,23 @@ from typing import IO, Any
 
 import numpy as np
 
+# A run directory's files (the train rule's declared outputs, keyed as its output names) and the
+# columns of its tables: defined here once, for the trainer, the Snakefile and the readers.
+RUN_FILES = {
+    "config": "config.yaml",
+    "metrics": "metrics.csv",
+    "distances": "distances.csv",
+    "predictions": "predictions.npz",
+    "weights": "weights.npz",
+    "learning_rates": "learning_rates.csv",
+    "states": "states.pt",
+}
+TIMING_FILE = "timing.csv"  # the run's own CPU and wall time; not a declared output
+METRICS_COLUMNS = ("epoch", "lr", "train_loss", "train_acc", "val_loss", "val_acc", "hill", "checkpoints", "status")
+DISTANCES_COLUMNS = ("epoch", "checkpoint", "checkpoint_epoch", "distance")
+LEARNING_RATE_COLUMNS = ("step", "epoch", "lr")
+TIMING_COLUMNS = ("phase", "cpu_seconds", "wall_seconds", "count")
+
 _UMASK = os.umask(0)
 os.umask(_UMASK)
 

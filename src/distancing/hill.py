@@ -56,7 +56,8 @@ def _channels_last_view(flat: torch.Tensor, like: torch.Tensor) -> torch.Tensor:
 
 
 class DistancingHill:
-    """The stored checkpoints θ_c and the hill's value, gradient and distances.
+    """The stored checkpoints θ_c and the hill's value, gradient and distances: the training
+    method ``distancing.space: weights`` (``methods.TrainingMethod``).
 
     ``strength`` is s, ``sigma2`` is σ², ``normalize`` divides σ² by the number of parameters.
     """
@@ -101,6 +102,10 @@ class DistancingHill:
         """
         squared = (self.squared_norms - 2.0 * (self.checkpoints @ theta) + theta.dot(theta)).clamp_min(0.0)
         return torch.exp(-squared / (2.0 * self.width))
+
+    def loss_term(self, logits: torch.Tensor, index: torch.Tensor) -> None:
+        """None: this hill acts on the weights, through :meth:`add_gradient`."""
+        return None
 
     def penalty(self, theta: torch.Tensor) -> torch.Tensor:
         """s · mean_c h(θ, θ_c); zero (as a tensor) when no checkpoint is stored."""

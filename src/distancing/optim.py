@@ -67,6 +67,8 @@ def build_scheduler(optimizer: torch.optim.Optimizer, train: dict[str, Any],
         return torch.optim.lr_scheduler.ConstantLR(optimizer, factor=1.0, total_iters=0)
     if train["schedule"] == "cosine":
         return torch.optim.lr_scheduler.CosineAnnealingLR(optimizer, T_max=total, eta_min=train["min_lr"])
+    if train["schedule"] == "fge":
+        return fge_schedule(optimizer, train, steps_per_epoch)
     restarts = torch.optim.lr_scheduler.CosineAnnealingWarmRestarts(
         optimizer, T_0=train["restart_epochs"] * steps_per_epoch, T_mult=train["restart_mult"],
         eta_min=train["min_lr"])
@@ -79,3 +81,22 @@ def build_scheduler(optimizer: torch.optim.Optimizer, train: dict[str, Any],
                                                           eta_min=train["min_lr"])
     return torch.optim.lr_scheduler.SequentialLR(optimizer, [converge, restarts],
                                                  milestones=[first * steps_per_epoch])
+
+
+def fge_schedule(optimizer: torch.optim.Optimizer, train: dict[str, Any],
+                 steps_per_epoch: int) -> torch.optim.lr_scheduler.LambdaLR:
+    """Fast Geometric Ensembling's cyclical rate (Garipov et al. 2018): within each cycle of c =
+    restart_epochs epochs, at fraction t = k / (c · steps) of it, the rate falls linearly from
+    lr₁ = lr to lr₂ = min_lr at t = ½ and rises back to lr₁ at t = 1:
+
+        lr(t) = (1 − 2t) lr₁ + 2t lr₂  (t < ½),    lr(t) = (2t − 1) lr₁ + (2 − 2t) lr₂  (t ≥ ½).
+
+    The members are the networks after epochs c/2, 3c/2, …, where the rate is lowest."""
+    cycle, high, low = train["restart_epochs"] * steps_per_epoch, train["lr"], train["min_lr"]
+
+    def factor(step: int) -> float:
+        t = (step % cycle) / cycle
+        rate = (1 - 2 * t) * high + 2 * t * low if t < 0.5 else (2 * t - 1) * high + (2 - 2 * t) * low
+        return rate / high
+
+    return torch.optim.lr_scheduler.LambdaLR(optimizer, factor)

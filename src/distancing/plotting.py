@@ -18,7 +18,7 @@ import matplotlib.pyplot as plt  # noqa: E402
 import numpy as np  # noqa: E402
 import pandas as pd  # noqa: E402
 
-from .files import atomic_write  # noqa: E402
+from .files import DISTANCES_COLUMNS, atomic_write  # noqa: E402
 
 COLORS = plt.get_cmap("tab10").colors
 STYLE = {
@@ -27,9 +27,6 @@ STYLE = {
     "axes.spines.right": False, "lines.linewidth": 1.6,
 }
 plt.rcParams.update(STYLE)
-
-
-DISTANCE_COLUMNS = ["epoch", "checkpoint", "checkpoint_epoch", "distance"]
 
 
 def load_series(params_json: str) -> dict[str, dict]:
@@ -69,13 +66,13 @@ def read_distances(distances: Mapping[str, Path], names: Sequence[str], checkpoi
     """Distance to the checkpoint with this index, per epoch, one frame per run."""
     frames = []
     for name in names:
-        d = read_table(distances[name], DISTANCE_COLUMNS)
+        d = read_table(distances[name], list(DISTANCES_COLUMNS))
         frames.append(d[d["checkpoint"] == checkpoint][["epoch", "distance", "checkpoint_epoch"]])
     return frames
 
 
 def checkpoint_epochs(distances: Mapping[str, Path], name: str) -> list[int]:
-    d = read_table(distances[name], DISTANCE_COLUMNS)
+    d = read_table(distances[name], list(DISTANCES_COLUMNS))
     return sorted(d["checkpoint_epoch"].unique().tolist())
 
 
@@ -165,7 +162,7 @@ def ensemble_curve(ax: plt.Axes, table: pd.DataFrame, runs: Sequence[str], label
     ax.set_xticks(stats.index)
 
 
-PEER_MARKERS = ["o", "s", "^", "D", "v", "P"]
+PEER_MARKERS = ["o", "s", "^", "D", "v", "P", "X", "*"]
 
 
 def peer_scatter(ax: plt.Axes, members: pd.DataFrame, pairs: pd.DataFrame, x: str, y: str,
@@ -174,6 +171,6 @@ def peer_scatter(ax: plt.Axes, members: pd.DataFrame, pairs: pd.DataFrame, x: st
     methods = list(dict.fromkeys(members["method"]))
     for method, rows in pairs.groupby("method", sort=False):
         i = methods.index(method)
-        ax.scatter(rows[x] * scale[0], rows[y] * scale[1], color=COLORS[i], marker=PEER_MARKERS[i % 6],
+        ax.scatter(rows[x] * scale[0], rows[y] * scale[1], color=COLORS[i], marker=PEER_MARKERS[i % len(PEER_MARKERS)],
                    alpha=0.75, label=rows["label"].iloc[0])
     legend_outside(ax, fontsize=7)

@@ -2,9 +2,11 @@
 
 The loop (Algorithms 1-4) is deliberately plain: the whole split on the device, a shuffled
 index per epoch, augmentation on the device, SGD (with or without momentum) stepped with a
-per-iteration learning-rate schedule, and the hill's gradient added to the flat gradient
-before each step. At the end of every epoch the complete state is saved, so a killed run
-started again with the same command continues exactly where it stopped.
+per-iteration learning-rate schedule, and the training method (``methods.py``: the hill) acting
+through a term on the batch's loss or a gradient added to the flat gradient before each step.
+A run may start from another run's saved state (``init``). At the end of every epoch the
+complete state is saved, so a killed run started again with the same command continues
+exactly where it stopped.
 """
 
 from __future__ import annotations
@@ -27,21 +29,28 @@ import torch.nn.functional as F
 from torch import nn
 
 from . import __version__
-from .config import ConfigError, checkpoint_epochs, dump, model_options
+from .config import ConfigError, dump, model_options
 from .data import Dataset, augment, load_dataset
-from .files import atomic_save_npz, atomic_torch_save, atomic_write_csv, atomic_write_text
-from .hill import DistancingHill, FlatParameters
+from .files import (
+    DISTANCES_COLUMNS,
+    LEARNING_RATE_COLUMNS,
+    METRICS_COLUMNS,
+    RUN_FILES,
+    TIMING_COLUMNS,
+    TIMING_FILE,
+    atomic_save_npz,
+    atomic_torch_save,
+    atomic_write_csv,
+    atomic_write_text,
+)
+from .hill import FlatParameters
+from .methods import build_method
 from .models import build_model, count_parameters
 from .optim import FlatSGD, build_scheduler
 
-METRICS_COLUMNS = ("epoch", "lr", "train_loss", "train_acc", "val_loss", "val_acc", "hill",
-                   "checkpoints", "status")
-DISTANCES_COLUMNS = ("epoch", "checkpoint", "checkpoint_epoch", "distance")
-LEARNING_RATE_COLUMNS = ("step", "epoch", "lr")
-TIMING_COLUMNS = ("phase", "cpu_seconds", "wall_seconds", "count")
 TIMING_PHASES = ("startup", "train_steps", "evaluation", "writes", "total")
 RESUME_FILE = "resume.pt"
-STATE_FORMAT = 3  # of the resume state; a state of another format is stale like one of another config
+STATE_FORMAT = 4  # of the resume state; a state of another format is stale like one of another config
 
 
 class ResumeError(RuntimeError):
@@ -50,38 +59,20 @@ class ResumeError(RuntimeError):
 
 @dataclass
 class RunOutputs:
-    """Where a run writes. ``state`` lives beside the declared outputs, not among them."""
+    """Where a run writes: ``files.RUN_FILES`` under ``out`` (``outputs.metrics``, ...), and the
+    timing table; ``state`` lives beside the declared outputs, not among them."""
 
     out: Path
     state: Path
 
-    @property
-    def config(self) -> Path:
-        return self.out / "config.yaml"
-
-    @property
-    def metrics(self) -> Path:
-        return self.out / "metrics.csv"
-
-    @property
-    def distances(self) -> Path:
-        return self.out / "distances.csv"
-
-    @property
-    def predictions(self) -> Path:
-        return self.out / "predictions.npz"
-
-    @property
-    def weights(self) -> Path:
-        return self.out / "weights.npz"
+    def __getattr__(self, kind: str) -> Path:
+        if kind in RUN_FILES:
+            return self.out / RUN_FILES[kind]
+        raise AttributeError(kind)
 
     @property
     def timing(self) -> Path:
-        return self.out / "timing.csv"
-
-    @property
-    def learning_rates(self) -> Path:
-        return self.out / "learning_rates.csv"
+        return self.out / TIMING_FILE
 
 
 @dataclass
@@ -95,6 +86,7 @@ class History:
     member_kinds: list[str] = field(default_factory=list)
     member_probs: list[torch.Tensor] = field(default_factory=list)
     member_weights: list[torch.Tensor] = field(default_factory=list)
+    saved_states: dict[int, dict[str, Any]] = field(default_factory=dict)  # epoch -> state, for child runs
     timing: dict[str, list[float]] = field(default_factory=dict)
     status: str = "running"
 
@@ -205,10 +197,8 @@ class Trainer:
         self.steps_per_epoch = math.ceil(len(self.data.y_train) / train["batch_size"])
         self.optimizer = FlatSGD(self.flat.data, self.flat.grad, train)
         self.scheduler = build_scheduler(self.optimizer, train, self.steps_per_epoch)
-        dist = config["distancing"]
-        self.hill = DistancingHill(dist["strength"], dist["sigma2"], self.num_params, dist["normalize"],
-                                   device=device)
-        self.checkpoint_epochs = set(checkpoint_epochs(config))
+        self.method = build_method(config, self.num_params, device)
+        self.checkpoint_epochs = set(config["distancing"]["checkpoints"])
         self.snapshot_epochs = set(config["snapshots"])
         self.generator = torch.Generator(device=device).manual_seed(config["seed"])
         self.history = History()
@@ -220,7 +210,7 @@ class Trainer:
         return {
             "format": STATE_FORMAT, "config": self.config, "epoch": self.epoch, "model": self.model.state_dict(),
             "optimizer": self.optimizer.state_dict(), "scheduler": self.scheduler.state_dict(),
-            "hill": self.hill.state_dict(), "generator": self.generator.get_state(),
+            "method": self.method.state_dict(), "generator": self.generator.get_state(),
             "torch_rng": torch.get_rng_state(), "history": self.history.__dict__,
         }
 
@@ -236,7 +226,7 @@ class Trainer:
         self.model.load_state_dict(state["model"])  # copies into the flat views in place
         self.optimizer.load_state_dict(state["optimizer"])
         self.scheduler.load_state_dict(state["scheduler"])
-        self.hill.load_state_dict(state["hill"])
+        self.method.load_state_dict(state["method"])
         self.generator.set_state(state["generator"])
         torch.set_rng_state(state["torch_rng"])
         self.history = History(**state["history"])
@@ -281,8 +271,13 @@ class Trainer:
             with self.autocast():
                 logits = self.forward(self.layout(data.prepare(x)))
                 loss = F.cross_entropy(logits, y)
-            loss.backward()
-            hill_sum += self.hill.add_gradient(self.flat.data, self.flat.grad)
+            term = self.method.loss_term(logits, index)
+            if term is None:
+                loss.backward()
+            else:
+                (loss + term).backward()
+                hill_sum += term.detach()
+            hill_sum += self.method.add_gradient(self.flat.data, self.flat.grad)
             self.history.learning_rates.append(self.optimizer.lr)
             self.optimizer.step()
             self.scheduler.step()
@@ -327,7 +322,9 @@ class Trainer:
         else:
             val_loss, val_acc, probs = self.evaluate()
             if self.epoch in self.checkpoint_epochs:
-                self.hill.add_checkpoint(self.flat.data, self.epoch)
+                self.method.add_checkpoint(self.flat.data, self.epoch)
+            if self.epoch in self.config["saved_states"]:
+                self.save_state_for_children()
             last = self.epoch == self.config["train"]["epochs"]
             if self.epoch in self.checkpoint_epochs:
                 self.keep_member("checkpoint", probs)
@@ -335,18 +332,41 @@ class Trainer:
                 self.keep_member("final", probs)
             elif self.epoch in self.snapshot_epochs:
                 self.keep_member("snapshot", probs)
-        distances = self.hill.distances(self.flat.data).tolist() if self.hill.count else []
-        for index, (ckpt_epoch, distance) in enumerate(zip(self.hill.checkpoint_epochs, distances, strict=True)):
+        stored = self.method.checkpoint_epochs
+        distances = self.method.distances(self.flat.data).tolist() if stored else []
+        for index, (ckpt_epoch, distance) in enumerate(zip(stored, distances, strict=True)):
             self.history.distances.append({"epoch": self.epoch, "checkpoint": index,
                                            "checkpoint_epoch": ckpt_epoch, "distance": distance})
         status = "diverged" if diverged else "ok"
         self.history.metrics.append({
             "epoch": self.epoch, "lr": stats["lr"], "train_loss": stats["train_loss"],
             "train_acc": stats["train_acc"], "val_loss": val_loss, "val_acc": val_acc,
-            "hill": stats["hill"], "checkpoints": self.hill.count, "status": status,
+            "hill": stats["hill"], "checkpoints": len(stored), "status": status,
         })
         if diverged or self.epoch == self.config["train"]["epochs"]:
             self.history.status = "diverged" if diverged else "completed"
+
+    def save_state_for_children(self) -> None:
+        """Keep what a run started from this epoch needs (``init``): the weights with BatchNorm's
+        statistics and the momentum; the child brings its own schedule, seed and method."""
+        buffer = self.optimizer.buffer
+        self.history.saved_states[self.epoch] = {
+            "model": {k: v.detach().clone() for k, v in self.model.state_dict().items()},
+            "momentum": None if buffer is None else buffer.clone()}
+
+    def start_from_parent(self) -> None:
+        """Load the parent run's saved state at ``init.epoch`` (before resume, which overrides it)."""
+        init = self.config["init"]
+        path = Path(init["from"]) / RUN_FILES["states"]
+        if not path.is_file():
+            raise ConfigError(f"init.from: {path} does not exist (train the parent run first)")
+        states = torch.load(path, map_location=self.device, weights_only=False)
+        if init["epoch"] not in states:
+            raise ConfigError(f"init.epoch: {path} saved no state after epoch {init['epoch']} (saved: "
+                              f"{', '.join(map(str, sorted(states))) or 'none'}; see the parent's saved_states)")
+        state = states[init["epoch"]]
+        self.model.load_state_dict(state["model"])  # copies into the flat views in place
+        self.optimizer.buffer = None if state["momentum"] is None else state["momentum"].clone()
 
     def write_tables(self) -> None:
         atomic_write_csv(self.outputs.metrics, METRICS_COLUMNS, self.history.metrics)
@@ -373,6 +393,7 @@ class Trainer:
         weights = (torch.stack(h.member_weights).half().cpu().numpy() if h.member_weights
                    else np.zeros((0, self.num_params), np.float16))
         atomic_save_npz(self.outputs.weights, weights=weights, epochs=epochs, kinds=kinds)
+        atomic_torch_save(self.outputs.states, h.saved_states)
 
     def write_config(self, device: torch.device, threads: int) -> None:
         resolved = dict(self.config)
@@ -424,7 +445,8 @@ def train_run(config: dict[str, Any], out: str | Path, state: str | Path | None 
     if progress is None:
         progress = sys.stderr.isatty() and not os.environ.get("CI")
     trainer = Trainer(config, outputs, torch_device, log=log, progress=progress)
+    if not trainer.resume_if_possible(discard_stale=discard_stale_state) and config["init"]["from"] is not None:
+        trainer.start_from_parent()  # a missing parent or epoch stops here, before the run directory exists
     out.mkdir(parents=True, exist_ok=True)
-    trainer.resume_if_possible(discard_stale=discard_stale_state)
     trainer.write_config(torch_device, torch.get_num_threads())
     return trainer.run()

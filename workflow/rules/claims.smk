@@ -4,8 +4,8 @@
 
 rule claims:
     input:
-        metrics=run_files(claim_runs(), "metrics.csv"),
-        distances=run_files(claim_runs(), "distances.csv"),
+        metrics=run_files(claim_runs(), "metrics"),
+        distances=run_files(claim_runs(), "distances"),
         ensembles=rules.ensembles.output.checkpoints,
         peers=rules.peer_ensembles.output.members,
         pairs=rules.peer_ensembles.output.pairs,

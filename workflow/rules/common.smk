@@ -3,18 +3,16 @@ import json
 import os
 
 from distancing.config import ConfigError
+from distancing.files import RUN_FILES
 from distancing.pipeline import check_config, cli_settings
 
-# The default profile config.yaml, unless profiles are given with --configfile. A configfile
-# directive is always loaded, and the --configfile files are merged over it key by key
-# (Snakemake's configuration docs), so a profile would inherit every sweep value and setting
-# of config.yaml that it does not mention. workflow.config_settings.configfiles holds the
-# --configfile paths (ConfigSettings.configfiles of Snakemake's API, snakemake.settings.types).
-# --replace-workflow-config would replace instead of merge, but also whenever only --config
-# key=value is given, which would then drop config.yaml. tests/test_workflow.py pins both cases.
-if not workflow.config_settings.configfiles:
+# The default profile. Profiles given with --configfile are merged over it key by key
+# (Snakemake's configuration docs: mappings merge, anything else is replaced), so a profile
+# states only what differs; distancing.pipeline.load_profiles merges the same way for Python.
+# tests/test_workflow.py pins it.
 
-    configfile: "config.yaml"
+
+configfile: "config.yaml"
 
 
 try:
@@ -30,7 +28,7 @@ DATA = EXPERIMENTS.resolve_base()["data"]
 FIGURE_TABLE = EXPERIMENTS.figures()  # the experiment design: figure -> source and panels of series
 FIGURE_NAMES = list(FIGURE_TABLE)
 ALL_FIGURES = expand(f"{FIGURES}/{{figure}}.{{ext}}", figure=FIGURE_NAMES, ext=["png", "pdf"])
-CLAIMS = config["claims"]
+CLAIMS = EXPERIMENTS.claims  # as declared, with at most max_claim_seeds seeds each
 # The report opens on what the claims decided: the claims rule writes that page; before the
 # claims exist, the report opens on a page that says so.
 REPORT_SUMMARY = f"{RESULTS}/report/summary.rst"
@@ -53,9 +51,20 @@ def run_settings(name):
     return cli_settings(RUNS[name])
 
 
+def run_file(name, kind):
+    """The path of one file of a run (``kind``: a key of distancing.files.RUN_FILES)."""
+    return f"{RESULTS}/runs/{name}/{RUN_FILES[kind]}"
+
+
 def run_files(names, kind):
-    """Paths of one output file (metrics.csv, distances.csv, predictions.npz) of several runs."""
-    return [f"{RESULTS}/runs/{name}/{kind}" for name in names]
+    """Paths of one kind of file (metrics, distances, predictions, ...) of several runs."""
+    return [run_file(name, kind) for name in names]
+
+
+def parent_states(wildcards):
+    """A run started from another depends on the parent's saved states (so it reruns when they change)."""
+    parent = EXPERIMENTS.parent(wildcards.run) if wildcards.run in RUNS else None
+    return [run_file(parent, "states")] if parent else []
 
 
 def figure_series(figure):
@@ -75,9 +84,9 @@ def figure_inputs(figure):
         return inputs | {"members": rules.peer_ensembles.output.members, "pairs": rules.peer_ensembles.output.pairs}
     names = EXPERIMENTS.run_names(figure)
     inputs |= {
-        "metrics": run_files(names, "metrics.csv"),
-        "distances": run_files(names, "distances.csv"),
-        "learning_rates": run_files(names, "learning_rates.csv"),
+        "metrics": run_files(names, "metrics"),
+        "distances": run_files(names, "distances"),
+        "learning_rates": run_files(names, "learning_rates"),
     }
     if source == "ensembles":
         inputs["ensembles"] = rules.ensembles.output.checkpoints
@@ -86,9 +95,10 @@ def figure_inputs(figure):
 
 def claim_figures():
     """The figures (with runs) whose series the declared claims read."""
-    from distancing.claims import STATISTICS
+    from distancing.claims import statistics
 
-    wanted = {STATISTICS[spec["statistic"]].figure for spec in CLAIMS.values()}
+    known = statistics()
+    wanted = {known[spec["statistic"]].figure for spec in CLAIMS.values()}
     return [figure for figure in FIGURE_NAMES if figure in wanted]
 
 

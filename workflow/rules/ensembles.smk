@@ -1,5 +1,5 @@
-# Ensembles from stored validation predictions: a run's checkpoints plus final model, deep
-# ensembles of final models over seeds, and every method against its peers at one budget.
+# Ensembles from stored validation predictions: a run's checkpoints plus final model, and every
+# method of the peer registry (distancing.peers) against the others at one budget.
 
 ENSEMBLE_RUNS = sorted(
     {
@@ -14,10 +14,9 @@ PEER_RUNS = EXPERIMENTS.peer_runs()
 
 rule ensembles:
     input:
-        predictions=run_files(ENSEMBLE_RUNS, "predictions.npz"),
+        predictions=run_files(ENSEMBLE_RUNS, "predictions"),
     output:
         checkpoints=f"{RESULTS}/ensembles/checkpoints.csv",
-        seeds=f"{RESULTS}/ensembles/seeds.csv",
     log:
         f"{RESULTS}/logs/ensembles.log",
     script:
@@ -26,14 +25,13 @@ rule ensembles:
 
 rule peer_ensembles:
     input:
-        predictions=run_files(PEER_RUNS, "predictions.npz"),
-        weights=run_files(PEER_RUNS, "weights.npz"),
+        predictions=run_files(PEER_RUNS, "predictions"),
+        weights=run_files(PEER_RUNS, "weights"),
     output:
         members=f"{RESULTS}/ensembles/peers.csv",
         pairs=f"{RESULTS}/ensembles/peer_pairs.csv",
     params:
         peers=json_param(EXPERIMENTS.peers()),
-        labels=json_param(EXPERIMENTS.peer_labels()),
         members=config["peers"]["members"],
     log:
         f"{RESULTS}/logs/peer_ensembles.log",

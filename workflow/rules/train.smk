@@ -1,4 +1,5 @@
-# Training: one rule, one run per job. The resume state lives under state/, outside the
+# Training: one rule, one run per job; a run started from another (init.from) waits for the
+# parent's saved states. The resume state lives under state/, outside the
 # declared outputs (Snakemake deletes those of an interrupted job), so a killed job started
 # again continues from its last finished epoch.
 
@@ -17,14 +18,10 @@ rule prepare_data:
 
 rule train:
     input:
-        rules.prepare_data.output,
+        data=rules.prepare_data.output,
+        parent=parent_states,
     output:
-        config=f"{RESULTS}/runs/{{run}}/config.yaml",
-        metrics=f"{RESULTS}/runs/{{run}}/metrics.csv",
-        distances=f"{RESULTS}/runs/{{run}}/distances.csv",
-        predictions=f"{RESULTS}/runs/{{run}}/predictions.npz",
-        weights=f"{RESULTS}/runs/{{run}}/weights.npz",
-        learning_rates=f"{RESULTS}/runs/{{run}}/learning_rates.csv",
+        **{kind: run_file("{run}", kind) for kind in RUN_FILES},
     wildcard_constraints:
         run="[^/]+",
     params:

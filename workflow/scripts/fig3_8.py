@@ -5,6 +5,7 @@ snapshot ensemble); points are means over seeds with 95 % t-intervals, the inter
 import matplotlib.pyplot as plt
 import pandas as pd
 
+from distancing.ensembles import full_ensembles
 from distancing.plotting import COLORS, ENSEMBLE_METRICS, legend_outside, load_series, save, t_interval
 from distancing.scripts import log_to
 
@@ -19,7 +20,7 @@ def final_alone(rows: pd.DataFrame, metric: str) -> pd.Series:
 
 
 def whole_ensemble(rows: pd.DataFrame, metric: str) -> pd.Series:
-    return rows.loc[rows.groupby("run")["members"].idxmax(), metric] * ENSEMBLE_METRICS[metric][1]
+    return full_ensembles(rows, "run")[metric] * ENSEMBLE_METRICS[metric][1]
 
 
 fig, axes = plt.subplots(1, 2, figsize=(12, 4))

@@ -1,0 +1,139 @@
+"""The ensemble methods compared at one training budget: one registry entry per method.
+
+An entry gives the method's key (its data key in ``peers.csv`` and the claims), a display
+label, and how one replicate's ensemble is built: its runs (a run may start from another, see
+``Run.init_from``) and the epochs of its members, the final model first. The budget each
+ensemble spends is counted from its runs (``Experiments.peer_budget``), so it is never
+declared by hand. Adding a method is one ``register(Peer(...))``, here or in a module listed
+under ``plugins`` in the config; its claims are the generated statistics
+``peers_<key>_vs_single`` and ``peers_distancing_vs_<key>`` (``claims.statistics``).
+No torch here: the Snakefile imports this.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Any
+
+from .config import ConfigError
+from .pipeline import Run, number
+
+if TYPE_CHECKING:
+    from .pipeline import Experiments
+
+Members = list[tuple[Run, tuple[int, ...]]]
+
+
+@dataclass(frozen=True)
+class Peer:
+    """One ensemble method. ``members(e, replicate, seed)`` builds one replicate's ensemble;
+    ``control`` names the method whose own "beats one network" must hold for a comparison of
+    distancing against this one to be testable (None: the comparison needs no control)."""
+
+    key: str
+    label: Callable[[Experiments], str]
+    members: Callable[[Experiments, int, int], Members]
+    control: str | None = None
+
+
+PEERS: dict[str, Peer] = {}
+
+
+def register(peer: Peer) -> Peer:
+    if peer.key in PEERS:
+        raise ValueError(f"peer {peer.key!r} is registered twice")
+    PEERS[peer.key] = peer
+    return peer
+
+
+def _model(e: Experiments) -> str:
+    return e.config["peers"]["model"]
+
+
+def _epochs(e: Experiments) -> int:
+    return e.defaults["epochs"]
+
+
+def _deep_seeds(e: Experiments, replicate: int) -> list[int]:
+    """Replicate i's deep ensemble: seeds i·M … i·M + M − 1 (disjoint sets)."""
+    M = e.config["peers"]["members"]
+    return [e.seeds[0] + replicate * M + j for j in range(M)]
+
+
+def _hill(e: Experiments, seed: int) -> Run:
+    """The peers' distancing run: checkpoints at the base schedule's last M − 1 cycle ends."""
+    return e.distancing(_model(e), checkpoints=e.member_checkpoints(), seed=seed)
+
+
+def _cycles(e: Experiments) -> tuple[int, ...]:
+    """The final model, then the cycle ends newest first."""
+    return (_epochs(e), *reversed(e.member_checkpoints()))
+
+
+register(Peer("single", lambda e: f"single network, {_epochs(e)} epochs",
+              lambda e, i, seed: [(e.single_network(_model(e), seed=seed), (_epochs(e),))]))
+register(Peer("distancing", lambda e: f"distancing (s = {number(e.reference['strength'])}, σ² = "
+              f"{number(e.reference['sigma2'])}): final + checkpoints at epochs "
+              + ", ".join(map(str, e.member_checkpoints())),
+              lambda e, i, seed: [(_hill(e, seed), _cycles(e))]))
+register(Peer("snapshot", lambda e: "snapshot ensemble: final + cycle ends at epochs "
+              + ", ".join(map(str, e.member_checkpoints())),
+              lambda e, i, seed: [(e.control(_hill(e, seed)), _cycles(e))], control="snapshot"))
+
+
+def _deep(e: Experiments, i: int, epochs: int) -> Members:
+    run = {"epochs": epochs} if epochs != _epochs(e) else {}
+    return [(e.single_network(_model(e), seed=s, **run), (epochs,)) for s in _deep_seeds(e, i)]
+
+
+def _M(e: Experiments) -> int:
+    return e.config["peers"]["members"]
+
+
+register(Peer("deep_equal_budget", lambda e: f"deep ensemble, {_M(e)} × {_epochs(e) // _M(e)} epochs (equal budget)",
+              lambda e, i, seed: _deep(e, i, _epochs(e) // _M(e)), control="deep_m_budget"))
+register(Peer("deep_m_budget", lambda e: f"deep ensemble, {_M(e)} × {_epochs(e)} epochs ({_M(e)} × budget)",
+              lambda e, i, seed: _deep(e, i, _epochs(e)), control="deep_m_budget"))
+
+
+# ---------------------------------------------------------------- Fast Geometric Ensembling
+
+def fge_settings(e: Experiments) -> dict[str, Any]:
+    if "fge" not in e.config["peers"]:
+        raise ConfigError("peers.fge: the peer fge needs its settings (from, lr, min_lr, cycle_epochs)")
+    return e.config["peers"]["fge"]
+
+
+def fge_start(e: Experiments) -> int:
+    """FGE spends the last M cycles of the budget: it starts from its parent after E − M·c epochs."""
+    return _epochs(e) - _M(e) * fge_settings(e)["cycle_epochs"]
+
+
+def fge_parent(e: Experiments, i: int, seed: int) -> Run:
+    """The run FGE starts from: the first run of the peer ``peers.fge.from`` in this replicate."""
+    start = fge_settings(e)["from"]
+    if start == "fge" or start not in PEERS:
+        raise ConfigError(f"peers.fge.from: {start!r} is not a peer FGE can start from; peers: "
+                          f"{', '.join(key for key in PEERS if key != 'fge')}")
+    return PEERS[start].members(e, i, seed)[0][0]
+
+
+def fge_members(e: Experiments, i: int, seed: int) -> Members:
+    """Garipov et al. 2018: from a trained network, a cyclical learning rate between lr₁ and lr₂
+    in cycles of c epochs, with the momentum carried over; a member at each cycle's minimum.
+    M cycles end exactly at the budget E; the members are the M minima, newest first."""
+    f, M = fge_settings(e), _M(e)
+    c, start = f["cycle_epochs"], fge_start(e)
+    if start < 1:
+        raise ConfigError(f"peers.fge.cycle_epochs: {M} cycles of {c} epochs do not fit in the budget of "
+                          f"{_epochs(e)} epochs (base.train.epochs)")
+    run = Run(_model(e), schedule="fge", lr=f["lr"], min_lr=f["min_lr"], restart_epochs=c, epochs=M * c,
+              init_from=(fge_parent(e, i, seed), start), seed=seed)
+    return [(run, tuple(reversed(range(c // 2, M * c, c))))]
+
+
+register(Peer("fge", lambda e: (f"FGE from epoch {fge_start(e)} of the {fge_settings(e)['from']} run: "
+                                f"{_M(e)} cycles of {fge_settings(e)['cycle_epochs']} epochs, learning rate "
+                                f"{number(fge_settings(e)['lr'])} to {number(fge_settings(e)['min_lr'])}"),
+              fge_members, control="fge"))
