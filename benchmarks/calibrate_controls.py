@@ -173,7 +173,7 @@ def main() -> None:
     parser.add_argument("--sgdr-learning-rates", nargs="*", type=float, metavar="LR",
                         help="instead: the config's own SGDR runs at these learning rates (Figure 3.6's control)")
     args = parser.parse_args()
-    pipeline = load_profiles(default=args.config)
+    pipeline = load_profiles(args.config)
     models = args.models or list(pipeline["models"])
     R, offset = args.replicates, args.seed_offset
     effects = {"accuracy": args.effect_accuracy, "nll_calibrated": args.effect_nll}

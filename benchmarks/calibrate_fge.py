@@ -20,7 +20,7 @@ metrics, then the largest gain of the ensemble over its own best member in accur
 rule, the largest gain over the single network, had no candidate passing and chose ever smaller
 lr₁: FGE collapsing onto its parent, 1 % disagreement, no ensemble at all; docs/benchmarks.md
 gives both tables.) Distancing never runs here. With ``--work`` the runs are kept there and a
-run already there is not trained again.
+run already there with the same config is not trained again.
 """
 
 from __future__ import annotations
@@ -34,6 +34,7 @@ import tempfile
 from pathlib import Path
 
 import numpy as np
+import yaml
 
 from distancing.claims import interval, minimum_detectable_effect
 from distancing.ensembles import accuracy, calibrated_nll, disagreement
@@ -46,9 +47,10 @@ def train(job: tuple[dict, str]) -> float:
     from distancing.training import train_run
 
     config, folder = job
-    if not (Path(folder) / RUN_FILES["predictions"]).exists():
-        train_run(config, folder, state=Path(folder) / "resume.pt", device="cpu", threads=1, log=lambda _: None,
-                  progress=False)
+    stored = Path(folder) / RUN_FILES["config"]
+    same = stored.exists() and {k: v for k, v in yaml.safe_load(stored.read_text()).items() if k != "run"} == config
+    if not (same and (Path(folder) / RUN_FILES["predictions"]).exists()):
+        train_run(config, folder, device="cpu", threads=1, log=lambda _: None, progress=False)
     with open(Path(folder) / TIMING_FILE) as f:  # the run's own CPU-seconds (a worker's start-up left out)
         return sum(float(row["cpu_seconds"]) for row in csv.DictReader(f)
                    if row["phase"] in ("train_steps", "evaluation", "writes"))
@@ -70,7 +72,7 @@ def describe(values: list[float], points: bool) -> tuple[str, bool]:
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("--config", default="config.yaml")
+    parser.add_argument("--config", default="config.yaml", help="a profile, merged over config.yaml")
     parser.add_argument("--replicates", type=int, default=6)
     parser.add_argument("--seed-offset", type=int, default=1000)
     parser.add_argument("--workers", type=int, default=2)
@@ -82,7 +84,7 @@ def main() -> None:
     args = parser.parse_args()
     tmp = args.work or Path(tempfile.mkdtemp(prefix="calibrate-fge-"))
     R, offset = args.replicates, args.seed_offset
-    pipeline = load_profiles(default=args.config)
+    pipeline = load_profiles(args.config)
     pipeline.update(results=str(tmp), seeds=list(range(offset, offset + R)), max_claim_seeds=R)
 
     candidates, runs = [], {}
@@ -111,10 +113,11 @@ def main() -> None:
     print(f"{args.config}: the peer fge as the pipeline builds it, {R} replicates (seeds from {offset}); FGE's "
           "ensemble − the single network at equal budget, paired by replicate; mean [95 % t-interval] (minimum "
           "detectable effect); accuracy in points, calibrated NLL as the NLL gained; no hill anywhere\n")
-    print("| lr₁ | lr₂ | cycle | starts after epoch | members, oldest → newest (accuracy) | disagreement | "
+    print("| lr₁ | lr₂ | cycle | starts after epoch | single network (accuracy) | "
+          "members, oldest → newest (accuracy) | disagreement | "
           "FGE − single, accuracy | FGE − single, calibrated NLL | control | FGE − its best member, accuracy | "
           "FGE − its best member, calibrated NLL | CPU-seconds |")
-    print("|---|---|---|---|---|---|---|---|---|---|---|---|")
+    print("|---|---|---|---|---|---|---|---|---|---|---|---|---|")
     chosen = []
     for (lr, min_lr, cycle), fge, single in candidates:
         gains = {"accuracy": [], "nll": []}
@@ -142,7 +145,7 @@ def main() -> None:
         control = "holds in both" if acc_ok and nll_ok else "accuracy only" if acc_ok else \
             "NLL only" if nll_ok else "fails"
         chosen.append((members_ok, acc_ok + nll_ok, float(np.mean(ensembling["accuracy"])), (lr, min_lr, cycle)))
-        print(f"| {lr:g} | {min_lr:g} | {cycle} | {start} | "
+        print(f"| {lr:g} | {min_lr:g} | {cycle} | {start} | {np.mean(alone_accuracy):.1f} | "
               f"{', '.join(f'{np.mean([o[k] for o in own]):.1f}' for k in range(len(own[0])))}"
               f"{'' if members_ok else ' (a member > 2 points below)'} | {100 * np.mean(spread):.1f} % | {acc_text} | "
               f"{nll_text} | {control} | {best_acc_text} | {best_nll_text} | {seconds:.0f} |", flush=True)

@@ -31,6 +31,7 @@ from pathlib import Path
 
 import yaml
 
+from distancing.files import RUN_FILES, TIMING_FILE
 from distancing.pipeline import load_profiles
 
 PHASES = ("startup", "train_steps", "evaluation", "writes", "total")
@@ -75,13 +76,13 @@ def analyse(results: Path) -> dict:
     """Sum the trainer's phase timers and Snakemake's job benchmarks over every run."""
     phases = {p: [0.0, 0.0] for p in PHASES}
     per_model: dict[str, dict[str, float]] = defaultdict(lambda: defaultdict(float))
-    runs = sorted(p for p in (results / "runs").iterdir() if (p / "timing.csv").exists())
+    runs = sorted(p for p in (results / "runs").iterdir() if (p / TIMING_FILE).exists())
     for run in runs:
-        timing = {r["phase"]: r for r in read_rows(run / "timing.csv")}
+        timing = {r["phase"]: r for r in read_rows(run / TIMING_FILE)}
         for phase in PHASES:
             phases[phase][0] += float(timing[phase]["cpu_seconds"])
             phases[phase][1] += float(timing[phase]["wall_seconds"])
-        config = yaml.safe_load((run / "config.yaml").read_text())
+        config = yaml.safe_load((run / RUN_FILES["config"]).read_text())
         samples = config["data"]["train_samples"] or math.nan
         model = per_model[config["model"]["name"]]
         model["runs"] += 1

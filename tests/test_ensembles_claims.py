@@ -126,7 +126,7 @@ def test_controls_gate_only_undecided_verdicts(tmp_path):
                                   "nll_calibrated": 0.5 - accuracy_points / 1000})
         panels[panel] = {"title": panel, "value": None,
                          "series": {k: {"label": k, "value": None, "runs": v} for k, v in series.items()}}
-    evidence = Evidence({"metrics.csv": runs}, {"fig3_7": panels}, pd.DataFrame(ensembles))
+    evidence = Evidence({"metrics": runs}, {"fig3_7": panels}, pd.DataFrame(ensembles))
     declared = {
         "beats": {"statistic": "ensemble_vs_single", "metric": "accuracy", "direction": "greater", "seeds": 3},
         "control": {"statistic": "snapshot_vs_single", "metric": "accuracy", "direction": "greater", "seeds": 3},
@@ -179,7 +179,7 @@ def test_an_undecided_claim_names_the_seeds_its_effect_needs(tmp_path):
                                     "series": {k: {"label": k, "value": None, "runs": v} for k, v in names.items()}}}}
     declared = {"control": {"statistic": "snapshot_vs_single", "metric": "accuracy", "direction": "greater",
                             "effect": 0.5, "seeds": 3}}
-    (row,) = evaluate_claims(Evidence({"metrics.csv": runs}, panels, pd.DataFrame(ensembles)),
+    (row,) = evaluate_claims(Evidence({"metrics": runs}, panels, pd.DataFrame(ensembles)),
                              declared).to_dict("records")
     sd = float(np.std([1.0, -1.0, 0.5], ddof=1))
     needed = seeds_needed(sd, 0.5)
@@ -294,7 +294,7 @@ def test_the_weight_decay_claim_subtracts_each_no_hill_twin(tmp_path):
     panels = {key: {"title": key, "value": wd, "series": {
         "distancing": {"label": "d", "value": None, "runs": [f"{key}_hill"]},
         "no_hill": {"label": "c", "value": None, "runs": [f"{key}_twin"]}}} for key, wd in (("on", 5e-3), ("off", 0.0))}
-    table = evaluate_claims(Evidence({"distances.csv": files}, {"fig3_5": panels}),
+    table = evaluate_claims(Evidence({"distances": files}, {"fig3_5": panels}),
                             {"jump": {"statistic": "weight_decay_distance_jump", "direction": "differs", "seeds": 2}})
     (row,) = table.to_dict("records")  # one row for the figure, not one per panel
     assert row["panel"] == "" and row["mean"] == pytest.approx(0.4) and row["n"] == 1

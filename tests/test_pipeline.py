@@ -18,6 +18,8 @@ import yaml
 from distancing.config import ConfigError
 from distancing.pipeline import FIGURE_TABLE, Experiments, check_config, load_profiles, settings_schema
 
+from . import toy_peer  # noqa: F401  (registers the plugin peer the smoke run uses)
+
 ROOT = Path(__file__).resolve().parents[1]
 SCHEMA = ROOT / "workflow" / "schemas" / "config.schema.yaml"
 FIGURES = list(FIGURE_TABLE)  # every registered figure is rendered and checked
@@ -29,8 +31,12 @@ def smoke_config() -> dict:
 
 
 def snakemake(workdir: Path, *args: str, timeout: float = 600) -> subprocess.CompletedProcess:
+    """Snakemake on a copied pipeline; the repository on PYTHONPATH, so its jobs find the smoke
+    run's plugin (tests/toy_peer.py) as a researcher's own module."""
+    env = {**os.environ, "PYTHONPATH": os.pathsep.join(filter(None, [str(ROOT), os.environ.get("PYTHONPATH")]))}
     return subprocess.run([sys.executable, "-m", "snakemake", "--snakefile", str(workdir / "Snakefile"),
-                           "--directory", str(workdir), *args], capture_output=True, text=True, timeout=timeout)
+                           "--directory", str(workdir), *args], capture_output=True, text=True, timeout=timeout,
+                          env=env)
 
 
 def copy_pipeline(target: Path, data_root: Path, **changes) -> Path:
@@ -124,7 +130,7 @@ def test_each_figure_trains_the_seeds_its_claims_declare():
 def test_peers_share_a_budget_and_disjoint_seed_sets():
     experiments = Experiments(default_config())
     peers = experiments.peers()
-    assert list(peers) == ["single", "distancing", "snapshot", "deep_equal_budget", "deep_m_budget", "fge"]
+    assert list(peers) == default_config()["peers"]["methods"]
     assert peers["deep_equal_budget"]["label"] == "deep ensemble, 3 × 15 epochs (equal budget)"
     assert {key: peer["budget"] for key, peer in peers.items()} == {
         "single": 45, "distancing": 45, "snapshot": 45, "deep_equal_budget": 45, "deep_m_budget": 135, "fge": 45}
@@ -143,7 +149,7 @@ def test_fge_starts_from_the_snapshot_run_and_counts_its_parents_epochs():
     runs = experiments.runs()
     (fge, epochs), = experiments.peers()["fge"]["ensembles"][0]
     snapshot = experiments.peers()["snapshot"]["ensembles"][0][0][0]
-    assert fge == f"{snapshot.rsplit('-seed', 1)[0]}-at33-nohill-fge-T4-lr0.02-minlr1e-3-e12-seed0"
+    assert fge == f"{snapshot}-at33-nohill-fge-T4-lr0.02-minlr1e-3-e12-seed0"
     assert epochs == [10, 6, 2]  # each cycle's lowest learning rate, newest first
     child = runs[fge]
     assert child["init"] == {"from": f"results/runs/{snapshot}", "epoch": 33}
@@ -210,9 +216,11 @@ def test_adding_a_sweep_value_adds_one_run_per_seed():
      "peers.members: 2 members need 1 cycle end(s) before the last epoch; base.train's schedule has 0 (none)"),
     (lambda c: c["base"]["data"].update(ensemble_val_samples=0), "base.data.ensemble_val_samples: must be >= 1"),
     (lambda c: c["peers"].update(methods=["single", "swa"]), "peers.methods: unknown peer 'swa'; registered: single"),
-    (lambda c: c["peers"]["fge"].update({"from": "ensemble"}),
-     "peers.fge.from: 'ensemble' is not a peer FGE can start from"),
-    (lambda c: c["peers"]["fge"].update({"from": "fge"}), "peers.fge.from: 'fge' is not a peer FGE can start from"),
+    (lambda c: c["peers"]["fge"].update({"from": "ensemble"}), "peers.fge.from: unknown peer 'ensemble'"),
+    (lambda c: c["peers"]["fge"].update({"from": "fge"}),
+     "peers.fge.from: the peers start from each other in a cycle (fge → fge)"),
+    (lambda c: c["peers"]["fge"].update(min_lr=0.05), "peers.fge.min_lr: must be below peers.fge.lr (0.02), got 0.05"),
+    (lambda c: c["base"]["distancing"].update(space="logits"), "base.distancing.space: unknown value 'logits'"),
     (lambda c: c["peers"]["fge"].update(cycle_epochs=4), "peers.fge.cycle_epochs: 2 cycles of 4 epochs do not fit"),
     (lambda c: c["peers"]["fge"].update(cycle_epochs=3), "peers.fge.cycle_epochs: 3 is not a multiple of 2"),
     (lambda c: c["peers"].pop("fge"), "peers.fge: the peer fge needs its settings"),
@@ -232,11 +240,11 @@ def test_bad_pipeline_config_names_the_key(change, message):
 
 
 def test_the_schema_of_experiments_follows_the_figure_table():
-    assert FIGURES == ["fig0_1", "fig1_1", "fig2_1", "fig3_1", "fig3_2", "fig3_3", "fig3_4", "fig3_5", "fig3_6",
-                       "fig3_7", "fig3_8", "peers_members", "peers_diversity", "peers_weights"]
+    assert {"fig0_1", "fig3_8", "peers_members"} <= set(FIGURES)
     schema = settings_schema()
-    assert schema["required"] == ["fig1_1", "fig3_2", "fig3_3", "fig3_4", "fig3_5", "fig3_6", "fig3_7", "fig3_8"]
+    assert schema["required"] == [name for name, spec in FIGURE_TABLE.items() if spec.settings is not None]
     assert schema["properties"]["fig3_2"] == FIGURE_TABLE["fig3_2"].settings
+    assert set(schema["required"]) == set(default_config()["experiments"])  # config.yaml sets each once
     for name, caption in ((name, ROOT / "workflow" / "report" / f"{name}.rst") for name in FIGURES):
         assert caption.exists() and (ROOT / "workflow" / "scripts" / f"{name}.py").exists(), name
         if FIGURE_TABLE[name].source != "formula":  # the shared settings paragraph, defined once
@@ -248,9 +256,24 @@ def test_a_run_cannot_start_after_its_parents_last_epoch():
     config["peers"]["fge"]["from"] = "deep_equal_budget"  # 15-epoch networks; FGE starts after epoch 33
     with pytest.raises(ConfigError) as error:
         check_config(config, str(SCHEMA))
-    assert str(error.value) == ("init.from: run mobilenetv2-nohill-cosine-e15-at33-nohill-fge-T4-lr0.02-minlr1e-3-e12-"
-                                "seed0 starts after epoch 33 of mobilenetv2-nohill-cosine-e15-seed0, which trains 15 "
-                                "epochs")
+    assert str(error.value) == ("peers.fge.from: FGE starts after epoch 33 of the deep_equal_budget run, which "
+                                "trains 15 epochs")
+
+
+def test_peers_that_start_from_each_other_in_a_cycle_stop_in_one_line(monkeypatch):
+    from distancing.peers import PEERS, Peer, members_of
+    from distancing.pipeline import Run
+
+    def loop(e, i, seed):  # a plugin peer that starts from FGE's run, while FGE starts from it
+        return [(Run("mobilenetv2", init_from=(members_of(e, "fge", i, seed, needed_by="loop")[0][0], 2)), (45,))]
+
+    monkeypatch.setitem(PEERS, "loop", Peer("loop", lambda e: "loop", loop))
+    config = default_config()
+    config["peers"]["methods"].append("loop")
+    config["peers"]["fge"]["from"] = "loop"
+    with pytest.raises(ConfigError) as error:
+        check_config(config, str(SCHEMA))
+    assert str(error.value) == "peers.fge.from: the peers start from each other in a cycle (loop → fge → loop)"
 
 
 def test_paper_profiles_pass_the_schema_and_dry_run_locally_and_on_slurm(tmp_path):
@@ -284,7 +307,12 @@ def test_snakemake_refuses_a_bad_config_before_any_job(tmp_path, data_root):
 def smoke_run(tmp_path_factory, data_root):
     """The smoke profile through the cluster-generic executor: every job is a separate
     background process (profiles/local-cluster/submit.sh) sharing nothing but files."""
-    workdir = copy_pipeline(tmp_path_factory.mktemp("pipeline"), data_root)
+    config = smoke_config()
+    toy = {"toy_pair_beats_single": {"statistic": "peers_toy_pair_vs_single", "metric": "accuracy",
+                                     "direction": "greater", "effect": 1.0, "seeds": 2}}
+    workdir = copy_pipeline(tmp_path_factory.mktemp("pipeline"), data_root, plugins=["tests.toy_peer"],
+                            peers=dict(config["peers"], methods=[*config["peers"]["methods"], "toy_pair"]),
+                            claims={**config["claims"], **toy})  # a plugin peer, through every rule
     started = time.perf_counter()
     result = snakemake(workdir, "--profile", str(workdir / "profiles" / "local-cluster"), "figures")
     assert result.returncode == 0, result.stderr[-5000:]
@@ -336,7 +364,8 @@ def test_smoke_pipeline_writes_ensembles_and_claims(smoke_run):
     assert not (results / "ensembles" / "seeds.csv").exists()
     peers = read_csv(results / "ensembles" / "peers.csv")
     methods = list(dict.fromkeys(r["method"] for r in peers))
-    assert methods == ["single", "distancing", "snapshot", "deep_equal_budget", "deep_m_budget", "fge"]
+    assert methods == ["single", "distancing", "snapshot", "deep_equal_budget", "deep_m_budget", "fge", "toy_pair"]
+    assert {r["budget"] for r in peers if r["method"] == "toy_pair"} == {"6"}  # the plugin peer, built and counted
     assert {"label", "budget", "replicate", "members", "accuracy", "nll", "nll_calibrated", "ece", "disagreement",
             "weight_distance"} <= set(peers[0])
     assert {r["members"] for r in peers if r["method"].startswith("deep") or r["method"] == "fge"} == {"1", "2"}

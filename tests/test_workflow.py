@@ -3,7 +3,6 @@ but the software-deployment hint, the default config is chosen as documented in 
 and the analysis side (what re-plots and claims import) stays free of torch."""
 
 import ast
-import os
 import re
 import subprocess
 import sys
@@ -13,7 +12,6 @@ import pytest
 import yaml
 
 from distancing.claims import statistics
-from distancing.peers import PEERS
 from distancing.pipeline import Experiments, check_config, load_profiles
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -62,50 +60,39 @@ def test_a_configfile_profile_is_merged_over_config_yaml_as_load_profiles_merges
     assert train_jobs(result) == len(default)
 
 
-TOY_PEER = """
-from distancing.peers import Peer, register
-
-# Two seeds of the single network: an ensemble method in one entry.
-register(Peer("toy_pair", lambda e: "two single networks",
-              lambda e, i, seed: [(e.single_network(e.config["peers"]["model"], seed=s, epochs=3), (3,))
-                                  for s in (100 + 2 * i, 101 + 2 * i)]))
-"""
-
-
-def test_a_peer_added_through_the_registry_appears_in_the_dag(tmp_path, monkeypatch):
-    """The README's cost of a peer: one entry (here in a plugin module) and one line of config;
-    its runs are trained, its ensembles built, and the generated statistic can be claimed."""
-    (tmp_path / "toy_peer.py").write_text(TOY_PEER)
+def test_a_peer_added_through_the_registry_appears_in_the_dag(tmp_path):
+    """The README's cost of a peer: one entry (here in a plugin module, tests/toy_peer.py) and one
+    line of config; its runs are trained, its ensembles built, and the generated statistic can
+    be claimed (the smoke run of tests/test_pipeline.py runs it for real)."""
     profile = tmp_path / "profile.yaml"
     methods = yaml.safe_load((ROOT / "config.yaml").read_text())["peers"]["methods"] + ["toy_pair"]
-    profile.write_text(yaml.safe_dump({
-        "plugins": ["toy_peer"], "peers": {"methods": methods},
-        "claims": {"toy_pair_beats_single": {"statistic": "peers_toy_pair_vs_single", "metric": "accuracy",
-                                             "direction": "greater", "effect": 1.0, "seeds": 2}}}))
-    env = {**os.environ, "PYTHONPATH": f"{tmp_path}{os.pathsep}{os.environ.get('PYTHONPATH', '')}"}
+    claims = {"toy_pair_beats_single": {"statistic": "peers_toy_pair_vs_single", "metric": "accuracy",
+                                        "direction": "greater", "effect": 1.0, "seeds": 2}}
+    profile.write_text(yaml.safe_dump({"plugins": ["tests.toy_peer"], "peers": {"methods": methods},
+                                       "claims": claims}))
     result = subprocess.run([sys.executable, "-m", "snakemake", "-n", "-p", "--configfile",
                              "configs/smoke.yaml", str(profile), "--config", "results=/nonexistent/results",
                              "--", "/nonexistent/results/claims.csv"],
-                            cwd=ROOT, capture_output=True, text=True, timeout=300, env=env)
+                            cwd=ROOT, capture_output=True, text=True, timeout=300)
     out = result.stdout + result.stderr
     assert result.returncode == 0, out[-3000:]
     for seed in (100, 101, 102, 103):  # two replicates (the smoke profile's peer claims)
         assert f"/nonexistent/results/runs/mobilenetv2-nohill-cosine-e3-seed{seed}/predictions.npz" in out
-    monkeypatch.syspath_prepend(str(tmp_path))
-    try:
-        config = load_profiles(ROOT / "configs" / "smoke.yaml", profile, default=ROOT / "config.yaml")
-        experiments = check_config(config, str(ROOT / "workflow" / "schemas" / "config.schema.yaml"))
-        toy = experiments.peers()["toy_pair"]
-        assert toy["label"] == "two single networks" and toy["budget"] == 6  # 2 runs of 3 epochs, counted
-        assert "peers_distancing_vs_toy_pair" in statistics()  # generated, ready to be claimed
-    finally:
-        PEERS.pop("toy_pair", None)
-        sys.modules.pop("toy_peer", None)
+    config = load_profiles(ROOT / "configs" / "smoke.yaml", profile, default=ROOT / "config.yaml")
+    experiments = check_config(config, str(ROOT / "workflow" / "schemas" / "config.schema.yaml"))
+    toy = experiments.peers()["toy_pair"]
+    assert toy["label"] == "two 3-epoch networks" and toy["budget"] == 6  # 2 runs of 3 epochs, counted
+    assert "peers_distancing_vs_toy_pair" in statistics()  # generated, ready to be claimed
     # Without the plugin the same config stops before any job, naming the key.
+    profile.write_text(yaml.safe_dump({"peers": {"methods": methods}}))
     result = subprocess.run([sys.executable, "-m", "snakemake", "-n", "--configfile", "configs/smoke.yaml",
                              str(profile)], cwd=ROOT, capture_output=True, text=True, timeout=300)
     assert result.returncode != 0
-    assert "invalid config: plugins: cannot import 'toy_peer'" in result.stdout + result.stderr
+    assert "invalid config: peers.methods: unknown peer 'toy_pair'" in result.stdout + result.stderr
+    profile.write_text(yaml.safe_dump({"plugins": ["no_such_plugin"]}))
+    result = subprocess.run([sys.executable, "-m", "snakemake", "-n", "--configfile", "configs/smoke.yaml",
+                             str(profile)], cwd=ROOT, capture_output=True, text=True, timeout=300)
+    assert "invalid config: plugins: cannot import 'no_such_plugin'" in result.stdout + result.stderr
 
 
 def imported_modules(source: str) -> set[str]:

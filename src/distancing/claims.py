@@ -94,8 +94,8 @@ def slope(xs: Sequence[float], ys: Sequence[float]) -> float:
 # ---------------------------------------------------------------- the evidence a statistic reads
 
 class Evidence:
-    """What statistics read: run files (``files`` maps metrics.csv and distances.csv to run
-    name -> path), the figures' panels and series (``Experiments.figure_runs`` per figure), the
+    """What statistics read: run files (``files`` maps a kind of ``files.RUN_FILES``, metrics
+    or distances, to run name -> path), the figures' panels and series (``Experiments.figure_runs`` per figure), the
     checkpoint-ensemble table and the peer tables."""
 
     def __init__(self, files: Mapping[str, Mapping[str, Path]], figures: Mapping[str, Any],
@@ -115,12 +115,12 @@ class Evidence:
 
     def final(self, name: str) -> float:
         """Last epoch's validation accuracy in points; NaN for a diverged run."""
-        m = self.read(name, "metrics.csv")
+        m = self.read(name, "metrics")
         return math.nan if (m["status"] == "diverged").any() else 100 * float(m["val_acc"].iloc[-1])
 
     def distance(self, name: str, checkpoint: int = 0, epoch: int | None = None) -> float:
         """L2 distance to the checkpoint with this index, at ``epoch`` (default: the last)."""
-        d = self.read(name, "distances.csv")
+        d = self.read(name, "distances")
         d = d[d["checkpoint"] == checkpoint]
         if epoch is not None:
             d = d[d["epoch"] == epoch]
@@ -181,7 +181,7 @@ def restart_maxima_slopes(e: Evidence, panel: str, metric: str) -> list[float]:
     A cycle starts where the learning rate rises."""
     slopes = []
     for name in e.runs("fig1_1", panel, "sgdr"):
-        m = e.read(name, "metrics.csv")
+        m = e.read(name, "metrics")
         cycle = np.concatenate([[0], np.cumsum(np.diff(m["lr"].to_numpy()) > 0)])
         maxima = m.groupby(cycle)["val_acc"].max().to_numpy() * 100
         slopes.append(slope(list(range(len(maxima))), list(maxima)))
@@ -190,7 +190,7 @@ def restart_maxima_slopes(e: Evidence, panel: str, metric: str) -> list[float]:
 
 def distance_jump(e: Evidence, name: str) -> float:
     """Change of the distance to the first checkpoint over the epoch after the second is stored."""
-    d = e.read(name, "distances.csv")
+    d = e.read(name, "distances")
     second = sorted(d["checkpoint_epoch"].unique())[1]
     return e.distance(name, 0, epoch=second + 1) - e.distance(name, 0, epoch=second)
 

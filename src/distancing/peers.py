@@ -102,7 +102,10 @@ register(Peer("deep_m_budget", lambda e: f"deep ensemble, {_M(e)} × {_epochs(e)
 def fge_settings(e: Experiments) -> dict[str, Any]:
     if "fge" not in e.config["peers"]:
         raise ConfigError("peers.fge: the peer fge needs its settings (from, lr, min_lr, cycle_epochs)")
-    return e.config["peers"]["fge"]
+    f = e.config["peers"]["fge"]
+    if not f["min_lr"] < f["lr"]:
+        raise ConfigError(f"peers.fge.min_lr: must be below peers.fge.lr ({f['lr']:g}), got {f['min_lr']:g}")
+    return f
 
 
 def fge_start(e: Experiments) -> int:
@@ -110,13 +113,28 @@ def fge_start(e: Experiments) -> int:
     return _epochs(e) - _M(e) * fge_settings(e)["cycle_epochs"]
 
 
+_BUILDING: list[str] = []  # the peers whose members are being built, outermost first
+
+
+def members_of(e: Experiments, key: str, i: int, seed: int, needed_by: str) -> Members:
+    """Another peer's members, for a peer whose runs start from them; a cycle stops in one line."""
+    if key not in PEERS:
+        raise ConfigError(f"peers.{needed_by}.from: unknown peer {key!r}; registered: {', '.join(PEERS)}")
+    if key in _BUILDING or key == needed_by:
+        path = _BUILDING[_BUILDING.index(key):] if key in _BUILDING else [needed_by]
+        chain = " → ".join([*path, key])
+        raise ConfigError(f"peers.{needed_by}.from: the peers start from each other in a cycle ({chain})")
+    _BUILDING.append(key)
+    try:
+        return PEERS[key].members(e, i, seed)
+    finally:
+        _BUILDING.pop()
+
+
 def fge_parent(e: Experiments, i: int, seed: int) -> Run:
-    """The run FGE starts from: the first run of the peer ``peers.fge.from`` in this replicate."""
-    start = fge_settings(e)["from"]
-    if start == "fge" or start not in PEERS:
-        raise ConfigError(f"peers.fge.from: {start!r} is not a peer FGE can start from; peers: "
-                          f"{', '.join(key for key in PEERS if key != 'fge')}")
-    return PEERS[start].members(e, i, seed)[0][0]
+    """The run FGE starts from: the first run of the peer ``peers.fge.from`` in this replicate
+    (with its own seed: the snapshot run's is the replicate's)."""
+    return members_of(e, fge_settings(e)["from"], i, seed, needed_by="fge")[0][0]
 
 
 def fge_members(e: Experiments, i: int, seed: int) -> Members:
@@ -128,8 +146,13 @@ def fge_members(e: Experiments, i: int, seed: int) -> Members:
     if start < 1:
         raise ConfigError(f"peers.fge.cycle_epochs: {M} cycles of {c} epochs do not fit in the budget of "
                           f"{_epochs(e)} epochs (base.train.epochs)")
+    parent = fge_parent(e, i, seed)
+    reached = e.run_config(parent)["train"]["epochs"]
+    if start > reached:
+        raise ConfigError(f"peers.fge.from: FGE starts after epoch {start} of the {f['from']} run, which trains "
+                          f"{reached} epochs")
     run = Run(_model(e), schedule="fge", lr=f["lr"], min_lr=f["min_lr"], restart_epochs=c, epochs=M * c,
-              init_from=(fge_parent(e, i, seed), start), seed=seed)
+              init_from=(parent, start), seed=parent.seed)
     return [(run, tuple(reversed(range(c // 2, M * c, c))))]
 
 

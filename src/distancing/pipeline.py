@@ -39,7 +39,7 @@ class Run:
     """One training run: the knobs the figures vary, everything else from ``base``.
 
     ``init_from`` (parent run, epoch) starts it from the parent's saved state after that epoch
-    (the run config's ``init``); it then shares the parent's seed."""
+    (the run config's ``init``)."""
 
     model: str
     strength: float = 0.0
@@ -161,7 +161,7 @@ FIGURE_TABLE: dict[str, FigureSpec] = {}  # figure name -> spec, in the order fi
 
 def figure(name: str, source: str, settings: dict[str, Any] | None = None):
     """Register a figure's panel builder (a decorator): a new figure is one entry, one script, one caption."""
-    def register(panels: Callable[[Experiments, dict[str, Any]], tuple[Panel, ...]] | None):
+    def register(panels: Callable[[Experiments, dict[str, Any]], tuple[Panel, ...]] | None = None):
         FIGURE_TABLE[name] = FigureSpec(source, settings, panels)
         return panels
     return register
@@ -177,7 +177,7 @@ STRENGTHS = _settings({"strengths": {"type": "array", "minItems": 1, "items": PO
 MODELS = _settings({"models": {"type": "array", "minItems": 1, "items": {"type": "string"}}})
 SGDR = {"lr": POSITIVE, "restart_epochs": EPOCH}
 
-figure("fig0_1", "formula")(None)
+figure("fig0_1", "formula")()
 
 
 @figure("fig1_1", "runs", _settings({"model": {"type": "string"}, **SGDR}))
@@ -190,7 +190,7 @@ def _fig1_1(e: Experiments, f: dict[str, Any]) -> tuple[Panel, ...]:
     )),)
 
 
-figure("fig2_1", "formula")(None)
+figure("fig2_1", "formula")()
 
 
 @figure("fig3_1", "runs")
@@ -272,7 +272,7 @@ def _fig3_8(e: Experiments, f: dict[str, Any]) -> tuple[Panel, ...]:
 
 
 for _name in ("peers_members", "peers_diversity", "peers_weights"):
-    figure(_name, "peers")(None)
+    figure(_name, "peers")()
 
 
 def settings_schema() -> dict[str, Any]:
@@ -325,6 +325,7 @@ class Experiments:
                        for name, spec in config.get("claims", {}).items()}
         self._figures: dict[str, Figure] | None = None
         self._runs: dict[str, dict[str, Any]] | None = None
+        self._parents: dict[str, str] = {}  # run -> the run it starts from
 
     # ------------------------------------------------------------ runs and names
 
@@ -344,7 +345,7 @@ class Experiments:
         init = None
         if run.init_from is not None:
             parent, epoch = run.init_from
-            init = (self.canonical(replace(parent, seed=run.seed)), epoch)
+            init = (self.canonical(parent), epoch)
         return replace(
             run, **knobs, init_from=init, strength=float(run.strength),
             sigma2=None if run.strength == 0 or run.sigma2 in (None, self.base_sigma2) else float(run.sigma2),
@@ -352,12 +353,12 @@ class Experiments:
 
     def name(self, run: Run) -> str:
         """The run's directory name: what differs from the base, in ``KNOBS`` order, then the seed;
-        a run started from another is named after its parent and the epoch it starts from."""
+        a run started from another is named after its parent (seed included) and the epoch it starts from."""
         run = self.canonical(run)
         parts = []
         if run.init_from is not None:
             parent, epoch = run.init_from
-            parts.append(f"{self.name(parent).rsplit('-seed', 1)[0]}-at{epoch}")
+            parts.append(f"{self.name(parent)}-at{epoch}")
         else:
             parts.append(run.model)
         if run.strength == 0:
@@ -562,8 +563,8 @@ class Experiments:
 
     def parent(self, name: str) -> str | None:
         """The run a run starts from (its ``init.from``), or None."""
-        init = self.runs()[name]["init"]["from"]
-        return None if init is None else init.rsplit("/", 1)[1]
+        self.runs()
+        return self._parents.get(name)
 
     def runs(self) -> dict[str, dict[str, Any]]:
         """Every unique run the figures and peer ensembles need, with the parents runs start from:
@@ -589,6 +590,7 @@ class Experiments:
                     raise ConfigError(f"init.from: run {name} starts after epoch {epoch} of {self.name(parent)}, "
                                       f"which trains {parent_epochs} epochs")
                 starts.setdefault(self.name(parent), set()).add(epoch)
+                self._parents[name] = self.name(parent)
                 wanted.append(parent)
         for name, epochs in starts.items():
             result[name] = resolve(dict(result[name], saved_states=sorted(epochs)))
@@ -642,15 +644,18 @@ def check_config(config: Mapping[str, Any], schema_path: str) -> Experiments:
     check_claims(config)
     try:
         experiments = Experiments(config)
-        epochs, members = experiments.defaults["epochs"], config["peers"]["members"]
-        if epochs % members:
-            raise ConfigError(f"peers.members: base.train.epochs ({epochs}) must be a multiple of it, got {members}")
-        check_epochs(config, epochs)
+    except ConfigError as exc:  # the base run config itself
+        raise ConfigError(f"base.{exc}") from None
+    epochs, members = experiments.defaults["epochs"], config["peers"]["members"]
+    if epochs % members:
+        raise ConfigError(f"peers.members: base.train.epochs ({epochs}) must be a multiple of it, got {members}")
+    check_epochs(config, epochs)
+    try:
         experiments.runs()
-    except ConfigError as exc:
+    except ConfigError as exc:  # a run's keys come from base, unless the error names its own block
         message = str(exc)
-        raise ConfigError(message if message.startswith(("models.", "peers.", "distancing.", "experiments.",
-                                                          "init.")) else f"base.{message}") from None
+        raise ConfigError(message if message.startswith(("models.", "peers.", "init.")) else f"base.{message}") \
+            from None
     return experiments
 
 

@@ -171,6 +171,6 @@ def peer_scatter(ax: plt.Axes, members: pd.DataFrame, pairs: pd.DataFrame, x: st
     methods = list(dict.fromkeys(members["method"]))
     for method, rows in pairs.groupby("method", sort=False):
         i = methods.index(method)
-        ax.scatter(rows[x] * scale[0], rows[y] * scale[1], color=COLORS[i], marker=PEER_MARKERS[i % len(PEER_MARKERS)],
-                   alpha=0.75, label=rows["label"].iloc[0])
+        ax.scatter(rows[x] * scale[0], rows[y] * scale[1], color=COLORS[i % len(COLORS)],
+                   marker=PEER_MARKERS[i % len(PEER_MARKERS)], alpha=0.75, label=rows["label"].iloc[0])
     legend_outside(ax, fontsize=7)

@@ -400,7 +400,6 @@ class Trainer:
         resolved["run"] = {
             "package_version": __version__, "git_commit": git_commit(), "torch_version": str(torch.__version__),
             "device": str(device), "threads": threads, "parameters": self.num_params,
-            "checkpoint_epochs": sorted(self.checkpoint_epochs),
         }
         atomic_write_text(self.outputs.config, dump(resolved))
 

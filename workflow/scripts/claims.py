@@ -8,11 +8,13 @@ import pandas as pd
 
 from distancing.claims import Evidence, evaluate_claims, html_table, markdown_table, summary_rst
 from distancing.files import atomic_write_text
+from distancing.pipeline import import_plugins
 from distancing.scripts import RunFiles, log_to
 
 snakemake = globals()["snakemake"]
 log_to(snakemake.log[0])
-files = {"metrics.csv": RunFiles(snakemake.input.metrics), "distances.csv": RunFiles(snakemake.input.distances)}
+import_plugins(snakemake.config)  # a plugin's peers bring their statistics
+files = {"metrics": RunFiles(snakemake.input.metrics), "distances": RunFiles(snakemake.input.distances)}
 evidence = Evidence(files, json.loads(snakemake.params.figures), pd.read_csv(snakemake.input.ensembles),
                     pd.read_csv(snakemake.input.peers), pd.read_csv(snakemake.input.pairs))
 table = evaluate_claims(evidence, json.loads(snakemake.params.claims))
@@ -20,5 +22,5 @@ atomic_write_text(snakemake.output.csv, table.to_csv(index=False, na_rep="nan"))
 atomic_write_text(snakemake.output.html, html_table(table))
 atomic_write_text(snakemake.output.md, "# Claims of the paper, decided on this run\n\n" + markdown_table(table))
 atomic_write_text(snakemake.output.summary, summary_rst(table, snakemake.params.regime))
-logging.info("%d claims from %d runs: %s", len(table), len(files["metrics.csv"]),
+logging.info("%d claims from %d runs: %s", len(table), len(files["metrics"]),
              table["verdict"].value_counts().to_dict())

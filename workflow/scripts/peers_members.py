@@ -13,7 +13,8 @@ log_to(snakemake.log[0])
 table = pd.read_csv(snakemake.input.members)
 metrics = ("accuracy", "nll", "nll_calibrated")
 fig, axes = plt.subplots(1, len(metrics), figsize=(16, 4))
-for color, (method, rows) in zip(COLORS, table.groupby("method", sort=False), strict=False):
+for i, (method, rows) in enumerate(table.groupby("method", sort=False)):
+    color = COLORS[i % len(COLORS)]
     label = rows["label"].iloc[0]
     for ax, column in zip(axes, metrics, strict=True):
         stats = rows.groupby("members")[column].agg(["mean", "std"]).fillna(0.0) * ENSEMBLE_METRICS[column][1]
