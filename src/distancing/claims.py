@@ -231,14 +231,14 @@ def peer_statistics() -> dict[str, Statistic]:
     for key, peer in PEERS.items():
         if key != "single":
             result[f"peers_{key}_vs_single"] = Statistic(
-                "peers_members", f"the {key} ensemble − the single network at equal budget, per replicate", "",
-                f"the {key} ensemble beats one network", f"the {key} ensemble loses to one network",
+                "peers_members", f"{peer.called} − one network (peers.csv gives each budget), per replicate", "",
+                f"{peer.called} beats one network", f"{peer.called} loses to one network",
                 lambda e, p, m, key=key: peer_difference(e, key, "single", m), per_panel=False, ensemble=True,
                 peers=(key, "single"))
         if key not in ("single", "distancing"):
             result[f"peers_distancing_vs_{key}"] = Statistic(
-                "peers_members", f"ensembles at equal budget, distancing − {key}, per replicate", "",
-                f"distancing beats {key}", f"distancing loses to {key}",
+                "peers_members", f"the distancing ensemble − {peer.called} (peers.csv gives each budget), per "
+                "replicate", "", f"distancing beats {peer.called}", f"distancing loses to {peer.called}",
                 lambda e, p, m, key=key: peer_difference(e, "distancing", key, m),
                 controls=(f"peers_{peer.control}_vs_single",) if peer.control else (), per_panel=False,
                 ensemble=True, peers=("distancing", key) + ((peer.control, "single") if peer.control else ()))

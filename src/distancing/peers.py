@@ -32,9 +32,14 @@ class Peer:
     distancing against this one to be testable (None: the comparison needs no control)."""
 
     key: str
-    label: Callable[[Experiments], str]
+    label: Callable[[Experiments], str]  # the legend and table text, with the method's settings
     members: Callable[[Experiments, int, int], Members]
     control: str | None = None
+    noun: str = ""  # what the claims' verdicts call it ("the snapshot ensemble"); default: the key
+
+    @property
+    def called(self) -> str:
+        return self.noun or self.key
 
 
 PEERS: dict[str, Peer] = {}
@@ -72,14 +77,15 @@ def _cycles(e: Experiments) -> tuple[int, ...]:
 
 
 register(Peer("single", lambda e: f"single network, {_epochs(e)} epochs",
-              lambda e, i, seed: [(e.single_network(_model(e), seed=seed), (_epochs(e),))]))
+              lambda e, i, seed: [(e.single_network(_model(e), seed=seed), (_epochs(e),))], noun="one network"))
 register(Peer("distancing", lambda e: f"distancing (s = {number(e.reference['strength'])}, σ² = "
               f"{number(e.reference['sigma2'])}): final + checkpoints at epochs "
               + ", ".join(map(str, e.member_checkpoints())),
-              lambda e, i, seed: [(_hill(e, seed), _cycles(e))]))
+              lambda e, i, seed: [(_hill(e, seed), _cycles(e))], noun="the distancing ensemble"))
 register(Peer("snapshot", lambda e: "snapshot ensemble: final + cycle ends at epochs "
               + ", ".join(map(str, e.member_checkpoints())),
-              lambda e, i, seed: [(e.control(_hill(e, seed)), _cycles(e))], control="snapshot"))
+              lambda e, i, seed: [(e.control(_hill(e, seed)), _cycles(e))], control="snapshot",
+              noun="the snapshot ensemble"))
 
 
 def _deep(e: Experiments, i: int, epochs: int) -> Members:
@@ -92,9 +98,11 @@ def _M(e: Experiments) -> int:
 
 
 register(Peer("deep_equal_budget", lambda e: f"deep ensemble, {_M(e)} × {_epochs(e) // _M(e)} epochs (equal budget)",
-              lambda e, i, seed: _deep(e, i, _epochs(e) // _M(e)), control="deep_m_budget"))
+              lambda e, i, seed: _deep(e, i, _epochs(e) // _M(e)), control="deep_m_budget",
+              noun="the equal-budget deep ensemble"))
 register(Peer("deep_m_budget", lambda e: f"deep ensemble, {_M(e)} × {_epochs(e)} epochs ({_M(e)} × budget)",
-              lambda e, i, seed: _deep(e, i, _epochs(e)), control="deep_m_budget"))
+              lambda e, i, seed: _deep(e, i, _epochs(e)), control="deep_m_budget",
+              noun="the deep ensemble at M × budget"))
 
 
 # ---------------------------------------------------------------- Fast Geometric Ensembling
@@ -159,4 +167,4 @@ def fge_members(e: Experiments, i: int, seed: int) -> Members:
 register(Peer("fge", lambda e: (f"FGE from epoch {fge_start(e)} of the {fge_settings(e)['from']} run: "
                                 f"{_M(e)} cycles of {fge_settings(e)['cycle_epochs']} epochs, learning rate "
                                 f"{number(fge_settings(e)['lr'])} to {number(fge_settings(e)['min_lr'])}"),
-              fge_members, control="fge"))
+              fge_members, control="fge", noun="FGE"))

@@ -9,7 +9,7 @@ from distancing.scripts import log_to
 
 snakemake = globals()["snakemake"]
 log_to(snakemake.log[0])
-fig, ax = plt.subplots(figsize=(8.5, 4.5))
+fig, ax = plt.subplots(figsize=(11, 4.5))
 peer_scatter(ax, pd.read_csv(snakemake.input.members), pd.read_csv(snakemake.input.pairs), "weight_distance",
              "disagreement", scale=(1, 100))
 ax.set_xlabel("L2 distance between the members' weights")
