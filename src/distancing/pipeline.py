@@ -404,8 +404,9 @@ class Experiments:
         own = until if until is not None else (run.epochs or self.defaults["epochs"])
         return own + (self.budget(*run.init_from) if run.init_from is not None else 0)
 
-    def schedule_words(self, train: Mapping[str, Any] | None = None) -> str:
-        t = train or self.defaults
+    def schedule_words(self) -> str:
+        """The base schedule in words (the report's regime and every caption's settings paragraph)."""
+        t = self.defaults
         if t["schedule"] == "cosine_restarts":
             return (f"a first cosine cycle of {t['first_cycle_epochs']} epochs, then warm restarts every "
                     f"{t['restart_epochs']} epochs" if t["first_cycle_epochs"]
