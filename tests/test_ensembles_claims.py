@@ -8,7 +8,7 @@ import pytest
 
 from distancing.claims import FIGURE_STATISTICS as STATISTICS
 from distancing.claims import interval, minimum_detectable_effect, slope, verdict
-from distancing.ensembles import accuracy, disagreement, ece, ensemble_row, final_first_order, nll
+from distancing.ensembles import accuracy, calibrated_nll, disagreement, ece, ensemble_row, final_first_order, nll
 
 # Three samples, two classes, two members.
 MEMBERS = np.array([
@@ -261,7 +261,12 @@ def test_peer_rows_pick_members_and_measure_pairs(tmp_path):
     runs = tmp_path / "runs"
     predictions = {run.name: run / "predictions.npz" for run in runs.iterdir()}
     weights = {run.name: run / "weights.npz" for run in runs.iterdir()}
-    rows, pairs = peer_rows(predictions, weights, peers, members=3)
+    rows, pairs, scores = peer_rows(predictions, weights, peers, members=3)
+    # Each member's own scores: the deep ensemble's are a (2 of 3 right) and b (all right).
+    assert [(r["member"], r["accuracy"]) for r in scores if r["method"] == "deep"] == [(0, 2 / 3), (1, 1.0)]
+    assert [r["nll_calibrated"] for r in scores if r["method"] == "deep"] == pytest.approx(
+        [calibrated_nll(m.astype(np.float32), LABELS) for m in (a, b)])  # as stored
+    assert [r["member"] for r in scores if r["method"] == "snapshot"] == [0, 1]
     snapshot = [r for r in rows if r["method"] == "snapshot"]
     assert {(r["label"], r["budget"]) for r in snapshot} == {("S", 6)}
     # The members named by epoch, in that order: final (epoch 6), then epoch 2; epoch 4 is left out.
@@ -298,6 +303,42 @@ def test_the_weight_decay_claim_subtracts_each_no_hill_twin(tmp_path):
                             {"jump": {"statistic": "weight_decay_distance_jump", "direction": "differs", "seeds": 2}})
     (row,) = table.to_dict("records")  # one row for the figure, not one per panel
     assert row["panel"] == "" and row["mean"] == pytest.approx(0.4) and row["n"] == 1
+
+
+def test_the_function_hills_member_claims_read_pairs_and_scores_and_rest_on_member_accuracy():
+    """Disagreement of the function-space hill's members − the weight hill's, per replicate, in
+    points; undecided, it is untestable where the members' accuracy falls more than 2 points."""
+    from distancing.claims import Evidence, evaluate_claims, statistics
+
+    known = statistics()
+    assert known["disagreement_function_vs_distancing"].controls == ("member_accuracy_function_vs_distancing",)
+    assert known["peers_function_vs_distancing"].controls == ("peers_snapshot_vs_single",)
+    assert known["peers_distancing_vs_function"].controls == ("peers_snapshot_vs_single",)
+    assert "disagreement_function_vs_deep_m_budget" not in known  # independent networks: no push to compare
+    peers = pd.DataFrame([{"method": m, "replicate": r, "members": 1, "accuracy": 0.9}
+                          for m in ("function", "distancing") for r in range(3)])
+    pairs = pd.DataFrame([{"method": m, "replicate": r, "disagreement": d}
+                          for r, (f, w) in enumerate(((0.20, 0.10), (0.16, 0.12), (0.30, 0.20)))
+                          for m, value in (("function", f), ("distancing", w)) for d in (value - 0.01, value + 0.01)])
+
+    def decide(function_accuracy):
+        scores = pd.DataFrame([{"method": m, "replicate": r, "member": k, "accuracy": a}
+                               for r in range(3) for k in range(2)
+                               for m, a in (("function", function_accuracy[r]), ("distancing", 0.85))])
+        return evaluate_claims(Evidence({}, {}, peers=peers, pairs=pairs, scores=scores), {
+            "keep": {"statistic": "member_accuracy_function_vs_distancing", "direction": "not_below", "margin": 2.0,
+                     "seeds": 3},
+            "more": {"statistic": "disagreement_function_vs_distancing", "direction": "greater", "effect": 1.0,
+                     "seeds": 3}}).set_index("claim")
+
+    table = decide([0.85, 0.855, 0.85])
+    assert table.loc["more", "values"] == "10 4 10" and table.loc["keep", "mean"] == pytest.approx(0.5 / 3)
+    assert table.loc["keep", "verdict"].startswith("holds")
+    assert table.loc["more", "verdict"].startswith("inconclusive")  # interval [−0.6, 16.6] at n = 3
+    collapsed = decide([0.70, 0.72, 0.71])  # members 14 points worse: the disagreement says nothing
+    assert collapsed.loc["keep", "verdict"].startswith("does not hold")
+    assert collapsed.loc["more", "verdict"] == ("untestable in this profile: control "
+                                                "member_accuracy_function_vs_distancing does not hold")
 
 
 def test_peer_statistics_come_from_the_registry_with_their_controls():

@@ -10,8 +10,10 @@ import subprocess
 import sys
 import time
 import zipfile
+from collections import Counter
 from pathlib import Path
 
+import numpy as np
 import pytest
 import yaml
 
@@ -133,7 +135,8 @@ def test_peers_share_a_budget_and_disjoint_seed_sets():
     assert list(peers) == default_config()["peers"]["methods"]
     assert peers["deep_equal_budget"]["label"] == "deep ensemble, 3 × 15 epochs (equal budget)"
     assert {key: peer["budget"] for key, peer in peers.items()} == {
-        "single": 45, "distancing": 45, "snapshot": 45, "deep_equal_budget": 45, "deep_m_budget": 135, "fge": 45}
+        "single": 45, "distancing": 45, "function": 45, "snapshot": 45, "deep_equal_budget": 45,
+        "deep_m_budget": 135, "fge": 45}
     assert [name for name, _ in peers["deep_equal_budget"]["ensembles"][1]] == [
         f"mobilenetv2-nohill-cosine-e15-seed{s}" for s in (3, 4, 5)]
     assert peers["distancing"]["ensembles"][0] == [("mobilenetv2-s8-sigma2_1e-4-ck33+39-seed0", [45, 39, 33])]
@@ -141,6 +144,13 @@ def test_peers_share_a_budget_and_disjoint_seed_sets():
     assert epochs == [45, 39, 33] and experiments.runs()[snapshot]["snapshots"] == [33, 39]
     # The snapshot ensemble is the distancing run's no-hill control, trained once for both figures.
     assert snapshot == experiments.figure_runs("fig3_7")["mobilenetv2"]["series"]["no_hill"]["runs"][0]
+    # The function-space hill: the same run with the hill on predictions; the same twin.
+    (function, epochs), = peers["function"]["ensembles"][0]
+    assert function == "mobilenetv2-function-s4-sigma2_0.03-ck33+39-seed0" and epochs == [45, 39, 33]
+    hill = experiments.runs()[function]["distancing"]
+    assert (hill["space"], hill["strength"], hill["function"]["sigma2"], hill["sigma2"]) == (
+        "function", 4.0, 0.03, 1e-4)  # σ² of the weights stays the base's, unused
+    assert experiments.name(experiments.control(experiments.function_distancing(checkpoints=(33, 39)))) == snapshot
     assert all(len(peer["ensembles"]) == 6 for peer in peers.values())  # replicates: the peer claims' seeds
 
 
@@ -221,6 +231,15 @@ def test_adding_a_sweep_value_adds_one_run_per_seed():
      "peers.fge.from: the peers start from each other in a cycle (fge → fge)"),
     (lambda c: c["peers"]["fge"].update(min_lr=0.05), "peers.fge.min_lr: must be below peers.fge.lr (0.02), got 0.05"),
     (lambda c: c["base"]["distancing"].update(space="logits"), "base.distancing.space: unknown value 'logits'"),
+    (lambda c: c["base"]["distancing"].update(function={"sigma2": 0.0}),
+     "base.distancing.function.sigma2: must be > 0, got 0.0"),
+    (lambda c: c["base"]["distancing"].update(function={"distance": "wasserstein"}),
+     "base.distancing.function.distance: unknown value 'wasserstein'; allowed: jensen_shannon"),
+    (lambda c: c["distancing"]["function"].update(sigma2=-0.01),
+     "distancing.function.sigma2: -0.01 is less than or equal to the minimum of 0"),
+    (lambda c: c["claims"].pop("function_members_keep_accuracy"),
+     "claims.function_members_disagree_more.statistic: disagreement_function_vs_distancing rests on the control "
+     "member_accuracy_function_vs_distancing, which no claim declares"),
     (lambda c: c["peers"]["fge"].update(cycle_epochs=4), "peers.fge.cycle_epochs: 2 cycles of 4 epochs do not fit"),
     (lambda c: c["peers"]["fge"].update(cycle_epochs=3), "peers.fge.cycle_epochs: 3 is not a multiple of 2"),
     (lambda c: c["peers"].pop("fge"), "peers.fge: the peer fge needs its settings"),
@@ -374,7 +393,19 @@ def test_smoke_pipeline_writes_ensembles_and_claims(smoke_run):
     pairs = read_csv(results / "ensembles" / "peer_pairs.csv")
     assert {"method", "replicate", "disagreement", "weight_distance", "pair_accuracy"} <= set(pairs[0])
     assert all(float(r["weight_distance"]) > 0 for r in pairs)
+    scores = read_csv(results / "ensembles" / "peer_member_scores.csv")
+    assert {"method", "label", "budget", "replicate", "member", "accuracy", "nll_calibrated"} <= set(scores[0])
+    largest = {(r["method"], r["replicate"]): r["members"] for r in peers}  # ensembles grow member by member
+    assert Counter((r["method"], r["replicate"]) for r in scores) == {key: int(k) for key, k in largest.items()}
     claims = read_csv(results / "claims.csv")
+    # The function hill's members against the weight hill's: per replicate, from the pairs table.
+    (row,) = [r for r in claims if r["claim"] == "function_members_disagree_more"]
+    mean_pairs = {(p["method"], p["replicate"]): [] for p in pairs}
+    for p in pairs:
+        mean_pairs[(p["method"], p["replicate"])].append(float(p["disagreement"]))
+    want = [100 * (np.mean(mean_pairs[("function", r)]) - np.mean(mean_pairs[("distancing", r)])) for r in ("0", "1")]
+    assert [float(v) for v in row["values"].split()] == pytest.approx(want, rel=1e-3, abs=1e-9)
+    assert row["figure"] == "peers_spaces"
     declared = yaml.safe_load((workdir / "config.yaml").read_text())["claims"]
     assert {r["claim"] for r in claims} == set(declared)
     assert {"claim", "figure", "panel", "statistic", "metric", "claimed", "direction", "margin", "effect", "n",

@@ -18,7 +18,8 @@ import torch.nn.functional as F
 import yaml
 
 from distancing.config import parse_override, resolve
-from distancing.files import METRICS_COLUMNS
+from distancing.data import augment
+from distancing.files import DISTANCES_COLUMNS, METRICS_COLUMNS
 from distancing.hill import FlatParameters
 from distancing.optim import FlatSGD, build_scheduler
 
@@ -54,7 +55,8 @@ def test_a_run_writes_its_files_with_the_documented_columns(tmp_path, tiny_confi
         float(r["lr"]) for r in read_csv(out / "metrics.csv")]
     timing = {r["phase"]: r for r in read_csv(out / "timing.csv")}
     assert list(timing) == ["startup", "train_steps", "evaluation", "writes", "total"]
-    assert [int(timing[p]["count"]) for p in ("train_steps", "evaluation")] == [4, 4]  # one per epoch
+    # One per epoch, and from the checkpoint on one more on the training inputs (the function distance).
+    assert [int(timing[p]["count"]) for p in ("train_steps", "evaluation")] == [4, 4 + 3]
     cpu = {p: float(r["cpu_seconds"]) for p, r in timing.items()}
     assert all(v > 0 for v in cpu.values())
     # The phases are disjoint parts of the process's CPU time (start-up includes importing torch).
@@ -69,10 +71,14 @@ def test_a_run_writes_its_files_with_the_documented_columns(tmp_path, tiny_confi
     assert all(0 < float(r["hill"]) <= 1.0 for r in metrics[2:])  # s = 1 bounds the hill
 
     distances = read_csv(out / "distances.csv")
-    assert tuple(distances[0]) == ("epoch", "checkpoint", "checkpoint_epoch", "distance")
+    assert tuple(distances[0]) == DISTANCES_COLUMNS == (
+        "epoch", "checkpoint", "checkpoint_epoch", "distance", "function_distance", "disagreement")
     assert [(int(r["epoch"]), int(r["checkpoint_epoch"])) for r in distances] == [(2, 2), (3, 2), (4, 2)]
     d = [float(r["distance"]) for r in distances]
     assert d[0] == 0.0 and 0 < d[1] < d[2]
+    # The weight hill moves the function too: at its own epoch the checkpoint is the network.
+    function = [float(r["function_distance"]) for r in distances]
+    assert function[0] == 0.0 and all(0 < f < math.log(2) for f in function[1:])
 
     with np.load(out / "predictions.npz") as p:
         assert p["epochs"].tolist() == [1, 2, 4]
@@ -87,6 +93,10 @@ def test_a_run_writes_its_files_with_the_documented_columns(tmp_path, tiny_confi
         # Validation accuracy of the final member is the one logged in metrics.csv.
         accuracy = (p["probs"][2].argmax(1) == p["labels"]).mean()
         assert accuracy == pytest.approx(float(metrics[-1]["val_acc"]))
+        # The logged disagreement with the checkpoint is the members' own, from their predictions.
+        changed = (p["probs"][1].argmax(1) != p["probs"][2].argmax(1)).mean()
+        disagreement = [float(r["disagreement"]) for r in distances]
+        assert disagreement[0] == 0.0 and disagreement[2] == pytest.approx(changed) and changed > 0
 
     with np.load(out / "weights.npz") as w, np.load(out / "predictions.npz") as p:
         weights = w["weights"].astype(np.float64)
@@ -108,9 +118,10 @@ def test_same_config_and_seed_give_byte_identical_tables(tmp_path, tiny_config):
     assert (tmp_path / "a" / "metrics.csv").read_bytes() != (tmp_path / "c" / "metrics.csv").read_bytes()
 
 
-def test_sigkill_at_any_moment_then_the_same_command_gives_identical_metrics(tmp_path, tiny_config):
+@pytest.mark.parametrize("space", ["weights", "function"])
+def test_sigkill_at_any_moment_then_the_same_command_gives_identical_metrics(tmp_path, tiny_config, space):
     longer = ["--set", "train.epochs=14", "--set", "distancing.checkpoints=[3, 6, 9]",
-              "--set", "data.train_samples=512"]
+              "--set", "data.train_samples=512", "--set", f"distancing.space={space}"]
     train(tiny_config, tmp_path / "whole", *longer)
 
     out, state = tmp_path / "killed", tmp_path / "state" / "resume.pt"
@@ -324,12 +335,9 @@ class ProbeMethod:
     def add_gradient(self, theta, grad):
         return theta.new_zeros(())
 
-    def add_checkpoint(self, theta, epoch):
+    def add_checkpoint(self, theta, epoch, log_probs):
         self.checkpoint_epochs.append(epoch)
-        self.stored.append(theta.detach().clone())
-
-    def distances(self, theta):
-        return torch.stack([(theta - c).norm() for c in self.stored])
+        self.stored.append(log_probs.detach().clone())
 
     def state_dict(self):
         return {"checkpoint_epochs": self.checkpoint_epochs, "stored": self.stored}
@@ -341,7 +349,8 @@ class ProbeMethod:
 def test_the_trainer_knows_only_the_method_protocol(tmp_path, tiny_config, monkeypatch):
     """A method registered under a new distancing.space is what the Trainer calls: it sees every
     training sample once per epoch with the batch's logits, its term is logged as the hill and
-    differentiated by autograd, and its checkpoints and distances are the run's."""
+    differentiated by autograd, and it is given each checkpoint with the network's predictions on
+    the training inputs; the run logs the distances to it, whatever the method."""
     from distancing import config as config_module
     from distancing import methods
     from distancing.training import RunOutputs, Trainer
@@ -360,7 +369,7 @@ def test_the_trainer_knows_only_the_method_protocol(tmp_path, tiny_config, monke
         batches = seen[epoch * trainer.steps_per_epoch:(epoch + 1) * trainer.steps_per_epoch]
         assert sorted(torch.cat(batches).tolist()) == list(range(n))
     assert all(row["hill"] > 0 for row in history.metrics)  # the term's value, every epoch
-    assert trainer.method.checkpoint_epochs == [2]
+    assert trainer.method.checkpoint_epochs == [2] and trainer.method.stored[0].shape == (n, 10)
     rows = read_csv(tmp_path / "run" / "distances.csv")
     assert [int(r["epoch"]) for r in rows] == [2, 3, 4] and float(rows[0]["distance"]) == 0.0
     assert methods.METHODS.keys() - {"probe"} == set(config_module.HILL_SPACES) - {"probe"}
@@ -476,6 +485,44 @@ def test_2d_models_train_on_a_fabricated_cifar_archive(tmp_path, served_archive,
     assert history.metrics[1]["hill"] > 0
     with np.load(tmp_path / "run" / "predictions.npz") as p:
         assert p["probs"].shape == (2, 5, 10)  # checkpoint and final, 5 validation images
+
+
+def test_the_function_hill_on_cifar_compares_augmented_batches_with_their_unaugmented_twins(tmp_path,
+                                                                                          served_archive):
+    """The paper profile's side of the function hill, on a fabricated archive: at a checkpoint the
+    network's predictions on the un-augmented training images are stored (evaluation mode); the
+    batches after it, augmented, are compared with them by sample index."""
+    from distancing.training import RunOutputs, Trainer
+
+    served_archive("cifar10")
+    config = resolve({"data": {"dataset": "cifar10", "root": str(tmp_path / "data")},
+                      "model": {"name": "mobilenetv2", "mobilenetv2": {"width": 0.25, "max_blocks": 1}},
+                      "train": {"epochs": 2, "batch_size": 8, "channels_last": True},
+                      "distancing": {"space": "function", "strength": 1.0, "checkpoints": [1],
+                                     "function": {"sigma2": 0.05}}})
+    (tmp_path / "run").mkdir()
+    trainer = Trainer(config, RunOutputs(tmp_path / "run", tmp_path / "run.pt"), torch.device("cpu"),
+                      log=lambda _: None)
+    assert trainer.augment
+    trainer.epoch = 1
+    trainer.finish_epoch(trainer.train_epoch())
+    data = trainer.data
+    trainer.model.eval()
+    with torch.no_grad():
+        twins = torch.log_softmax(trainer.model(trainer.layout(data.prepare(data.x_train))), 1)
+        views = torch.log_softmax(trainer.model(trainer.layout(data.prepare(augment(data.x_train, trainer.generator)))),
+                                  1)
+    stored = trainer.method.log_probs[0]
+    assert stored.shape == (30, 10) and torch.allclose(stored, twins, atol=1e-6)
+    # Augmented views would give other predictions (a little: the network is untrained).
+    assert (stored - views).abs().max() > 10 * (stored - twins).abs().max()
+    trainer.epoch = 2
+    stats = trainer.train_epoch()
+    assert stats["hill"] > 0  # the hill acts on the epoch after the checkpoint
+    trainer.finish_epoch(stats)
+    first, second = trainer.history.distances
+    assert (first["epoch"], first["function_distance"], first["disagreement"]) == (1, 0.0, 0.0)
+    assert second["epoch"] == 2 and second["function_distance"] > 0
 
 
 def test_a_bad_config_is_reported_before_torch_is_imported(tmp_path):

@@ -96,13 +96,13 @@ def slope(xs: Sequence[float], ys: Sequence[float]) -> float:
 class Evidence:
     """What statistics read: run files (``files`` maps a kind of ``files.RUN_FILES``, metrics
     or distances, to run name -> path), the figures' panels and series (``Experiments.figure_runs`` per figure), the
-    checkpoint-ensemble table and the peer tables."""
+    checkpoint-ensemble table and the peer tables (ensembles by size, pairs of members, each member's scores)."""
 
     def __init__(self, files: Mapping[str, Mapping[str, Path]], figures: Mapping[str, Any],
                  ensembles: pd.DataFrame | None = None, peers: pd.DataFrame | None = None,
-                 pairs: pd.DataFrame | None = None) -> None:
+                 pairs: pd.DataFrame | None = None, scores: pd.DataFrame | None = None) -> None:
         self.files, self.figures = files, figures
-        self.ensembles, self.peers, self.pairs = ensembles, peers, pairs
+        self.ensembles, self.peers, self.pairs, self.scores = ensembles, peers, pairs, scores
         self._cache: dict[tuple[str, str], pd.DataFrame] = {}
 
     def read(self, name: str, kind: str) -> pd.DataFrame:
@@ -222,9 +222,21 @@ def peer_difference(e: Evidence, method: str, other: str, metric: str) -> list[f
             for r in sorted(e.peers["replicate"].unique())]
 
 
+def member_difference(e: Evidence, method: str, other: str, column: str, table: str) -> list[float]:
+    """Per replicate: the mean of ``column`` over ``method``'s members (table "scores") or pairs of
+    members (table "pairs") − the same of ``other``'s, in points (×100)."""
+    rows = e.scores if table == "scores" else e.pairs
+    means = rows.groupby(["method", "replicate"])[column].mean()
+    return [100 * (means.get((method, r), math.nan) - means.get((other, r), math.nan))
+            for r in sorted(e.peers["replicate"].unique())]
+
+
 def peer_statistics() -> dict[str, Statistic]:
-    """From the peer registry: every method against one network (its control), and distancing
-    against every other method, gated by the control its registry entry names."""
+    """From the peer registry: every method against one network (its control), and each method
+    under test (``Peer.compared``: the weight-space and the function-space hill) against every
+    other method, gated by the control the other's registry entry names: their ensembles, and,
+    for methods of several members, their members' pairwise disagreement (resting on the
+    members' accuracy, so that more disagreement does not merely mean worse members)."""
     from .peers import PEERS
 
     result = {}
@@ -235,13 +247,32 @@ def peer_statistics() -> dict[str, Statistic]:
                 f"{peer.called} beats one network", f"{peer.called} loses to one network",
                 lambda e, p, m, key=key: peer_difference(e, key, "single", m), per_panel=False, ensemble=True,
                 peers=(key, "single"))
-        if key not in ("single", "distancing"):
-            result[f"peers_distancing_vs_{key}"] = Statistic(
-                "peers_members", f"the distancing ensemble − {peer.called} (peers.csv gives each budget), per "
-                "replicate", "", f"distancing beats {peer.called}", f"distancing loses to {peer.called}",
-                lambda e, p, m, key=key: peer_difference(e, "distancing", key, m),
+    for tested, under_test in PEERS.items():
+        if not under_test.compared:
+            continue
+        who = under_test.subject or under_test.called
+        for key, peer in PEERS.items():
+            if key in ("single", tested):
+                continue
+            result[f"peers_{tested}_vs_{key}"] = Statistic(
+                "peers_members", f"{under_test.called} − {peer.called} (peers.csv gives each budget), per replicate",
+                "", f"{who} beats {peer.called}", f"{who} loses to {peer.called}",
+                lambda e, p, m, tested=tested, key=key: peer_difference(e, tested, key, m),
                 controls=(f"peers_{peer.control}_vs_single",) if peer.control else (), per_panel=False,
-                ensemble=True, peers=("distancing", key) + ((peer.control, "single") if peer.control else ()))
+                ensemble=True, peers=(tested, key) + ((peer.control, "single") if peer.control else ()))
+            if key.startswith("deep_"):
+                continue  # independent networks: their disagreement says nothing of pushing one run apart
+            result[f"member_accuracy_{tested}_vs_{key}"] = Statistic(
+                "peers_spaces", f"mean accuracy of {under_test.called}'s members − {peer.called}'s, per replicate",
+                "points", f"{who}'s members are more accurate", f"{who}'s members are less accurate",
+                lambda e, p, m, tested=tested, key=key: member_difference(e, tested, key, "accuracy", "scores"),
+                per_panel=False, peers=(tested, key))
+            result[f"disagreement_{tested}_vs_{key}"] = Statistic(
+                "peers_spaces", f"mean pairwise disagreement of {under_test.called}'s members (validation samples "
+                f"whose predicted classes differ) − {peer.called}'s, per replicate", "points",
+                f"{who}'s members disagree more", f"{who}'s members disagree less",
+                lambda e, p, m, tested=tested, key=key: member_difference(e, tested, key, "disagreement", "pairs"),
+                controls=(f"member_accuracy_{tested}_vs_{key}",), per_panel=False, peers=(tested, key))
     return result
 
 

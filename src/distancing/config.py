@@ -19,7 +19,9 @@ DATASETS = ("mnist1d", "cifar10", "cifar100")
 MODEL_NAMES = ("mobilenetv2", "resnet", "resnet18")  # the registry of models.py (a test keeps them equal)
 OPTIMIZERS = ("sgd", "momentum")
 SCHEDULES = ("constant", "cosine", "cosine_restarts", "fge")
-HILL_SPACES = ("weights",)  # the registry of methods.py (a test keeps them equal)
+HILL_SPACES = ("weights", "function")  # the registry of methods.py (a test keeps them equal)
+FUNCTION_DISTANCES = ("jensen_shannon", "symmetric_kl", "squared_probabilities", "squared_log_probabilities")
+# ... the registry of function_hill.py (a test keeps them equal)
 PRECISIONS = ("fp32", "bf16")
 
 DEFAULTS: dict[str, Any] = {
@@ -66,10 +68,17 @@ DEFAULTS: dict[str, Any] = {
         "compile": False,          # torch.compile the model
     },
     "distancing": {
-        "space": "weights",        # where the hill acts: weights (the paper's, hill.py)
-        "strength": 0.0,           # s
-        "sigma2": 1e-3,            # σ², per parameter when normalize is true
+        "space": "weights",        # where the hill acts: weights (the paper's, hill.py) or function
+                                   # (on the checkpoints' predictions, function_hill.py)
+        "strength": 0.0,           # s, in either space
+        "sigma2": 1e-3,            # σ² of the weight hill, per parameter when normalize is true
         "normalize": True,
+        "function": {
+            "sigma2": 0.01,        # σ_f² of the function hill, in the units of the distance
+            "distance": "jensen_shannon",  # D between predictive distributions (also what every run
+                                   # logs as function_distance); jensen_shannon, symmetric_kl,
+                                   # squared_probabilities or squared_log_probabilities
+        },
         "checkpoints": [],         # epochs after which a checkpoint is stored
     },
     "snapshots": [],               # extra epochs whose validation predictions are stored
@@ -269,6 +278,11 @@ def validate(config: dict[str, Any]) -> dict[str, Any]:
     if dist["sigma2"] <= 0:
         raise ConfigError(f"distancing.sigma2: must be > 0, got {dist['sigma2']}")
     dist["normalize"] = _as_bool("distancing.normalize", dist["normalize"])
+    function = dist["function"]
+    function["sigma2"] = _as_number("distancing.function.sigma2", function["sigma2"])
+    if function["sigma2"] <= 0:
+        raise ConfigError(f"distancing.function.sigma2: must be > 0, got {function['sigma2']}")
+    function["distance"] = _as_choice("distancing.function.distance", function["distance"], FUNCTION_DISTANCES)
     dist["checkpoints"] = _as_epochs("distancing.checkpoints", dist["checkpoints"], epochs, 1, epochs - 1)
 
     c["snapshots"] = _as_epochs("snapshots", c["snapshots"], epochs, 1, epochs)

@@ -206,12 +206,13 @@ def pairwise_weight_distances(weights: np.ndarray) -> np.ndarray:
 
 
 def peer_rows(predictions: Mapping[str, Path], weights: Mapping[str, Path], peers: Mapping[str, Mapping],
-              members: int) -> tuple[list[dict], list[dict]]:
-    """Per method and replicate: metrics of the ensemble of its first k members (k = 1..M),
-    and one row per pair of members (disagreement, weight distance, accuracy of the pair).
-    ``peers`` is ``Experiments.peers()``: method key -> its label, budget (epochs) and ensembles.
-    ``method`` is the method's key, ``label`` its display text."""
-    rows, pairs = [], []
+              members: int) -> tuple[list[dict], list[dict], list[dict]]:
+    """Per method and replicate: metrics of the ensemble of its first k members (k = 1..M), one
+    row per pair of members (disagreement, weight distance, accuracy of the pair) and one per
+    member (its own accuracy and calibrated NLL). ``peers`` is ``Experiments.peers()``: method
+    key -> its label, budget (epochs) and ensembles. ``method`` is the method's key, ``label``
+    its display text."""
+    rows, pairs, scores = [], [], []
     for method, peer in peers.items():
         about = {"method": method, "label": peer["label"], "budget": peer["budget"]}
         for replicate, spec in enumerate(peer["ensembles"]):
@@ -226,4 +227,7 @@ def peer_rows(predictions: Mapping[str, Path], weights: Mapping[str, Path], peer
                 pairs.append({**about, "replicate": replicate, "member_a": i, "member_b": j,
                               "disagreement": disagreement(probs[[i, j]]), "weight_distance": distances[i, j],
                               "pair_accuracy": accuracy(probs[[i, j]].mean(0), labels)})
-    return rows, pairs
+            for i, p in enumerate(probs):
+                scores.append({**about, "replicate": replicate, "member": i, "accuracy": accuracy(p, labels),
+                               "nll_calibrated": calibrated_nll(p, labels)})
+    return rows, pairs, scores

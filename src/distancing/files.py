@@ -29,7 +29,9 @@ RUN_FILES = {
 }
 TIMING_FILE = "timing.csv"  # the run's own CPU and wall time; not a declared output
 METRICS_COLUMNS = ("epoch", "lr", "train_loss", "train_acc", "val_loss", "val_acc", "hill", "checkpoints", "status")
-DISTANCES_COLUMNS = ("epoch", "checkpoint", "checkpoint_epoch", "distance")
+# Per epoch and stored checkpoint: the weight L2 distance, the function distance D on training
+# inputs and the validation disagreement with the checkpoint (methods.CheckpointLog).
+DISTANCES_COLUMNS = ("epoch", "checkpoint", "checkpoint_epoch", "distance", "function_distance", "disagreement")
 LEARNING_RATE_COLUMNS = ("step", "epoch", "lr")
 TIMING_COLUMNS = ("phase", "cpu_seconds", "wall_seconds", "count")
 

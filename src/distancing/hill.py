@@ -56,7 +56,7 @@ def _channels_last_view(flat: torch.Tensor, like: torch.Tensor) -> torch.Tensor:
 
 
 class DistancingHill:
-    """The stored checkpoints θ_c and the hill's value, gradient and distances: the training
+    """The stored checkpoints θ_c and the hill's value and gradient: the training
     method ``distancing.space: weights`` (``methods.TrainingMethod``).
 
     ``strength`` is s, ``sigma2`` is σ², ``normalize`` divides σ² by the number of parameters.
@@ -85,8 +85,8 @@ class DistancingHill:
     def active(self) -> bool:
         return self.count > 0 and self.strength > 0
 
-    def add_checkpoint(self, theta: torch.Tensor, epoch: int) -> None:
-        """Store a copy of θ as a new hill centre."""
+    def add_checkpoint(self, theta: torch.Tensor, epoch: int, log_probs: torch.Tensor | None = None) -> None:
+        """Store a copy of θ as a new hill centre (the checkpoint's predictions are not needed here)."""
         centre = theta.detach().reshape(1, -1).clone()
         self.checkpoints = torch.cat([self.checkpoints, centre])
         self.squared_norms = torch.cat([self.squared_norms, centre.pow(2).sum(1)])
@@ -98,7 +98,7 @@ class DistancingHill:
         ‖θ − θ_c‖² = ‖θ_c‖² − 2 θ_c·θ + ‖θ‖²: one matrix-vector product over the stored
         checkpoints and no C × P temporary. The cancellation error (about 1e-7 ‖θ‖² in float32)
         is negligible against the hill's width 2σ²P in the exponent; logged distances use the
-        direct difference (:meth:`distances`).
+        direct difference (``methods.CheckpointLog``).
         """
         squared = (self.squared_norms - 2.0 * (self.checkpoints @ theta) + theta.dot(theta)).clamp_min(0.0)
         return torch.exp(-squared / (2.0 * self.width))
@@ -127,10 +127,6 @@ class DistancingHill:
         grad.add_(h @ self.checkpoints, alpha=scale)
         grad.sub_(scale * h.sum() * theta)
         return self.strength * h.mean()
-
-    def distances(self, theta: torch.Tensor) -> torch.Tensor:
-        """Plain L2 distance ‖θ − θ_c‖₂ to every checkpoint (what is logged, not normalised)."""
-        return (self.checkpoints - theta).pow(2).sum(dim=1).sqrt()
 
     def state_dict(self) -> dict:
         return {"checkpoints": self.checkpoints, "squared_norms": self.squared_norms,

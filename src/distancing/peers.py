@@ -6,7 +6,8 @@ label, and how one replicate's ensemble is built: its runs (a run may start from
 ensemble spends is counted from its runs (``Experiments.peer_budget``), so it is never
 declared by hand. Adding a method is one ``register(Peer(...))``, here or in a module listed
 under ``plugins`` in the config; its claims are the generated statistics
-``peers_<key>_vs_single`` and ``peers_distancing_vs_<key>`` (``claims.statistics``).
+``peers_<key>_vs_single`` and, for each method under test (the weight-space and the
+function-space hill), ``peers_<tested>_vs_<key>`` (``claims.statistics``).
 No torch here: the Snakefile imports this.
 """
 
@@ -29,13 +30,16 @@ Members = list[tuple[Run, tuple[int, ...]]]
 class Peer:
     """One ensemble method. ``members(e, replicate, seed)`` builds one replicate's ensemble;
     ``control`` names the method whose own "beats one network" must hold for a comparison of
-    distancing against this one to be testable (None: the comparison needs no control)."""
+    a method under test (``compared``: the two hills) against this one to be testable (None:
+    the comparison needs no control)."""
 
     key: str
     label: Callable[[Experiments], str]  # the legend and table text, with the method's settings
     members: Callable[[Experiments, int, int], Members]
     control: str | None = None
     noun: str = ""  # what the claims' verdicts call it ("the snapshot ensemble"); default: the key
+    compared: bool = False  # a method under test: the claims compare it with every other peer ...
+    subject: str = ""  # ... and their verdicts name it so ("distancing beats FGE")
 
     @property
     def called(self) -> str:
@@ -71,6 +75,11 @@ def _hill(e: Experiments, seed: int) -> Run:
     return e.distancing(_model(e), checkpoints=e.member_checkpoints(), seed=seed)
 
 
+def _function_hill(e: Experiments, seed: int) -> Run:
+    """The same run with the hill on the checkpoints' predictions instead of their weights."""
+    return e.function_distancing(_model(e), checkpoints=e.member_checkpoints(), seed=seed)
+
+
 def _cycles(e: Experiments) -> tuple[int, ...]:
     """The final model, then the cycle ends newest first."""
     return (_epochs(e), *reversed(e.member_checkpoints()))
@@ -81,7 +90,13 @@ register(Peer("single", lambda e: f"single network, {_epochs(e)} epochs",
 register(Peer("distancing", lambda e: f"distancing (s = {number(e.reference['strength'])}, σ² = "
               f"{number(e.reference['sigma2'])}): final + checkpoints at epochs "
               + ", ".join(map(str, e.member_checkpoints())),
-              lambda e, i, seed: [(_hill(e, seed), _cycles(e))], noun="the distancing ensemble"))
+              lambda e, i, seed: [(_hill(e, seed), _cycles(e))], control="snapshot",
+              noun="the distancing ensemble", compared=True, subject="distancing"))
+register(Peer("function", lambda e: f"function-space hill (s = {number(e.reference['function']['strength'])}, "
+              f"σ_f² = {number(e.reference['function']['sigma2'])}): final + checkpoints at epochs "
+              + ", ".join(map(str, e.member_checkpoints())),
+              lambda e, i, seed: [(_function_hill(e, seed), _cycles(e))], control="snapshot",
+              noun="the function-space hill's ensemble", compared=True, subject="the function-space hill"))
 register(Peer("snapshot", lambda e: "snapshot ensemble: final + cycle ends at epochs "
               + ", ".join(map(str, e.member_checkpoints())),
               lambda e, i, seed: [(e.control(_hill(e, seed)), _cycles(e))], control="snapshot",

@@ -38,12 +38,15 @@ def number(x: float) -> str:
 class Run:
     """One training run: the knobs the figures vary, everything else from ``base``.
 
-    ``init_from`` (parent run, epoch) starts it from the parent's saved state after that epoch
-    (the run config's ``init``)."""
+    ``space`` is where the hill acts (None: the base's, the weights); ``sigma2`` is the hill's
+    width in that space (σ² of the weight hill, σ_f² of the function hill). ``init_from``
+    (parent run, epoch) starts it from the parent's saved state after that epoch (the run
+    config's ``init``)."""
 
     model: str
     strength: float = 0.0
     sigma2: float | None = None
+    space: str | None = None
     checkpoints: tuple[int, ...] = ()
     weight_decay: float | None = None
     lr: float | None = None
@@ -271,7 +274,7 @@ def _fig3_8(e: Experiments, f: dict[str, Any]) -> tuple[Panel, ...]:
     )),)
 
 
-for _name in ("peers_members", "peers_diversity", "peers_weights"):
+for _name in ("peers_members", "peers_diversity", "peers_weights", "peers_spaces"):
     figure(_name, "peers")()
 
 
@@ -319,7 +322,9 @@ class Experiments:
         self.many = tuple(self.reference["checkpoints"])
         resolved_base = self.resolve_base()
         self.defaults = resolved_base["train"]
-        self.base_sigma2 = resolved_base["distancing"]["sigma2"]
+        hill = resolved_base["distancing"]
+        self.base_space = hill["space"]
+        self.base_sigma2 = {"weights": hill["sigma2"], "function": hill["function"]["sigma2"]}  # per space
         cap = config.get("max_claim_seeds")
         self.claims = {name: dict(spec, seeds=min(spec["seeds"], cap or spec["seeds"]))
                        for name, spec in config.get("claims", {}).items()}
@@ -346,9 +351,11 @@ class Experiments:
         if run.init_from is not None:
             parent, epoch = run.init_from
             init = (self.canonical(parent), epoch)
+        space = None if run.strength == 0 or run.space in (None, self.base_space) else run.space
+        width = self.base_sigma2[space or self.base_space]
         return replace(
-            run, **knobs, init_from=init, strength=float(run.strength),
-            sigma2=None if run.strength == 0 or run.sigma2 in (None, self.base_sigma2) else float(run.sigma2),
+            run, **knobs, init_from=init, strength=float(run.strength), space=space,
+            sigma2=None if run.strength == 0 or run.sigma2 in (None, width) else float(run.sigma2),
             checkpoints=tuple(sorted(run.checkpoints)))
 
     def name(self, run: Run) -> str:
@@ -364,8 +371,10 @@ class Experiments:
         if run.strength == 0:
             parts.append("nohill")
         else:
+            parts += [run.space] if run.space else []
             parts.append(f"s{number(run.strength)}")
-            parts.append(f"sigma2_{number(run.sigma2 if run.sigma2 is not None else self.base_sigma2)}")
+            width = run.sigma2 if run.sigma2 is not None else self.base_sigma2[run.space or self.base_space]
+            parts.append(f"sigma2_{number(width)}")
         if run.checkpoints:
             parts.append("ck" + "+".join(str(c) for c in run.checkpoints))
         parts += [knob.tag(getattr(run, knob.field)) for knob in KNOBS if getattr(run, knob.field) is not None]
@@ -388,8 +397,9 @@ class Experiments:
             train["first_cycle_epochs"] = None
         layer["snapshots"] = lr_minima(train)  # keep each cycle's minimum: a snapshot ensemble
         dist["strength"] = run.strength
+        dist["space"] = run.space or self.base_space
         if run.sigma2 is not None:
-            dist["sigma2"] = run.sigma2
+            (dist["function"] if dist["space"] == "function" else dist)["sigma2"] = run.sigma2
         dist["checkpoints"] = list(run.checkpoints)
         layer["seed"] = run.seed
         if run.init_from is not None:
@@ -461,6 +471,12 @@ class Experiments:
         settings.update(knobs)
         return Run(model or ref["model"], **settings)
 
+    def function_distancing(self, model: str | None = None, **knobs: Any) -> Run:
+        """The reference hill in function space (``distancing.function``: its s and σ_f²) with changes."""
+        ref = self.reference["function"]
+        return self.distancing(model, **{"space": "function", "strength": ref["strength"], "sigma2": ref["sigma2"],
+                                         **knobs})
+
     def control(self, run: Run) -> Run:
         """The paired control of a distancing run: same schedule, seed and settings, no hill.
 
@@ -469,7 +485,8 @@ class Experiments:
         controls of different distancing runs on one schedule are one run.
         """
         ends = lr_minima(self.run_config(run)["train"])
-        return replace(run, strength=0.0, sigma2=None, checkpoints=tuple(sorted(set(run.checkpoints) | set(ends))))
+        return replace(run, strength=0.0, sigma2=None, space=None,
+                       checkpoints=tuple(sorted(set(run.checkpoints) | set(ends))))
 
     def single_network(self, model: str, **knobs: Any) -> Run:
         """One network trained with a plain cosine schedule for the whole budget: what ensembles must beat."""

@@ -67,7 +67,7 @@ def read_distances(distances: Mapping[str, Path], names: Sequence[str], checkpoi
     frames = []
     for name in names:
         d = read_table(distances[name], list(DISTANCES_COLUMNS))
-        frames.append(d[d["checkpoint"] == checkpoint][["epoch", "distance", "checkpoint_epoch"]])
+        frames.append(d[d["checkpoint"] == checkpoint][["epoch", "distance", "disagreement", "checkpoint_epoch"]])
     return frames
 
 
@@ -120,9 +120,10 @@ def save(fig: plt.Figure, png: str | Path, pdf: str | Path) -> None:
 
 
 def sweep_figure(metrics: Mapping[str, Path], distances: Mapping[str, Path], panel: dict) -> plt.Figure:
-    """Accuracy (top) and distance to the first checkpoint (bottom), one curve per series; the
-    no-hill control dashed (Figures 3.1-3.3)."""
-    fig, (top, bottom) = plt.subplots(2, 1, figsize=(7.5, 6), sharex=True)
+    """Accuracy (top), then the L2 distance to the first checkpoint (what the hill pushes) and the
+    validation disagreement with it (what that changes), one curve per series; the no-hill
+    control dashed (Figures 3.1-3.3)."""
+    fig, (top, bottom, changed) = plt.subplots(3, 1, figsize=(7.5, 8.4), sharex=True)
     stored: set[int] = set()
     for color, (key, series) in zip(COLORS, panel["series"].items(), strict=False):
         style = "--" if key == "no_hill" else "-"
@@ -130,18 +131,20 @@ def sweep_figure(metrics: Mapping[str, Path], distances: Mapping[str, Path], pan
                   linestyle=style)
         frames = read_distances(distances, series["runs"], checkpoint=0)
         seed_band(bottom, frames, "distance", series["label"], color, linestyle=style)
+        seed_band(changed, frames, "disagreement", series["label"], color, scale=100, linestyle=style)
         if key != "no_hill":  # the checkpoints of the hills (the control stores more, only to log distances)
             stored |= set(checkpoint_epochs(distances, series["runs"][0]))
     checkpoint = int(frames[0]["checkpoint_epoch"].iloc[0])
-    for ax in (top, bottom):
+    for ax in (top, bottom, changed):
         mark_checkpoints(ax, sorted(stored), label=ax is top)
     accuracy_axis(top)
     top.set_xlabel("")
     if panel["title"]:
         top.set_title(panel["title"])
     legend_outside(top)
-    bottom.set_xlabel("epoch")
     bottom.set_ylabel(f"L2 distance to the epoch-{checkpoint} checkpoint")
+    changed.set_xlabel("epoch")
+    changed.set_ylabel(f"disagreement with the epoch-{checkpoint}\ncheckpoint (% of validation samples)")
     return fig
 
 
@@ -163,6 +166,27 @@ def ensemble_curve(ax: plt.Axes, table: pd.DataFrame, runs: Sequence[str], label
 
 
 PEER_MARKERS = ["o", "s", "^", "D", "v", "P", "X", "*"]
+
+
+def peer_curves(ax: plt.Axes, members: pd.DataFrame, column: str) -> None:
+    """An ensemble metric of every peer method against its number of members (peers.csv), mean
+    over replicates with a band of one standard deviation; the single network (one member) as a
+    line across all sizes, so it is not hidden under the others' first points."""
+    for i, (method, rows) in enumerate(members.groupby("method", sort=False)):
+        stats = rows.groupby("members")[column].agg(["mean", "std"]).fillna(0.0) * ENSEMBLE_METRICS[column][1]
+        label = rows["label"].iloc[0]
+        if method == "single":
+            mean, std = stats["mean"].iloc[0], stats["std"].iloc[0]
+            ax.axhline(mean, color="0.2", linewidth=1.4, label=label)
+            ax.axhspan(mean - std, mean + std, color="0.2", alpha=0.12, linewidth=0)
+            continue
+        color = COLORS[i % len(COLORS)]
+        ax.plot(stats.index, stats["mean"], marker="o", color=color, label=label)
+        ax.fill_between(stats.index, stats["mean"] - stats["std"], stats["mean"] + stats["std"], color=color,
+                        alpha=0.15, linewidth=0)
+    ax.set_xlabel("ensemble members")
+    ax.set_ylabel(ENSEMBLE_METRICS[column][0])
+    ax.set_xticks(sorted(members["members"].unique()))
 
 
 def peer_scatter(ax: plt.Axes, members: pd.DataFrame, pairs: pd.DataFrame, x: str, y: str,

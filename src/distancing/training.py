@@ -44,13 +44,13 @@ from .files import (
     atomic_write_text,
 )
 from .hill import FlatParameters
-from .methods import build_method
+from .methods import CheckpointLog, build_method
 from .models import build_model, count_parameters
 from .optim import FlatSGD, build_scheduler
 
 TIMING_PHASES = ("startup", "train_steps", "evaluation", "writes", "total")
 RESUME_FILE = "resume.pt"
-STATE_FORMAT = 4  # of the resume state; a state of another format is stale like one of another config
+STATE_FORMAT = 5  # of the resume state; a state of another format is stale like one of another config
 
 
 class ResumeError(RuntimeError):
@@ -198,6 +198,8 @@ class Trainer:
         self.optimizer = FlatSGD(self.flat.data, self.flat.grad, train)
         self.scheduler = build_scheduler(self.optimizer, train, self.steps_per_epoch)
         self.method = build_method(config, self.num_params, device)
+        self.record = CheckpointLog(config["distancing"]["function"]["distance"],
+                                    min(len(self.data.y_train), len(self.data.y_val)))
         self.checkpoint_epochs = set(config["distancing"]["checkpoints"])
         self.snapshot_epochs = set(config["snapshots"])
         self.generator = torch.Generator(device=device).manual_seed(config["seed"])
@@ -210,8 +212,9 @@ class Trainer:
         return {
             "format": STATE_FORMAT, "config": self.config, "epoch": self.epoch, "model": self.model.state_dict(),
             "optimizer": self.optimizer.state_dict(), "scheduler": self.scheduler.state_dict(),
-            "method": self.method.state_dict(), "generator": self.generator.get_state(),
-            "torch_rng": torch.get_rng_state(), "history": self.history.__dict__,
+            "method": self.method.state_dict(), "record": self.record.state_dict(),
+            "generator": self.generator.get_state(), "torch_rng": torch.get_rng_state(),
+            "history": self.history.__dict__,
         }
 
     def is_stale(self, state: dict[str, Any]) -> bool:
@@ -227,6 +230,7 @@ class Trainer:
         self.optimizer.load_state_dict(state["optimizer"])
         self.scheduler.load_state_dict(state["scheduler"])
         self.method.load_state_dict(state["method"])
+        self.record.load_state_dict(state["record"], self.device)
         self.generator.set_state(state["generator"])
         torch.set_rng_state(state["torch_rng"])
         self.history = History(**state["history"])
@@ -296,6 +300,21 @@ class Trainer:
             return evaluate(self.model, self.data, self.config["train"]["eval_batch_size"],
                             forward=lambda x: self.forward(self.layout(x)), autocast=self.autocast, extra=extra)
 
+    @torch.inference_mode()
+    def train_log_probs(self, samples: int | None = None) -> torch.Tensor:
+        """Log-probabilities of the network (evaluation mode) on the first ``samples`` un-augmented
+        training inputs (all by default), on the device: what a checkpoint stores for the function
+        hill and its log (function_hill.py), timed as evaluation."""
+        self.model.eval()
+        xs, size = self.data.x_train[:samples], self.config["train"]["eval_batch_size"]
+        with self.timer.phase("evaluation"):
+            parts = []
+            for start in range(0, len(xs), size):
+                with self.autocast():
+                    logits = self.forward(self.layout(self.data.prepare(xs[start:start + size])))
+                parts.append(torch.log_softmax(logits.float(), dim=1))
+            return torch.cat(parts)
+
     @property
     def member_labels(self) -> torch.Tensor:
         """Labels of the samples ensemble members are scored on: validation, then the extra held-out."""
@@ -321,27 +340,28 @@ class Trainer:
             val_loss, val_acc, probs = math.nan, math.nan, None
         else:
             val_loss, val_acc, probs = self.evaluate()
-            if self.epoch in self.checkpoint_epochs:
-                self.method.add_checkpoint(self.flat.data, self.epoch)
+            stored = self.epoch in self.checkpoint_epochs
+            if stored or self.record.epochs:  # the log's function distance reads the first n of them
+                log_probs = self.train_log_probs(None if stored else self.record.samples)
+            if stored:
+                self.method.add_checkpoint(self.flat.data, self.epoch, log_probs)
+                self.record.add(self.epoch, self.flat.data, log_probs, probs)
             if self.epoch in self.config["saved_states"]:
                 self.save_state_for_children()
             last = self.epoch == self.config["train"]["epochs"]
-            if self.epoch in self.checkpoint_epochs:
+            if stored:
                 self.keep_member("checkpoint", probs)
             elif last:
                 self.keep_member("final", probs)
             elif self.epoch in self.snapshot_epochs:
                 self.keep_member("snapshot", probs)
-        stored = self.method.checkpoint_epochs
-        distances = self.method.distances(self.flat.data).tolist() if stored else []
-        for index, (ckpt_epoch, distance) in enumerate(zip(stored, distances, strict=True)):
-            self.history.distances.append({"epoch": self.epoch, "checkpoint": index,
-                                           "checkpoint_epoch": ckpt_epoch, "distance": distance})
+            if self.record.epochs:
+                self.history.distances += self.record.rows(self.epoch, self.flat.data, log_probs, probs)
         status = "diverged" if diverged else "ok"
         self.history.metrics.append({
             "epoch": self.epoch, "lr": stats["lr"], "train_loss": stats["train_loss"],
             "train_acc": stats["train_acc"], "val_loss": val_loss, "val_acc": val_acc,
-            "hill": stats["hill"], "checkpoints": len(stored), "status": status,
+            "hill": stats["hill"], "checkpoints": len(self.record.epochs), "status": status,
         })
         if diverged or self.epoch == self.config["train"]["epochs"]:
             self.history.status = "diverged" if diverged else "completed"

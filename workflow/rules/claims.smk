@@ -9,6 +9,7 @@ rule claims:
         ensembles=rules.ensembles.output.checkpoints,
         peers=rules.peer_ensembles.output.members,
         pairs=rules.peer_ensembles.output.pairs,
+        scores=rules.peer_ensembles.output.scores,
     output:
         csv=report(
             f"{RESULTS}/claims.csv",

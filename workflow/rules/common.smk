@@ -81,7 +81,8 @@ def figure_inputs(figure):
     if source == "formula":
         return inputs
     if source == "peers":
-        return inputs | {"members": rules.peer_ensembles.output.members, "pairs": rules.peer_ensembles.output.pairs}
+        tables = rules.peer_ensembles.output
+        return inputs | {"members": tables.members, "pairs": tables.pairs, "scores": tables.scores}
     names = EXPERIMENTS.run_names(figure)
     inputs |= {
         "metrics": run_files(names, "metrics"),

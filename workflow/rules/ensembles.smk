@@ -30,6 +30,7 @@ rule peer_ensembles:
     output:
         members=f"{RESULTS}/ensembles/peers.csv",
         pairs=f"{RESULTS}/ensembles/peer_pairs.csv",
+        scores=f"{RESULTS}/ensembles/peer_member_scores.csv",
     params:
         peers=json_param(EXPERIMENTS.peers()),
         members=config["peers"]["members"],

@@ -16,7 +16,8 @@ log_to(snakemake.log[0])
 import_plugins(snakemake.config)  # a plugin's peers bring their statistics
 files = {"metrics": RunFiles(snakemake.input.metrics), "distances": RunFiles(snakemake.input.distances)}
 evidence = Evidence(files, json.loads(snakemake.params.figures), pd.read_csv(snakemake.input.ensembles),
-                    pd.read_csv(snakemake.input.peers), pd.read_csv(snakemake.input.pairs))
+                    pd.read_csv(snakemake.input.peers), pd.read_csv(snakemake.input.pairs),
+                    pd.read_csv(snakemake.input.scores))
 table = evaluate_claims(evidence, json.loads(snakemake.params.claims))
 atomic_write_text(snakemake.output.csv, table.to_csv(index=False, na_rep="nan"))
 atomic_write_text(snakemake.output.html, html_table(table))

@@ -1,6 +1,6 @@
 """Figure 3.1: MobileNetV2 with one checkpoint against its no-hill control (same schedule and
-seeds): validation accuracy (top, dotted line at the checkpoint) and L2 distance to the
-checkpoint (bottom)."""
+seeds): validation accuracy (top, dotted line at the checkpoint), L2 distance to the
+checkpoint (middle) and the validation disagreement with it (bottom)."""
 
 from distancing.plotting import load_series, save, sweep_figure
 from distancing.scripts import RunFiles, log_to
