@@ -1,7 +1,8 @@
 """The function-space hill's strength s and width σ_f², chosen by its control: recovery.
 
     python benchmarks/calibrate_function_hill.py [--replicates 3] [--seed-offset 1000] [--workers 2]
-                                                 [--work DIR] [--strengths 0.03 0.1 0.3 1] [--sigma2s 0.01 0.03 0.1]
+                                                 [--work DIR] [--strengths 0.03 0.1 0.15 0.2 0.3 1 4 16]
+                                                 [--sigma2s 0.01 0.03 0.1]
 
 Every candidate (s, σ_f²) runs exactly as the pipeline runs its peer ``function``: the runs
 come from ``Experiments.peers()`` on ``config.yaml`` with ``distancing.function`` replaced and
@@ -13,9 +14,12 @@ checkpoints), it reports each member's accuracy − the twin's member at the sam
 to the newest checkpoint. The weight-space hill at its reference setting (the peer
 ``distancing``) is measured on the same seeds, for comparison.
 
-The rule, the weight hill's: among the candidates whose members are each, on average, within
-2 points of the twin's, the one that ends farthest from the newest checkpoint in D, the
-quantity the hill acts on. No ensemble is scored here. With ``--work`` the runs are kept there
+The rule is the weight hill's, the pipeline's claim ``accuracy_recovers``: the final model
+recovers to within 2 points of its twin, the 95 % interval of the paired difference lying
+above −2 points (the reference weight hill passes it: see its row). Among the candidates that
+pass, the one that ends farthest from the newest checkpoint in D, the quantity the hill acts
+on. A stricter rule, every member within 2 points on average, is shown beside it (the weight
+hill's member after the second cycle fails that one). No ensemble is scored here. With ``--work`` the runs are kept there
 and a run already there with the same config is not trained again.
 """
 
@@ -52,7 +56,7 @@ def main() -> None:
     parser.add_argument("--seed-offset", type=int, default=1000)
     parser.add_argument("--workers", type=int, default=2)
     parser.add_argument("--work", type=Path, help="keep the runs here (a run already there is reused)")
-    parser.add_argument("--strengths", nargs="*", type=float, default=[0.03, 0.1, 0.3, 1.0])
+    parser.add_argument("--strengths", nargs="*", type=float, default=[0.03, 0.1, 0.15, 0.2, 0.3, 1.0, 4.0, 16.0])
     parser.add_argument("--sigma2s", nargs="*", type=float, default=[0.01, 0.03, 0.1])
     args = parser.parse_args()
     tmp = args.work or Path(tempfile.mkdtemp(prefix="calibrate-function-"))
@@ -90,7 +94,8 @@ def main() -> None:
             apart.append(100 * disagreement)
         epochs = peer["ensembles"][0][0][1]
         per_member = [interval([g[k] for g in gaps]) for k in range(len(epochs))]
-        return {"epochs": epochs, "gaps": per_member, "ok": all(m >= -2 for m, _, _ in per_member),
+        return {"epochs": epochs, "gaps": per_member, "ok": per_member[0][1] > -2,  # the final model's interval
+                "members_ok": all(m >= -2 for m, _, _ in per_member),
                 "D": float(np.mean(far)), "disagreement": float(np.mean(apart)),
                 "cpu": sum(cpu[n] for e in peer["ensembles"] for n, _ in e)}
 
@@ -100,12 +105,14 @@ def main() -> None:
           "checkpoint after the last epoch\n")
     epochs = next(iter(candidates.values()))["ensembles"][0][0][1]
     print("| hill | s | σ² | " + " | ".join(f"member at epoch {e} − twin" for e in epochs)
-          + " | all within 2 points | D to the newest checkpoint | disagreement with it | CPU-seconds |")
-    print("|---|---|---|" + "---|" * len(epochs) + "---|---|---|---|")
+          + " | final recovers (interval above −2) | every member within 2 points (means) | D to the newest "
+          "checkpoint | disagreement with it | CPU-seconds |")
+    print("|---|---|---|" + "---|" * len(epochs) + "---|---|---|---|---|")
 
     def row(hill: str, s: float, sigma2: float, m: dict) -> None:
         gaps = " | ".join(f"{mean:+.2f} [{low:+.2f}, {high:+.2f}]" for mean, low, high in m["gaps"])
-        print(f"| {hill} | {s:g} | {sigma2:g} | {gaps} | {'yes' if m['ok'] else 'no'} | {m['D']:.4f} | "
+        print(f"| {hill} | {s:g} | {sigma2:g} | {gaps} | {'yes' if m['ok'] else 'no'} | "
+              f"{'yes' if m['members_ok'] else 'no'} | {m['D']:.4f} | "
               f"{m['disagreement']:.1f} % | {m['cpu']:.0f} |", flush=True)
 
     reference = pipeline["distancing"]
@@ -116,7 +123,7 @@ def main() -> None:
         row("function", s, sigma2, m)
     passing = {key: m for key, m in measured.items() if m["ok"]}
     if not passing:
-        print("\nno candidate's members recover to within 2 points of the twin's")
+        print("\nno candidate's final model recovers to within 2 points of the twin's")
         return
     (s, sigma2), m = max(passing.items(), key=lambda item: item[1]["D"])
     print(f"\nchosen by the rule: s {s:g}, σ_f² {sigma2:g} (D {m['D']:.4f} to the newest checkpoint, "

@@ -146,10 +146,10 @@ def test_peers_share_a_budget_and_disjoint_seed_sets():
     assert snapshot == experiments.figure_runs("fig3_7")["mobilenetv2"]["series"]["no_hill"]["runs"][0]
     # The function-space hill: the same run with the hill on predictions; the same twin.
     (function, epochs), = peers["function"]["ensembles"][0]
-    assert function == "mobilenetv2-function-s4-sigma2_0.03-ck33+39-seed0" and epochs == [45, 39, 33]
+    assert function == "mobilenetv2-function-s0.1-sigma2_0.01-ck33+39-seed0" and epochs == [45, 39, 33]
     hill = experiments.runs()[function]["distancing"]
     assert (hill["space"], hill["strength"], hill["function"]["sigma2"], hill["sigma2"]) == (
-        "function", 4.0, 0.03, 1e-4)  # σ² of the weights stays the base's, unused
+        "function", 0.1, 0.01, 1e-4)  # σ² of the weights stays the base's, unused
     assert experiments.name(experiments.control(experiments.function_distancing(checkpoints=(33, 39)))) == snapshot
     assert all(len(peer["ensembles"]) == 6 for peer in peers.values())  # replicates: the peer claims' seeds
 
