@@ -19,8 +19,9 @@ recovers to within 2 points of its twin, the 95 % interval of the paired differe
 above −2 points (the reference weight hill passes it: see its row). Among the candidates that
 pass, the one that ends farthest from the newest checkpoint in D, the quantity the hill acts
 on. A stricter rule, every member within 2 points on average, is shown beside it (the weight
-hill's member after the second cycle fails that one). No ensemble is scored here. With ``--work`` the runs are kept there
-and a run already there with the same config is not trained again.
+hill's member after the second cycle fails that one). No ensemble is scored here. With
+``--work`` the runs are kept there and a run already there with the same config is not
+trained again.
 """
 
 from __future__ import annotations
