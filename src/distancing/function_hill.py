@@ -10,8 +10,8 @@ the un-augmented training inputs: ``Trainer.train_log_probs``). Where inputs are
 (CIFAR), the batch's augmented views are compared with their un-augmented twins' stored
 predictions: the hill needs no probe set and no second forward pass; the price is a floor, the
 checkpoint's own disagreement with itself under augmentation, below which D_B cannot fall.
-D_B is the batch's estimate of D, the mean over the whole training set that runs log at every
-epoch's end (``methods.CheckpointLog``).
+D_B is the batch's estimate of D, the mean over the training inputs, which every run logs at
+each epoch's end (``methods.CheckpointLog``, on the first min(training, validation) samples).
 
 Why Jensen–Shannon (``DISTANCES`` keeps the alternatives the literature uses):
 
