@@ -42,7 +42,10 @@ import numpy as np
 from distancing.claims import interval, minimum_detectable_effect, seeds_needed
 from distancing.config import merge, resolve
 from distancing.ensembles import accuracy, calibrated_nll, disagreement
+from distancing.numerics import pin
 from distancing.pipeline import cycle_ends, load_profiles
+
+pin()  # the workers import torch later and inherit the kernels of every x86-64 CPU (numerics.py)
 
 # Every candidate starts from the same settings, whatever config.yaml says today (it takes one
 # of the candidates), so the table in docs/benchmarks.md reproduces: the previous profile's

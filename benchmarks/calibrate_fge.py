@@ -39,7 +39,10 @@ import yaml
 from distancing.claims import interval, minimum_detectable_effect
 from distancing.ensembles import accuracy, calibrated_nll, disagreement
 from distancing.files import RUN_FILES, TIMING_FILE
+from distancing.numerics import pin
 from distancing.pipeline import Experiments, load_profiles
+
+pin()  # the workers import torch later and inherit the kernels of every x86-64 CPU (numerics.py)
 
 
 def train(job: tuple[dict, str]) -> float:

@@ -40,7 +40,10 @@ from calibrate_fge import members, train  # the same cached worker, run by run
 from distancing.claims import interval
 from distancing.ensembles import accuracy
 from distancing.files import RUN_FILES
+from distancing.numerics import pin
 from distancing.pipeline import Experiments, load_profiles
+
+pin()  # the workers import torch later and inherit the kernels of every x86-64 CPU (numerics.py)
 
 
 def end_of_training(folder: Path) -> tuple[float, float]:

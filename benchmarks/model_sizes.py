@@ -13,6 +13,10 @@ import argparse
 import tempfile
 from pathlib import Path
 
+from distancing.numerics import pin
+
+pin()  # before torch is imported: the kernels every x86-64 CPU runs alike (src/distancing/numerics.py)
+
 import torch
 
 from distancing.config import resolve

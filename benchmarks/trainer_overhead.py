@@ -21,6 +21,10 @@ import tempfile
 import time
 from pathlib import Path
 
+from distancing.numerics import pin
+
+pin()  # before torch is imported: the kernels every x86-64 CPU runs alike (src/distancing/numerics.py)
+
 import torch
 import torch.nn.functional as F
 

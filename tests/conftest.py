@@ -14,6 +14,10 @@ import numpy as np
 import pytest
 import yaml
 
+from distancing.numerics import pin
+
+pin()  # the tests train in this process: kernels pinned before torch is imported (numerics.py)
+
 
 @pytest.fixture(scope="session")
 def data_root(tmp_path_factory: pytest.TempPathFactory) -> Path:

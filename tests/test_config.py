@@ -53,6 +53,7 @@ BAD = [
     ("data.augment=sometimes", "data.augment", "expected true or false"),
     ("snapshots=[9]", "snapshots", "outside 1..4"),
     ("seed=-1", "seed", "must be >= 0"),
+    ("numerics=fast", "numerics", "allowed: portable, native"),
     ("train=5", "train", "expected a mapping"),
 ]
 

@@ -9,6 +9,7 @@ import time
 from pathlib import Path
 
 import pytest
+import yaml
 
 from distancing.server import ENVIRONMENT, available, descends_from
 
@@ -122,3 +123,15 @@ def test_descent_follows_the_parent_chain():
     assert not descends_from(os.getppid(), os.getpid())
     assert not descends_from(2**22 + 12345, os.getpid())  # no such process
 
+
+
+def test_a_run_asking_for_other_kernels_than_the_server_pinned_starts_cold(tmp_path, tiny_config, server):
+    """The server pins portable kernels before it imports torch; a native run cannot be forked
+    from it, so it is refused and runs cold, with the kernels it asked for (numerics.py)."""
+    path, log = server
+    served = subprocess.run(train_command(tiny_config, tmp_path / "native", "--set", "numerics=native"),
+                            capture_output=True, text=True, env=dict(os.environ, **{ENVIRONMENT: str(path)}))
+    assert served.returncode == 0, served.stderr
+    assert str(tmp_path / "native") not in log.read_text()  # not one of the server's runs
+    run = yaml.safe_load((tmp_path / "native" / "config.yaml").read_text())["run"]
+    assert run["numerics"] == "native" and "aten_cpu_capability" not in run

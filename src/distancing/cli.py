@@ -18,6 +18,7 @@ from collections.abc import Sequence
 from . import __version__
 from .config import DATASETS, ConfigError, dump, parse_override, read_yaml, resolve
 from .gpus import claim_gpu
+from .numerics import MODES, pin
 from .server import ENVIRONMENT, delegate
 
 
@@ -52,6 +53,9 @@ def build_parser() -> argparse.ArgumentParser:
     serve = commands.add_parser("serve", help="import torch once and run the train commands of this process's "
                                 "descendants that set DISTANCING_SERVER=SOCKET, each in a forked child")
     serve.add_argument("--socket", required=True, help="Unix socket path to listen on")
+    serve.add_argument("--numerics", choices=MODES, default="portable",
+                       help="the kernels of its children (src/distancing/numerics.py); a run of the other mode "
+                       "starts cold")
 
     prepare = commands.add_parser("prepare", help="generate or download a dataset into its data directory")
     prepare.add_argument("dataset", choices=DATASETS)
@@ -74,6 +78,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     if args.command == "serve":
         from .server import serve
 
+        pin(args.numerics)  # before the training stack (torch) is imported, once, for every child
         serve(args.socket, log=lambda msg: print(msg, file=sys.stderr, flush=True))
         return 0
     try:
@@ -97,6 +102,7 @@ def main(argv: Sequence[str] | None = None) -> int:
                 claim_gpu(args.gpus)  # before anything starts CUDA
             except RuntimeError as exc:
                 raise ConfigError(str(exc)) from None
+        pin(config["numerics"])  # before torch: its kernels read these once (numerics.py)
         if os.environ.get(ENVIRONMENT):  # a warm server forks a child for the run (src/distancing/server.py)
             code = delegate(os.environ[ENVIRONMENT], argv)
             if code is not None:

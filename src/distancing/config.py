@@ -15,6 +15,8 @@ from typing import Any
 
 import yaml
 
+from .numerics import MODES as NUMERICS
+
 DATASETS = ("mnist1d", "cifar10", "cifar100")
 MODEL_NAMES = ("mobilenetv2", "resnet", "resnet18")  # the registry of models.py (a test keeps them equal)
 OPTIMIZERS = ("sgd", "momentum")
@@ -88,6 +90,8 @@ DEFAULTS: dict[str, Any] = {
     },
     "saved_states": [],            # epochs whose full training state (weights, BatchNorm statistics,
                                    # momentum) is saved to states.pt for runs that start from it
+    "numerics": "portable",        # portable: CPU kernels capped at AVX2, the same bytes on every x86-64
+                                   # CPU (numerics.py); native: the fastest this CPU has, machine-dependent
 }
 
 class ConfigError(ValueError):
@@ -204,6 +208,7 @@ def validate(config: dict[str, Any]) -> dict[str, Any]:
     """Check every key and normalise types (numbers from strings, sorted epoch lists)."""
     c = copy.deepcopy(config)
     c["seed"] = _as_int("seed", c["seed"], minimum=0)
+    c["numerics"] = _as_choice("numerics", c["numerics"], NUMERICS)
 
     data = c["data"]
     data["dataset"] = _as_choice("data.dataset", data["dataset"], DATASETS)

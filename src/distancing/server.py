@@ -11,6 +11,8 @@ with the child's code; if the client ends (Ctrl-C, a killed job), the server ter
 child, which resumes from its state like any killed run. If no server answers, or the server
 refuses, the client runs the command itself.
 
+The server pins its kernels (``numerics.pin``) before it imports torch; a run whose config asks
+for other kernels (``numerics: native`` beside a portable server) is refused and starts cold.
 Only processes descended from the server's parent (the Snakemake that started it) are served:
 a job that a cluster scheduler started on the same node runs in its own process, inside the
 scheduler's accounting. Linux only (SCM_RIGHTS, pidfd); elsewhere every run starts cold.
@@ -28,6 +30,8 @@ import struct
 import sys
 import traceback
 from collections.abc import Sequence
+
+from .numerics import environment
 
 ENVIRONMENT = "DISTANCING_SERVER"
 _MESSAGE = 1 << 20  # the largest request (arguments and environment), bytes
@@ -168,7 +172,8 @@ def _accept(listener: socket.socket, selector: selectors.BaseSelector, children:
     except (OSError, ValueError):
         connection.close()
         return
-    if len(fds) != 3 or not descends_from(pid, owner):
+    if len(fds) != 3 or not descends_from(pid, owner) or environment(request.get("env", {})) != environment():
+        # not one of its jobs, or one that asks for other kernels (numerics.py) than this process pinned
         for fd in fds:
             os.close(fd)
         with contextlib.suppress(OSError):

@@ -28,7 +28,7 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
-from . import __version__
+from . import __version__, numerics
 from .config import ConfigError, dump, model_options
 from .data import Dataset, augment, load_dataset
 from .files import (
@@ -175,6 +175,7 @@ class Trainer:
                  log: Callable[[str], None] = print, progress: bool = False, data: Dataset | None = None) -> None:
         self.config, self.outputs, self.device = config, outputs, device
         self.log, self.progress = log, progress
+        self.numerics = numerics.check(config["numerics"])  # before any kernel runs: torch's choice is fixed by then
         data_cfg, train = config["data"], config["train"]
         if data is None:  # benchmarks pass synthetic data of the same shape instead
             data = load_dataset(data_cfg["dataset"], data_cfg["root"], data_cfg["train_samples"],
@@ -420,6 +421,7 @@ class Trainer:
         resolved["run"] = {
             "package_version": __version__, "git_commit": git_commit(), "torch_version": str(torch.__version__),
             "device": str(device), "threads": threads, "parameters": self.num_params,
+            **self.numerics,
         }
         atomic_write_text(self.outputs.config, dump(resolved))
 

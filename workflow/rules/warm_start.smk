@@ -23,7 +23,9 @@ def start_training_server(log_path):
     path = os.path.join(folder, "train.sock")
     os.makedirs(os.path.dirname(log_path), exist_ok=True)
     with open(log_path, "w") as log:
-        process = subprocess.Popen(["distancing", "serve", "--socket", path], stdout=log, stderr=log)
+        numerics = EXPERIMENTS.resolve_base()["numerics"]  # the children's kernels (src/distancing/numerics.py)
+        command = ["distancing", "serve", "--socket", path, "--numerics", numerics]
+        process = subprocess.Popen(command, stdout=log, stderr=log)
     deadline = time.monotonic() + 30
     while not os.path.exists(path) and process.poll() is None and time.monotonic() < deadline:
         time.sleep(0.02)

@@ -1,0 +1,94 @@
+"""The cross-machine check: a short fixed run whose files' SHA-256 are committed here.
+
+Under ``numerics: portable`` (the default, src/distancing/numerics.py) every x86-64 CPU with AVX2
+runs the same kernels, so this run writes the same bytes on every such machine with this torch.
+CI runs it on whatever machine CI has; a developer's run on another CPU is the second machine.
+A mismatch names the files that differ; the data's own hash says whether the generated
+dataset or the training differs. Do not loosen it: find the kernel that differs (pin one
+library at a time, numerics.PORTABLE) and record it.
+"""
+
+from __future__ import annotations
+
+import hashlib
+from pathlib import Path
+
+import numpy as np
+import pytest
+import torch
+import yaml
+
+from distancing.files import RUN_FILES
+from distancing.numerics import has_avx2
+
+from .conftest import run_cli
+
+TORCH = "2.13.0"  # the version the hashes were recorded with (.ci/run installs it)
+# MobileNetV2-1D on 256 MNIST-1D sequences, 3 epochs: a hill on the epoch-1 checkpoint, a snapshot
+# at epoch 2, every file of a run that can be compared (config.yaml records the commit and machine).
+CONFIG = {
+    "seed": 3,
+    "data": {"train_samples": 256},
+    "train": {"epochs": 3, "batch_size": 64},
+    "distancing": {"strength": 8.0, "sigma2": 1.0e-4, "checkpoints": [1]},
+    "snapshots": [2],
+}
+GOLDEN = {
+    "data": "b09ad3e22c854bc5a1948b85c373aab653ceb38c9170f5ed05b7d054e4160db9",
+    "metrics": "11857e2d196521bf553e59a02226aef5697c1aad32ea4d56de48ab376a7650a1",
+    "distances": "b93b535e75ac9023dd2ee01348aaab6090fb3d8011709d3101a3e2e8b0698190",
+    "learning_rates": "e33c2742f70885825e7890ecaff432d31a0b0e988cb6885db4346e4a40173b5c",
+    "predictions": "5a8d0a6ea627c82b9c5962b9f0e3cf14278d4c221d9f36228f1a1038fe928561",
+    "weights": "9cc158f856a1bde1ab90451f238f5a24151cbafde693a2441621a84f94f10617",
+}
+
+
+def sha256(path: Path) -> str:
+    return hashlib.sha256(path.read_bytes()).hexdigest()
+
+
+def data_sha256(root: Path) -> str:
+    from distancing.data import load_dataset
+
+    data = load_dataset("mnist1d", root)
+    digest = hashlib.sha256()
+    for array in (data.x_train, data.y_train, data.x_val, data.y_val):
+        digest.update(np.ascontiguousarray(array.cpu().numpy()).tobytes())
+    return digest.hexdigest()
+
+
+@pytest.fixture(scope="module")
+def golden_run(tmp_path_factory, data_root) -> dict[str, str]:
+    folder = tmp_path_factory.mktemp("golden")
+    config = folder / "golden.yaml"
+    config.write_text(yaml.safe_dump({**CONFIG, "data": {**CONFIG["data"], "root": str(data_root)}}))
+    result = run_cli("train", str(config), "--out", str(folder / "run"), "--threads", "1", "--quiet")
+    assert result.returncode == 0, result.stderr
+    hashes = {kind: sha256(folder / "run" / RUN_FILES[kind]) for kind in GOLDEN if kind != "data"}
+    return hashes | {"data": data_sha256(data_root), "run_config": (folder / "run" / "config.yaml").read_text()}
+
+
+def test_the_golden_run_writes_the_committed_bytes(golden_run):
+    if torch.__version__.split("+")[0] != TORCH:
+        pytest.skip(f"the hashes are of torch {TORCH}; this is torch {torch.__version__} (other kernels)")
+    if not has_avx2():
+        pytest.skip("portable numerics pin AVX2 kernels on x86-64 CPUs; this CPU has none to pin")
+    run = yaml.safe_load(golden_run["run_config"])["run"]
+    assert run["numerics"] == "portable" and run["cpu_capability"] == "AVX2"
+    differ = {kind: golden_run[kind] for kind, expected in GOLDEN.items() if golden_run[kind] != expected}
+    assert not differ, f"files differ from the committed bytes: {differ}"
+
+
+def test_native_numerics_choose_this_cpus_kernels(tmp_path, data_root):
+    """The opt-out: ``numerics: native`` runs what torch picks here, even in a process that inherits
+    the pins (this one's, from conftest); on an AVX-512 CPU those are other kernels, so other bytes."""
+    config = tmp_path / "native.yaml"
+    config.write_text(yaml.safe_dump({**CONFIG, "numerics": "native",
+                                      "data": {**CONFIG["data"], "root": str(data_root)}}))
+    result = run_cli("train", str(config), "--out", str(tmp_path / "run"), "--threads", "1", "--quiet")
+    assert result.returncode == 0, result.stderr
+    run = yaml.safe_load((tmp_path / "run" / "config.yaml").read_text())["run"]
+    assert run["numerics"] == "native" and "aten_cpu_capability" not in run
+    if " avx512f " in Path("/proc/cpuinfo").read_text() and torch.__version__.split("+")[0] == TORCH:
+        assert run["cpu_capability"] == "AVX512"
+        assert sha256(tmp_path / "run" / "metrics.csv") != GOLDEN["metrics"]
