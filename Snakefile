@@ -2,6 +2,7 @@
 #   snakemake --cores 2 figures                    # everything, on the default profile
 #   snakemake --cores 2 fig3_2                     # one figure (and the runs it needs)
 #   snakemake --report report.zip figures          # every figure and the claims table, with captions
+# `figures` also writes the results page (docs/results.md, the `docs` key) from the claims.
 from snakemake.utils import min_version
 
 min_version("8.0")
@@ -12,6 +13,7 @@ include: "workflow/rules/train.smk"
 include: "workflow/rules/ensembles.smk"
 include: "workflow/rules/figures.smk"
 include: "workflow/rules/claims.smk"
+include: "workflow/rules/results.smk"
 include: "workflow/rules/warm_start.smk"
 include: "workflow/rules/slurm.smk"
 
@@ -39,9 +41,11 @@ rule all:
         ALL_FIGURES,
         f"{RESULTS}/claims.csv",
         f"{RESULTS}/claims.md",
+        rules.results_page.output.page,
 
 
 rule figures:
     input:
         ALL_FIGURES,
         f"{RESULTS}/claims.md",
+        rules.results_page.output.page,

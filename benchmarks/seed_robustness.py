@@ -8,9 +8,11 @@
 disjoint set of the same size (every run, deep-ensemble seeds included, then uses seeds
 outside the profile's own), and compares its ``claims.csv`` with ``--reference`` (the
 profile's own run; without it, the profile is run from nothing too). Prints one row per
-claim and panel with both verdicts (own and family-wise), then the counts: decided in both
-(the same way), decided in one only, and decided the opposite way in the two sets, which a
-sound design must never show.
+claim and panel with both verdicts (own and family-wise) and their replication probabilities,
+then the counts: decided in both (the same way), decided in one only, and decided the opposite
+way in the two sets, which a sound design must never show; and every verdict that changes
+category between the sets (decided ↔ undecided, or the opposite decision), with how many of
+those the first set had marked fragile.
 """
 
 from __future__ import annotations
@@ -23,30 +25,48 @@ from pathlib import Path
 import pandas as pd
 from pipeline_cost import pipeline_config, run_pipeline
 
+from distancing.claims import decided
 from distancing.pipeline import load_profiles
 
 
-def decided(verdict: str) -> bool:
-    return verdict.startswith(("holds", "does not hold"))
+def category(verdict: str) -> str:
+    """A verdict's category: which way it decides, or undecided (inconclusive, needs seeds, untestable)."""
+    return verdict.split(":")[0] if decided(verdict) else "undecided"
 
 
 def compare(a: pd.DataFrame, b: pd.DataFrame, names: tuple[str, str]) -> str:
+    """Both verdicts of every claim and panel, then the verdicts that change category between the
+    two sets (decided ↔ undecided, or the opposite decision) and how many of those the first set
+    marked fragile (``claims.ROBUST``): what the replication probability promised to flag."""
     key = ["claim", "panel"]
     both = a.fillna({"panel": ""}).merge(b.fillna({"panel": ""}), on=key, suffixes=("_a", "_b"))
-    lines = [f"| claim | figure | panel | metric | {names[0]} | {names[1]} | Holm, {names[0]} | Holm, {names[1]} |",
-             "|---|---|---|---|---|---|---|---|"]
+    lines = [f"| claim | figure | panel | metric | {names[0]} | replication | {names[1]} | replication | "
+             f"Holm, {names[0]} | Holm, {names[1]} |", "|---|---|---|---|---|---|---|---|---|---|"]
     counts = {"decided in both, the same way": 0, "decided in one set only": 0, "decided in neither": 0,
               "decided the opposite way": 0}
+    changed, flagged = [], 0
     for r in both.itertuples():
+        fragile_a = " *fragile*" if str(r.fragile_a) == "True" else ""
+        fragile_b = " *fragile*" if str(r.fragile_b) == "True" else ""
         lines.append(f"| {r.claim} | {r.figure_a} | {r.panel} | {r.metric_a if isinstance(r.metric_a, str) else ''} "
-                     f"| {r.verdict_a} | {r.verdict_b} | {r.verdict_holm_a} | {r.verdict_holm_b} |")
+                     f"| {r.verdict_a} | {r.replication_a:.2f}{fragile_a} | {r.verdict_b} | "
+                     f"{r.replication_b:.2f}{fragile_b} | {r.verdict_holm_a} | {r.verdict_holm_b} |")
         da, db = decided(r.verdict_a), decided(r.verdict_b)
         if da and db:
-            counts["decided in both, the same way" if r.verdict_a == r.verdict_b else "decided the opposite way"] += 1
+            counts["decided in both, the same way" if category(r.verdict_a) == category(r.verdict_b)
+                   else "decided the opposite way"] += 1
         else:
             counts["decided in one set only" if da or db else "decided in neither"] += 1
-    lines.append("")
-    lines.append(f"{len(both)} claims × panels: " + "; ".join(f"{v} {k}" for k, v in counts.items()) + ".")
+        if category(r.verdict_a) != category(r.verdict_b):
+            changed.append(f"{r.claim}{f' ({r.panel})' if r.panel else ''}: {category(r.verdict_a)} → "
+                           f"{category(r.verdict_b)}{fragile_a}")
+            flagged += bool(fragile_a)
+    decided_a = sum(decided(v) for v in both["verdict_a"])
+    fragile_total = sum(str(f) == "True" for f in both["fragile_a"])
+    lines += ["", f"{len(both)} claims × panels: " + "; ".join(f"{v} {k}" for k, v in counts.items()) + ".", "",
+              f"Verdicts that change category ({len(changed)}; {flagged} of them marked fragile in {names[0]}, "
+              f"which marked {fragile_total} of its {decided_a} decided verdicts fragile):", ""]
+    lines += [f"- {line}" for line in changed] or ["- none"]
     return "\n".join(lines)
 
 

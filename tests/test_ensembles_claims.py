@@ -305,23 +305,25 @@ def test_the_weight_decay_claim_subtracts_each_no_hill_twin(tmp_path):
     assert row["panel"] == "" and row["mean"] == pytest.approx(0.4) and row["n"] == 1
 
 
-def test_the_function_hills_member_claims_read_pairs_and_scores_and_rest_on_member_accuracy():
+def test_the_function_hills_member_claims_read_pairs_and_scores_and_are_qualified_by_member_accuracy():
     """Disagreement of the function-space hill's members − the weight hill's, per replicate, in
-    points; undecided, it is untestable where the members' accuracy falls more than 2 points."""
-    from distancing.claims import Evidence, evaluate_claims, statistics
+    points; less accurate members would explain more disagreement, not less, so their accuracy
+    qualifies a decided verdict (a note) and never gates an undecided one."""
+    from distancing.claims import ENSEMBLING_HELPS, Evidence, evaluate_claims, statistics
 
     known = statistics()
-    assert known["disagreement_function_vs_distancing"].controls == ("member_accuracy_function_vs_distancing",)
-    assert known["peers_function_vs_distancing"].controls == ("peers_snapshot_vs_single",)
-    assert known["peers_distancing_vs_function"].controls == ("peers_snapshot_vs_single",)
+    more = known["disagreement_function_vs_distancing"]
+    assert more.controls == () and more.qualifiers == ("member_accuracy_function_vs_distancing",)
+    assert known["peers_function_vs_distancing"].controls == (ENSEMBLING_HELPS,)
+    assert known["peers_function_vs_distancing"].qualifiers == ("peers_snapshot_vs_single",)
     assert "disagreement_function_vs_deep_m_budget" not in known  # independent networks: no push to compare
     peers = pd.DataFrame([{"method": m, "replicate": r, "members": 1, "accuracy": 0.9}
                           for m in ("function", "distancing") for r in range(3)])
-    pairs = pd.DataFrame([{"method": m, "replicate": r, "disagreement": d}
-                          for r, (f, w) in enumerate(((0.20, 0.10), (0.16, 0.12), (0.30, 0.20)))
-                          for m, value in (("function", f), ("distancing", w)) for d in (value - 0.01, value + 0.01)])
 
-    def decide(function_accuracy):
+    def decide(function_accuracy, disagreements=((0.20, 0.10), (0.16, 0.12), (0.30, 0.20))):
+        pairs = pd.DataFrame([{"method": m, "replicate": r, "disagreement": d}
+                              for r, (f, w) in enumerate(disagreements)
+                              for m, value in (("function", f), ("distancing", w)) for d in (value - 0.01, value + 0.01)])
         scores = pd.DataFrame([{"method": m, "replicate": r, "member": k, "accuracy": a}
                                for r in range(3) for k in range(2)
                                for m, a in (("function", function_accuracy[r]), ("distancing", 0.85))])
@@ -335,21 +337,26 @@ def test_the_function_hills_member_claims_read_pairs_and_scores_and_rest_on_memb
     assert table.loc["more", "values"] == "10 4 10" and table.loc["keep", "mean"] == pytest.approx(0.5 / 3)
     assert table.loc["keep", "verdict"].startswith("holds")
     assert table.loc["more", "verdict"].startswith("inconclusive")  # interval [−0.6, 16.6] at n = 3
-    collapsed = decide([0.70, 0.72, 0.71])  # members 14 points worse: the disagreement says nothing
+    collapsed = decide([0.70, 0.72, 0.71])  # members 14 points worse
     assert collapsed.loc["keep", "verdict"].startswith("does not hold")
-    assert collapsed.loc["more", "verdict"] == ("untestable in this profile: control "
-                                                "member_accuracy_function_vs_distancing does not hold")
+    assert collapsed.loc["more", "verdict"].startswith("inconclusive") and collapsed.loc["more", "note"] == ""
+    apart = decide([0.70, 0.72, 0.71], ((0.20, 0.10), (0.21, 0.10), (0.22, 0.10)))  # decided: 10, 11, 12 points
+    assert apart.loc["more", "verdict"] == "holds: the function-space hill's members disagree more"
+    assert apart.loc["more", "note"] == "control member_accuracy_function_vs_distancing does not hold"
 
 
 def test_peer_statistics_come_from_the_registry_with_their_controls():
     """Every registered peer gets "beats one network" and "distancing against it"; the latter rests on
-    the control its registry entry names, and both read the full ensembles of the peer table."""
+    ensembling helping at all (the deep ensemble's control), is qualified by the control its registry
+    entry names, and both read the full ensembles of the peer table."""
     from distancing.claims import Evidence, peer_difference, statistics
 
     known = statistics()
-    assert known["peers_distancing_vs_fge"].controls == ("peers_fge_vs_single",)
+    assert known["peers_distancing_vs_fge"].controls == ("peers_deep_m_budget_vs_single",)
+    assert known["peers_distancing_vs_fge"].qualifiers == ("peers_fge_vs_single",)
     assert known["peers_distancing_vs_deep_equal_budget"].controls == ("peers_deep_m_budget_vs_single",)
-    assert known["peers_distancing_vs_snapshot"].controls == ("peers_snapshot_vs_single",)
+    assert known["peers_distancing_vs_deep_equal_budget"].qualifiers == ()  # its qualifier is the control
+    assert known["peers_distancing_vs_snapshot"].qualifiers == ("peers_snapshot_vs_single",)
     assert set(known["peers_distancing_vs_fge"].peers) == {"distancing", "fge", "single"}
     assert "peers_single_vs_single" not in known and "peers_distancing_vs_distancing" not in known
     rows = []
@@ -359,3 +366,71 @@ def test_peer_statistics_come_from_the_registry_with_their_controls():
     evidence = Evidence({}, {}, peers=pd.DataFrame(rows))
     assert peer_difference(evidence, "fge", "single", "accuracy") == pytest.approx([3.0, 4.0])  # full ensembles
     assert known["peers_fge_vs_single"].compute(evidence, "", "accuracy") == pytest.approx([3.0, 4.0])
+
+
+def test_controls_gate_what_their_failure_would_explain():
+    """The rule of claims.py, applied to every statistic: ensemble against ensemble (or against its
+    own best member) rests on ensembling helping at all; the hill's ensemble against one network on
+    the snapshot ensemble doing so; controls rest on nothing."""
+    from distancing.claims import ENSEMBLING_HELPS, statistics
+
+    known = statistics()
+    for name in ("ensemble_vs_no_hill", "ensemble_vs_best_member", "snapshot_vs_best_member", "ensemble_vs_strength"):
+        assert known[name].controls == (ENSEMBLING_HELPS,), name
+    assert known["ensemble_vs_single"].controls == ("snapshot_vs_single",)
+    for name, statistic in known.items():
+        if name.startswith("peers_") and name.endswith("_vs_single") or name == "snapshot_vs_single":
+            assert statistic.controls == statistic.qualifiers == (), name
+        elif name.startswith(("peers_distancing_vs_", "peers_function_vs_")):
+            assert statistic.controls == (ENSEMBLING_HELPS,), name
+
+
+def test_replication_probability_against_hand_values():
+    """The predictive replication probability: at the threshold one half, 0.8 at √2 · z₀.₈ beyond it,
+    and an undecided result stays undecided with the normal mass between the thresholds."""
+    from distancing.claims import replication_probability, same_verdict_probability, seeds_robust
+
+    critical = 2.5706  # t₀.₉₇₅ with 5 degrees of freedom (n = 6)
+    assert same_verdict_probability(critical, critical) == pytest.approx(0.5, abs=1e-3)
+    assert same_verdict_probability(critical + 1.41421 * 0.84162, critical) == pytest.approx(0.8, abs=1e-4)
+    assert same_verdict_probability(-(critical + 1.41421 * 0.84162), critical) == pytest.approx(0.8, abs=1e-4)
+    # Undecided at t = 0: P(|N(0, 2)| < 2.5706) = 2 Φ(1.8177) − 1 = 0.93089.
+    assert same_verdict_probability(0.0, critical) == pytest.approx(0.93089, abs=1e-4)
+    # At the normal limit, p = 0.005 (z = 2.807) replicates with Φ((2.807 − 1.960) / √2) = Φ(0.599) = 0.7254.
+    assert same_verdict_probability(2.807, 1.95996) == pytest.approx(0.7254, abs=1e-3)
+    values = [1.0, 2.0, 3.0, 4.0, 5.0, 6.0]  # mean 3.5, sd 1.8708, se 0.76376: t = 4.5826
+    assert replication_probability(values) == pytest.approx(0.92259, abs=1e-4)  # Φ((4.5826 − 2.5706) / √2) = Φ(1.4227)
+    assert replication_probability(values, boundary=3.5) == pytest.approx(0.93089, abs=1e-4)  # t = 0, undecided
+    assert math.isnan(replication_probability([1.0]))
+    # Robust seeds: the fewest n with t(n) = 3.5 √n / 1.8708 past t_crit(n) + √2 · z₀.₈ and P ≥ 0.8.
+    assert seeds_robust(values) == 5  # n = 5: t = 4.183, 2.776 + 1.190 = 3.966; n = 4: 3.742 < 3.182 + 1.190
+    assert seeds_robust(values, boundary=3.5) == 1000  # no effect: never robust
+
+
+def test_the_results_page_and_the_reports_opening_are_one_text():
+    """results_page: the verdicts in words (fragile ones marked), every figure with its claims' rows,
+    and the same opening in reStructuredText for the report."""
+    from distancing.results_page import markdown, opening, page, rst
+
+    row = {"claim": "hill_improves_ensemble", "figure": "fig3_7", "panel": "resnet", "statistic": "ensemble_vs_no_hill",
+           "metric": "accuracy", "measures": "", "unit": "points", "claimed": "the hill improves, in accuracy",
+           "n": 6, "mean": 0.55, "ci95_low": 0.21, "ci95_high": 0.89, "mde": 0.4, "verdict": "holds: the hill "
+           "improves", "replication": 0.62, "fragile": True, "seeds_robust": 11, "note": "",
+           "verdict_holm": "inconclusive"}
+    table = pd.DataFrame([row, dict(row, claim="other", figure="fig3_1", panel="", verdict="inconclusive",
+                                    fragile=False, replication=0.9, seeds_robust=40)])
+    text = markdown(page(table, "mnist1d, 45 epochs", [("fig3_7", "Figure 3.7", "Ensembles.", "figures/fig3_7.png"),
+                                                         ("fig0_1", "Figure 0.1", "A surface.", "figures/fig0_1.png")]))
+    assert "1 of the 1 decided verdicts are *fragile*" in text
+    assert ("- `hill_improves_ensemble` (fig3_7, resnet), the hill improves, in accuracy: +0.55 points, 95 % "
+            "interval [+0.21, +0.89], n = 6; *fragile*: a replication agrees with probability 0.62; 11 seeds for a "
+            "robust verdict.") in text
+    assert "### Figure 3.7\n\n![Figure 3.7](figures/fig3_7.png)\n\nEnsembles.\n\n| claim |" in text
+    assert "| `hill_improves_ensemble` | resnet | the hill improves, in accuracy | 6 | +0.55 points | " \
+           "[+0.21, +0.89] | 0.4 | holds: the hill improves | 0.62 *fragile* | 11 | inconclusive |" in text
+    assert "`other`" not in text.split("### Figure 3.7")[1]  # each figure shows its own claims
+    assert "### Figure 0.1\n\n![Figure 0.1](figures/fig0_1.png)\n\nA surface.\n\nNo claim rests on this figure." in text
+    report = rst(opening(table, "mnist1d, 45 epochs"))
+    assert report.startswith("Machine learning with distancing: what this run decided\n=====")
+    assert "- ``hill_improves_ensemble`` (fig3_7, resnet)" in report and "*fragile*" in report
+    assert markdown(opening(table, "mnist1d, 45 epochs")).split("\n", 2)[2] in text  # the page opens with it

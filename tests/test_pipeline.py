@@ -238,8 +238,12 @@ def test_adding_a_sweep_value_adds_one_run_per_seed():
     (lambda c: c["distancing"]["function"].update(sigma2=-0.01),
      "distancing.function.sigma2: -0.01 is less than or equal to the minimum of 0"),
     (lambda c: c["claims"].pop("function_members_keep_accuracy"),
-     "claims.function_members_disagree_more.statistic: disagreement_function_vs_distancing rests on the control "
+     "claims.function_members_disagree_more.statistic: disagreement_function_vs_distancing is qualified by "
      "member_accuracy_function_vs_distancing, which no claim declares"),
+    (lambda c: c["claims"].pop("control_deep_beats_single"),
+     "claims.snapshot_beats_its_best_member.statistic: snapshot_vs_best_member rests on the control "
+     "peers_deep_m_budget_vs_single in accuracy, which no claim declares"),
+    (lambda c: c["base"].update(numerics="fast"), "base.numerics: unknown value 'fast'; allowed: portable, native"),
     (lambda c: c["peers"]["fge"].update(cycle_epochs=4), "peers.fge.cycle_epochs: 2 cycles of 4 epochs do not fit"),
     (lambda c: c["peers"]["fge"].update(cycle_epochs=3), "peers.fge.cycle_epochs: 3 is not a multiple of 2"),
     (lambda c: c["peers"].pop("fge"), "peers.fge: the peer fge needs its settings"),
@@ -410,19 +414,28 @@ def test_smoke_pipeline_writes_ensembles_and_claims(smoke_run):
     assert {r["claim"] for r in claims} == set(declared)
     assert {"claim", "figure", "panel", "statistic", "metric", "claimed", "direction", "margin", "effect", "n",
             "mean", "ci95_low", "ci95_high", "mde", "seeds_needed", "p", "p_holm", "verdict", "note",
-            "verdict_holm"} <= set(claims[0])
+            "verdict_holm", "replication", "fragile", "seeds_robust"} <= set(claims[0])
     assert {r["figure"] for r in claims if r["claim"] == "beats_snapshot_ensemble"} == {"peers_members"}
     assert {(r["claim"], r["panel"]) for r in claims if r["claim"] == "ensemble_beats_single"} == {
         ("ensemble_beats_single", "mobilenetv2"), ("ensemble_beats_single", "resnet")}  # one row per panel
     words = ("holds: ", "does not hold: ", "inconclusive", "untestable in this profile: ")
     assert all(r["verdict"].startswith(words) and r["verdict_holm"].startswith(words) for r in claims)
     verdicts = {(r["statistic"], r["metric"], r["panel"]): r["verdict"] for r in claims}
-    for r in claims:  # a control that does not hold gates only an undecided claim (of the same metric)
-        if r["statistic"] in ("ensemble_vs_single", "ensemble_vs_no_hill"):
-            control = verdicts[("snapshot_vs_single", r["metric"], r["panel"])]
+    verdicts |= {(r["statistic"], r["metric"], ""): r["verdict"] for r in claims if r["panel"] == ""}
+    # A control that does not hold gates only an undecided claim of the same metric: the hill against one
+    # network rests on the snapshot control, the hill against its twin on ensembling helping at all.
+    for statistic, control in (("ensemble_vs_single", "snapshot_vs_single"),
+                               ("ensemble_vs_no_hill", "peers_deep_m_budget_vs_single")):
+        for r in (r for r in claims if r["statistic"] == statistic):
+            held = verdicts.get((control, r["metric"], r["panel"])) or verdicts[(control, r["metric"], "")]
             decided = float(r["ci95_low"]) > 0 or float(r["ci95_high"]) < 0
-            assert r["verdict"].startswith("untestable") == (not control.startswith("holds") and not decided), r
-            assert bool(r["note"]) == (not control.startswith("holds") and decided), r
+            assert r["verdict"].startswith("untestable") == (not held.startswith("holds") and not decided), r
+            assert (control in r["note"]) == (not held.startswith("holds") and decided), r
+    for r in claims:  # each verdict's replication, from its own t statistic (claims.same_verdict_probability)
+        if r["n"] == "2" and r["mean"] != "nan":
+            assert 0 <= float(r["replication"]) <= 1 and float(r["seeds_robust"]) >= 2
+            assert (r["fragile"] == "True") == (r["verdict"].startswith(("holds", "does not hold"))
+                                                and float(r["replication"]) < 0.8)
     for r in claims:  # Holm never decides more than the claim's own interval
         if r["verdict_holm"].startswith(("holds", "does not hold")):
             assert r["verdict_holm"] == r["verdict"] and float(r["p_holm"]) < 0.05
@@ -430,7 +443,17 @@ def test_smoke_pipeline_writes_ensembles_and_claims(smoke_run):
         if r["mean"] != "nan" and r["n"] != "0":
             assert float(r["ci95_low"]) <= float(r["mean"]) <= float(r["ci95_high"])
             assert int(r["n"]) == 2 and float(r["mde"]) >= 0
-    assert "| claim |" in (results / "claims.md").read_text()
+    assert "| figure | claim |" in (results / "claims.md").read_text()
+    # The results page: every figure, copied beside it, with its caption and its claims' rows.
+    page = (workdir / "results-smoke" / "docs" / "results.md").read_text()
+    for figure in FIGURES:
+        assert f"](figures/{figure}.png)" in page
+        copy = workdir / "results-smoke" / "docs" / "figures" / f"{figure}.png"
+        assert copy.read_bytes() == (workdir / "figures-smoke" / f"{figure}.png").read_bytes()
+    assert "### Figure 3.7" in page and "{{" not in page and "snakemake.params" not in page
+    for r in claims:
+        assert f"| `{r['claim']}` | {r['panel']} | {r['claimed']} | {r['n']} |" in page, r["claim"]
+    assert not (workdir / "docs" / "results.md").exists()  # the smoke profile never writes the repository's page
     # Figure 1.1 draws the learning rate of every step: one row per optimizer step.
     run = Experiments(yaml.safe_load((workdir / "config.yaml").read_text())).figure_runs("fig1_1")
     name = run["fig1_1"]["series"]["sgdr"]["runs"][0]
@@ -447,7 +470,7 @@ def test_a_finished_tree_has_nothing_to_do_and_plot_edits_rerun_only_plots(smoke
     os.utime(script, (time.time() + 5, time.time() + 5))
     result = snakemake(workdir, "-n", "figures")
     stats = job_stats(result.stdout + result.stderr)
-    assert stats == {"fig3_2": 1, "figures": 1}, stats
+    assert stats == {"fig3_2": 1, "results_page": 1, "figures": 1}, stats  # the page shows the new plot
 
 
 def job_stats(output: str) -> dict[str, int]:
@@ -479,6 +502,9 @@ def test_report_holds_every_figure_with_its_caption(smoke_run):
     assert "Claims of the paper, decided on this run." in text  # the caption
     # The report opens on what the claims decided (results/report/summary.rst, from claims.csv).
     assert "what this run decided" in text and "Family-wise (Holm, over every row)" in text
+    opening = (workdir / "results-smoke" / "report" / "summary.rst").read_text()  # the results page's opening
+    page = (workdir / "results-smoke" / "docs" / "results.md").read_text()
+    assert opening.split("\n\n")[2].replace("``", "`") in page  # the regime paragraph, one text
     assert '"Claims": {' in text  # its own category
 
 

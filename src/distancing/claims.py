@@ -13,12 +13,39 @@ a paired t-test at α = 0.05, two-sided, detects with power 0.8 given the observ
 Directions: ``greater`` / ``less`` (the interval must lie above / below zero), ``differs``
 (either side; the verdict names the side), ``not_below`` / ``not_above`` with a positive
 ``margin`` (non-inferiority: the interval must lie above −margin / below +margin). Verdicts
-name the direction in words ("holds: distance rises with s"). A **control** (a known method
-that must work in this regime, in the same metric) gates only what it can: a failed positive
-control makes a null result uninterpretable, so an undecided claim resting on it is
-"untestable in this profile", while a decided one stands with a note. An undecided claim whose
-declared effect needs more seeds than it had says so. ``verdict_holm`` decides each row again
-with Holm's step-down adjustment over every row of the table (the family-wise view).
+name the direction in words ("holds: distance rises with s"). An undecided claim whose declared
+effect needs more seeds than it had says so. ``verdict_holm`` decides each row again with Holm's
+step-down adjustment over every row of the table (the family-wise view).
+
+**What a control gates.** A control gates a claim only where the control's failure would by
+itself explain the claim's null result; then an undecided claim resting on a failed control is
+"untestable in this profile" (a decided one stands, with a note). Applied to every statistic
+from this rule, not from any run:
+
+1. A comparison of ensembles with each other, or of an ensemble with its own best member (the
+   hill against its no-hill twin's ensemble, a hill against a peer, the ensemble against its
+   best member, the ensemble's slope in s) rests on *ensembling helps at this scale*: the deep
+   ensemble of M independent networks beating one network (``ENSEMBLING_HELPS``), in the same
+   metric. If even independent networks cannot beat one, no ensemble difference can show.
+   The twin's members being too alike does not explain such a null: that is what the hill is
+   meant to remedy.
+2. A method against one network rests on the same construction without what is new: the
+   distancing ensemble on the snapshot ensemble (its members at the same epochs, no hill)
+   beating one network.
+3. Controls themselves rest on nothing.
+
+A check whose failure would instead explain a *positive* result is a **qualifier**: it never
+gates, and a decided verdict resting on a failed one carries a note. A hill beating a peer
+that cannot beat one network (the peer's own control, ``Peer.control``) and members that
+disagree more while less accurate are such cases.
+
+**Replication.** Each verdict carries the probability that an independent replication with
+as many seeds reaches the same verdict (the same side of the threshold, or undecided again),
+by the predictive approach: the replication's t statistic is normal around the observed one
+with variance 2 (the sampling error of the original and of the replication), so a claim decided
+at p = 0.05 replicates with probability one half (Goodman 1992). A decided verdict below
+``ROBUST`` is *fragile*; ``seeds_robust`` gives the seeds at which the observed effect and
+spread would replicate with that probability.
 """
 
 from __future__ import annotations
@@ -37,6 +64,8 @@ from .ensembles import full_ensembles
 
 DIRECTIONS = ("greater", "less", "differs", "not_below", "not_above")
 ALPHA, POWER = 0.05, 0.8
+ROBUST = 0.8  # a decided verdict that replicates with a lower probability is fragile
+ENSEMBLING_HELPS = "peers_deep_m_budget_vs_single"  # the control of every ensemble-against-ensemble claim
 # What ensemble claims compare, with the unit of a difference of scores (higher is better):
 # accuracy in points, and the calibrated NLL gained (temperature fitted by 2-fold cross-validation).
 METRICS = {"accuracy": "points", "nll_calibrated": "nats of calibrated NLL"}
@@ -78,6 +107,48 @@ def seeds_needed(sd: float, effect: float, most: int = 1000) -> int:
         return most
     for n in range(2, most):
         if (t_quantile(n - 1) + t_quantile(n - 1, POWER)) * sd / math.sqrt(n) <= effect:
+            return n
+    return most
+
+
+def same_verdict_probability(t: float, critical: float) -> float:
+    """The probability that a replication's t statistic, normal around ``t`` with variance 2 (the
+    original's sampling error and the replication's), lands on the same side of ±``critical`` as
+    ``t``: above, below, or between (undecided again)."""
+    spread = math.sqrt(2)
+    if t > critical:
+        return float(stats.norm.cdf((t - critical) / spread))
+    if t < -critical:
+        return float(stats.norm.cdf((-critical - t) / spread))
+    return float(stats.norm.cdf((critical - t) / spread) - stats.norm.cdf((-critical - t) / spread))
+
+
+def replication_probability(values: Sequence[float], boundary: float = 0.0) -> float:
+    """The probability that an independent replication with as many seeds reaches the same
+    verdict, from the observed mean's distance to ``boundary`` (0, or ∓ the margin) and its
+    standard error (NaN below two values; 1 for a spread of zero)."""
+    v = finite(values)
+    if len(v) < 2:
+        return math.nan
+    sd, gap = float(v.std(ddof=1)), float(v.mean()) - boundary
+    if sd == 0:
+        return 1.0
+    return same_verdict_probability(gap / (sd / math.sqrt(len(v))), t_quantile(len(v) - 1))
+
+
+def seeds_robust(values: Sequence[float], boundary: float = 0.0, most: int = 1000) -> int:
+    """The fewest seeds at which the observed mean and spread would give a decided verdict that
+    replicates with probability ``ROBUST`` (``most`` where the mean sits on the boundary)."""
+    v = finite(values)
+    if len(v) < 2:
+        return most
+    sd, gap = float(v.std(ddof=1)), abs(float(v.mean()) - boundary)
+    if sd == 0:
+        return 2 if gap > 0 else most
+    for n in range(2, most):
+        t = gap / (sd / math.sqrt(n))
+        critical = t_quantile(n - 1)
+        if t > critical and same_verdict_probability(t, critical) >= ROBUST:
             return n
     return most
 
@@ -167,7 +238,9 @@ class Statistic:
     up: str  # what a positive value means
     down: str  # what a negative value means
     compute: Callable[[Evidence, str, str], list[float]]  # (evidence, panel, metric) -> per seed
-    controls: tuple[str, ...] = ()  # statistics (same panel and metric, or the figure's only one) that must hold
+    controls: tuple[str, ...] = ()  # statistics (same panel and metric, or the figure's only one) whose failure
+    # would explain this one's null: an undecided verdict is untestable where one does not hold
+    qualifiers: tuple[str, ...] = ()  # ... whose failure would explain a positive result: a note, never a gate
     per_panel: bool = True  # one row per panel of the figure; False: one row comparing panels
     ensemble: bool = False  # compares ensembles: the claim names a metric of ``METRICS``
     peers: tuple[str, ...] = ()  # the peer methods (``peers.PEERS``) it reads from the peer tables
@@ -234,9 +307,10 @@ def member_difference(e: Evidence, method: str, other: str, column: str, table: 
 def peer_statistics() -> dict[str, Statistic]:
     """From the peer registry: every method against one network (its control), and each method
     under test (``Peer.compared``: the weight-space and the function-space hill) against every
-    other method, gated by the control the other's registry entry names: their ensembles, and,
-    for methods of several members, their members' pairwise disagreement (resting on the
-    members' accuracy, so that more disagreement does not merely mean worse members)."""
+    other method: their ensembles (resting on ``ENSEMBLING_HELPS``, qualified by the control the
+    other's registry entry names), and, for methods of several members, their members' pairwise
+    disagreement (qualified by the members' accuracy, so that more disagreement does not merely
+    mean worse members)."""
     from .peers import PEERS
 
     result = {}
@@ -258,7 +332,9 @@ def peer_statistics() -> dict[str, Statistic]:
                 "peers_members", f"{under_test.called} − {peer.called} (peers.csv gives each budget), per replicate",
                 "", f"{who} beats {peer.called}", f"{who} loses to {peer.called}",
                 lambda e, p, m, tested=tested, key=key: peer_difference(e, tested, key, m),
-                controls=(f"peers_{peer.control}_vs_single",) if peer.control else (), per_panel=False,
+                controls=(ENSEMBLING_HELPS,),
+                qualifiers=tuple({f"peers_{peer.control}_vs_single"} - {ENSEMBLING_HELPS}) if peer.control else (),
+                per_panel=False,
                 ensemble=True, peers=(tested, key) + ((peer.control, "single") if peer.control else ()))
             if key.startswith("deep_"):
                 continue  # independent networks: their disagreement says nothing of pushing one run apart
@@ -272,7 +348,7 @@ def peer_statistics() -> dict[str, Statistic]:
                 f"whose predicted classes differ) − {peer.called}'s, per replicate", "points",
                 f"{who}'s members disagree more", f"{who}'s members disagree less",
                 lambda e, p, m, tested=tested, key=key: member_difference(e, tested, key, "disagreement", "pairs"),
-                controls=(f"member_accuracy_{tested}_vs_{key}",), per_panel=False, peers=(tested, key))
+                qualifiers=(f"member_accuracy_{tested}_vs_{key}",), per_panel=False, peers=(tested, key))
     return result
 
 
@@ -337,7 +413,7 @@ FIGURE_STATISTICS: dict[str, Statistic] = {
         "fig3_7", "the no-hill run's checkpoint ensemble − its own best member (the gain of ensembling alone), "
         "per seed", "", "ensembling the snapshots beats their best one", "the best snapshot alone is better",
         lambda e, p, m: [e.ensemble(n, m) - e.ensemble(n, m, best_member=True) for n in e.runs("fig3_7", p, "no_hill")],
-        ensemble=True),
+        controls=(ENSEMBLING_HELPS,), ensemble=True),
     "ensemble_vs_single": Statistic(
         "fig3_7", "the distancing run's checkpoint ensemble − the single cosine-schedule network, paired by seed",
         "", "the distancing ensemble beats one network", "the distancing ensemble loses to one network",
@@ -348,17 +424,18 @@ FIGURE_STATISTICS: dict[str, Statistic] = {
         "per seed", "", "ensembling the distancing checkpoints beats their best one",
         "the best distancing checkpoint alone is better",
         lambda e, p, m: [e.ensemble(n, m) - e.ensemble(n, m, best_member=True)
-                         for n in e.runs("fig3_7", p, "distancing")], ensemble=True),
+                         for n in e.runs("fig3_7", p, "distancing")], controls=(ENSEMBLING_HELPS,), ensemble=True),
     "ensemble_vs_no_hill": Statistic(
         "fig3_7", "the distancing run's checkpoint ensemble − the same schedule's checkpoint ensemble without a "
         "hill, paired by seed", "", "the hill improves the checkpoint ensemble",
         "the hill worsens the checkpoint ensemble",
         lambda e, p, m: paired(e.runs("fig3_7", p, "distancing"), e.runs("fig3_7", p, "no_hill"),
-                               lambda name: e.ensemble(name, m)), controls=("snapshot_vs_single",), ensemble=True),
+                               lambda name: e.ensemble(name, m)), controls=(ENSEMBLING_HELPS,), ensemble=True),
     "ensemble_vs_strength": Statistic(
         "fig3_8", "slope of the checkpoint ensemble's score against log10 s (s > 0), per seed", "",
         "the ensemble improves with s", "the ensemble worsens with s",
-        lambda e, p, m: sweep_slopes(e, "fig3_8", p, lambda name: e.ensemble(name, m)), ensemble=True),
+        lambda e, p, m: sweep_slopes(e, "fig3_8", p, lambda name: e.ensemble(name, m)),
+        controls=(ENSEMBLING_HELPS,), ensemble=True),
     "distance_disagreement": Statistic(
         "peers_weights", "Spearman correlation of weight distance and prediction disagreement over the pairs of "
         "distancing and snapshot members, per replicate", "correlation",
@@ -438,13 +515,26 @@ def gated(text: str, failed: Sequence[str], needed: int | None, n: int, effect: 
     return text
 
 
+def resting_depth(statistic: str, known: Mapping[str, Statistic]) -> int:
+    """0 for a statistic that rests on nothing, else one more than the deepest it rests on: the
+    order in which claims are decided, so that every control is decided before what it gates."""
+    rests = known[statistic].controls + known[statistic].qualifiers
+    return 1 + max(resting_depth(c, known) for c in rests) if rests else 0
+
+
 def evaluate_claims(evidence: Evidence, declared: Mapping[str, Mapping[str, Any]]) -> pd.DataFrame:
     """One row per declared claim and panel of its figure, controls first (they decide whether an
-    undecided claim resting on them is testable). Columns: the claim's own verdict (95 % interval)
-    and ``verdict_holm``, decided at the family-wise level over every row of the table."""
+    undecided claim resting on them is testable). Columns: the claim's own verdict (95 % interval),
+    its replication probability, whether it is fragile, the seeds a robust verdict needs, and
+    ``verdict_holm``, decided at the family-wise level over every row of the table."""
     known = statistics()
-    order = sorted(declared, key=lambda c: bool(known[declared[c]["statistic"]].controls))
+    order = sorted(declared, key=lambda c: resting_depth(declared[c]["statistic"], known))
     rows, decisions, outcome = [], [], {}  # decisions: what verdict_holm needs of each row
+
+    def failing(names: Sequence[str], metric: str | None, panel: str) -> list[str]:
+        return [c for c in names
+                if not outcome.get((c, metric, panel), outcome.get((c, metric, ""), "")).startswith("holds")]
+
     for claim in order:
         spec = declared[claim]
         statistic = known[spec["statistic"]]
@@ -459,11 +549,13 @@ def evaluate_claims(evidence: Evidence, declared: Mapping[str, Mapping[str, Any]
             effect = spec.get("effect")
             n = len(finite(values))
             needed = seeds_needed(float(np.std(finite(values), ddof=1)), effect) if effect and n >= 2 else None
-            failed = [c for c in statistic.controls
-                      if not outcome.get((c, metric, panel), outcome.get((c, metric, ""), "")).startswith("holds")]
+            failed = failing(statistic.controls, metric, panel)
             own = verdict(low, high, spec["direction"], statistic, margin, unit)
             text = gated(own, failed, needed, n, effect, unit)
             outcome[(spec["statistic"], metric, panel)] = text
+            replication = replication_probability(values, boundary)
+            noted = (failed if text == own else []) + (failing(statistic.qualifiers, metric, panel) if decided(own)
+                                                       else [])
             rows.append({"claim": claim, "figure": statistic.figure, "panel": panel, "statistic": spec["statistic"],
                          "metric": metric or "", "measures": statistic.measures, "unit": unit,
                          "claimed": claimed(spec["direction"], statistic, margin, metric),
@@ -471,7 +563,9 @@ def evaluate_claims(evidence: Evidence, declared: Mapping[str, Mapping[str, Any]
                          "seeds_declared": spec["seeds"], "n": n, "mean": mean, "ci95_low": low, "ci95_high": high,
                          "mde": minimum_detectable_effect(values), "seeds_needed": needed or math.nan,
                          "p": p_value(values, boundary), "verdict": text,
-                         "note": f"control {', '.join(failed)} does not hold" if failed and text == own else "",
+                         "replication": replication, "fragile": decided(own) and not replication >= ROBUST,
+                         "seeds_robust": seeds_robust(values, boundary) if n >= 2 else math.nan,
+                         "note": f"control {', '.join(noted)} does not hold" if noted else "",
                          "values": " ".join(f"{v:.4g}" for v in values)})
             decisions.append((own, failed, needed, effect))
     for row, p, (own, failed, needed, effect) in zip(rows, holm([r["p"] for r in rows]), decisions, strict=True):
@@ -480,54 +574,6 @@ def evaluate_claims(evidence: Evidence, declared: Mapping[str, Mapping[str, Any]
     return pd.DataFrame(rows)
 
 
-def markdown_table(table: pd.DataFrame) -> str:
-    lines = ["| claim | figure | panel | claimed | n | mean | 95 % interval | detectable | verdict | "
-             "family-wise (Holm) |", "|---|---|---|---|---|---|---|---|---|---|"]
-    for r in table.itertuples():
-        note = f" ({r.note})" if r.note else ""
-        lines.append(f"| {r.claim} | {r.figure} | {r.panel} | {r.claimed} | {r.n} | {r.mean:.3g} {r.unit} | "
-                     f"[{r.ci95_low:.3g}, {r.ci95_high:.3g}] | {r.mde:.3g} | {r.verdict}{note} | {r.verdict_holm} |")
-    return "\n".join(lines) + "\n"
-
-
-VERDICT_GROUPS = (("holds", "What holds"), ("does not hold", "What does not hold"),
-                  ("inconclusive", "Not decided: the interval contains the threshold"),
-                  ("untestable", "Untestable in this profile: a control the claim rests on does not hold"))
-
-
-def summary_rst(table: pd.DataFrame, regime: str) -> str:
-    """The report's opening page: what the pipeline tests, in which regime, and what the claims
-    decided, in plain words drawn from the claims table (each claim with its mean and interval)."""
-    lines = ["Machine learning with distancing: what this run decided", "=" * 55, "",
-             "After a checkpoint of the network's parameters is stored, a Gaussian hill centred on it is "
-             "added to the loss, so training moves away from where it has already been. The pipeline "
-             "trains baselines and distancing runs, each paired with a no-hill twin of the same schedule "
-             "and seed, builds ensembles from their checkpoints and their peers at equal training "
-             "budget, and tests the paper's claims, declared before the run.", "", f"Regime: {regime}", "",
-             f"{len(table)} claims (a claim per panel and metric). Each is decided by its 95 % t-interval "
-             "over seeds; a decided verdict stands even where a control does not hold (noted), an undecided "
-             "one is untestable there. Family-wise (Holm, over every row): "
-             + ", ".join(f"{(table['verdict_holm'].str.startswith(key)).sum()} {key}" for key, _ in VERDICT_GROUPS)
-             + ".", ""]
-    for key, title in VERDICT_GROUPS:
-        rows = table[table["verdict"].str.startswith(key)]
-        if rows.empty:
-            continue
-        lines += [title, "-" * len(title), ""]
-        for r in rows.itertuples():
-            where = f"{r.figure}, {r.panel}" if r.panel and r.panel != r.figure else r.figure
-            note = f"; {r.note}" if r.note else ""
-            detail = r.verdict.split(": ", 1)[1] if ": " in r.verdict else ""
-            detail = "" if detail == r.claimed.split(", in ")[0] else detail
-            lines.append(f"- ``{r.claim}`` ({where}), {r.claimed}: {r.mean:+.3g} {r.unit}, 95 % interval "
-                         f"[{r.ci95_low:+.3g}, {r.ci95_high:+.3g}], n = {r.n}{f' ({detail})' if detail else ''}{note}.")
-        lines.append("")
-    return "\n".join(lines)
-
-
-def html_table(table: pd.DataFrame) -> str:
-    """The claims as a standalone UTF-8 HTML page: Snakemake's report shows HTML results inline."""
-    body = table.to_html(index=False, na_rep="nan", float_format="{:.4g}".format, border=0)
-    return ('<!DOCTYPE html>\n<html><head><meta charset="utf-8"><title>Claims of the paper</title>\n'
-            "<style>table{border-collapse:collapse;font:13px sans-serif}td,th{border:1px solid #ccc;"
-            "padding:3px 6px;text-align:left}</style></head>\n<body>\n" + body + "\n</body></html>\n")
+def decided(text: str) -> bool:
+    """Whether a verdict decides the claim (holds, does not hold) rather than leaving it open."""
+    return text.startswith(("holds", "does not hold"))

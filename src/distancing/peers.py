@@ -29,9 +29,9 @@ Members = list[tuple[Run, tuple[int, ...]]]
 @dataclass(frozen=True)
 class Peer:
     """One ensemble method. ``members(e, replicate, seed)`` builds one replicate's ensemble;
-    ``control`` names the method whose own "beats one network" must hold for a comparison of
-    a method under test (``compared``: the two hills) against this one to be testable (None:
-    the comparison needs no control)."""
+    ``control`` names the method whose own "beats one network" qualifies a win of a method under
+    test (``compared``: the two hills) over this one: a win over a method that cannot beat one
+    network is noted (claims.py: a qualifier, never a gate; None: no such check)."""
 
     key: str
     label: Callable[[Experiments], str]  # the legend and table text, with the method's settings

@@ -693,7 +693,8 @@ def check_epochs(config: Mapping[str, Any], epochs: int) -> None:
 
 def check_claims(config: Mapping[str, Any]) -> None:
     """Each declared claim: a known statistic, a direction with a margin only where it means
-    non-inferiority (and then positive), no more seeds than the config lists, its controls declared."""
+    non-inferiority (and then positive), no more seeds than the config lists, its controls and
+    qualifiers declared (claims.py: what a control gates)."""
     from .claims import DIRECTIONS, METRICS, statistics
 
     known = statistics()
@@ -736,10 +737,11 @@ def check_claims(config: Mapping[str, Any]) -> None:
         if min(spec["seeds"], config.get("max_claim_seeds") or spec["seeds"]) > len(config["seeds"]):
             raise ConfigError(f"{key}.seeds: the claim needs {spec['seeds']} seeds, but seeds lists "
                               f"{len(config['seeds'])}")
-        missing = [c for c in statistic.controls if (c, metric) not in statistics]
-        if missing:
-            raise ConfigError(f"{key}.statistic: {spec['statistic']} rests on the control {missing[0]}"
-                              f"{f' in {metric}' if metric else ''}, which no claim declares")
+        for rests, names in (("rests on the control", statistic.controls), ("is qualified by", statistic.qualifiers)):
+            missing = [c for c in names if (c, metric) not in statistics]
+            if missing:
+                raise ConfigError(f"{key}.statistic: {spec['statistic']} {rests} {missing[0]}"
+                                  f"{f' in {metric}' if metric else ''}, which no claim declares")
 
 
 def cli_settings(run_config: Mapping[str, Any]) -> str:

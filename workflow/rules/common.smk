@@ -22,6 +22,7 @@ except ConfigError as error:
 
 RESULTS = config["results"]
 FIGURES = config["figures"]
+DOCS = config["docs"]  # the results page and the figures it shows
 RUNS = EXPERIMENTS.runs()
 DATA = EXPERIMENTS.resolve_base()["data"]
 

@@ -1,14 +1,16 @@
 """Snakemake script: results/claims.csv, the same rows as an HTML table (for the report) and in
-markdown, and the report's opening page (what the claims decided, in words)."""
+markdown, and the report's opening page (what the claims decided, in words: the opening of the
+results page, results_page.opening)."""
 
 import json
 import logging
 
 import pandas as pd
 
-from distancing.claims import Evidence, evaluate_claims, html_table, markdown_table, summary_rst
+from distancing.claims import Evidence, evaluate_claims
 from distancing.files import atomic_write_text
 from distancing.pipeline import import_plugins
+from distancing.results_page import claims_markdown, html_table, opening, rst
 from distancing.scripts import RunFiles, log_to
 
 snakemake = globals()["snakemake"]
@@ -21,7 +23,7 @@ evidence = Evidence(files, json.loads(snakemake.params.figures), pd.read_csv(sna
 table = evaluate_claims(evidence, json.loads(snakemake.params.claims))
 atomic_write_text(snakemake.output.csv, table.to_csv(index=False, na_rep="nan"))
 atomic_write_text(snakemake.output.html, html_table(table))
-atomic_write_text(snakemake.output.md, "# Claims of the paper, decided on this run\n\n" + markdown_table(table))
-atomic_write_text(snakemake.output.summary, summary_rst(table, snakemake.params.regime))
-logging.info("%d claims from %d runs: %s", len(table), len(files["metrics"]),
-             table["verdict"].value_counts().to_dict())
+atomic_write_text(snakemake.output.md, claims_markdown(table))
+atomic_write_text(snakemake.output.summary, rst(opening(table, snakemake.params.regime)))
+logging.info("%d claims from %d runs: %s; %d fragile", len(table), len(files["metrics"]),
+             table["verdict"].value_counts().to_dict(), int(table["fragile"].sum()))

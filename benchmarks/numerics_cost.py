@@ -1,0 +1,81 @@
+"""What portable numerics cost: training steps per CPU-second, portable against native, in one run.
+
+    python benchmarks/numerics_cost.py [--configfile config.yaml] [--rounds 3] [--epochs 4] [--threads 1]
+
+Each mode needs its own process (the kernels are chosen before torch is imported,
+src/distancing/numerics.py), so every round trains each default model once per mode with
+``distancing train``, the modes interleaved so that a noisy neighbour hurts both alike: the
+base config of the profile, with its model, for ``--epochs`` epochs and no hill. Steps per
+CPU-second come from each run's own ``timing.csv`` (the ``train_steps`` phase: no start-up, no
+evaluation). Prints a markdown table: the median over rounds per model and mode, the ratio
+portable / native, the kernels each mode ran (``cpu_capability`` of its config.yaml), and
+whether each mode's runs wrote the same bytes round after round and the same bytes as the other.
+"""
+
+from __future__ import annotations
+
+import argparse
+import csv
+import hashlib
+import statistics
+import subprocess
+import sys
+import tempfile
+from pathlib import Path
+
+import yaml
+
+from distancing.numerics import MODES
+from distancing.pipeline import Experiments, load_profiles
+
+COMPARED = ("metrics.csv", "predictions.npz", "weights.npz")
+
+
+def train(config: Path, out: Path, mode: str, threads: int) -> tuple[float, str, str]:
+    """Steps per CPU-second of one run, the hash of its compared files, and the kernels it ran."""
+    subprocess.run([sys.executable, "-m", "distancing.cli", "train", str(config), "--out", str(out), "--threads",
+                    str(threads), "--quiet", "--set", f"numerics={mode}"], check=True)
+    with open(out / "timing.csv", newline="") as f:
+        steps = next(r for r in csv.DictReader(f) if r["phase"] == "train_steps")
+    digest = hashlib.sha256(b"".join((out / name).read_bytes() for name in COMPARED)).hexdigest()
+    capability = yaml.safe_load((out / "config.yaml").read_text())["run"]["cpu_capability"]
+    return float(steps["count"]) / float(steps["cpu_seconds"]), digest, capability
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--configfile", default="config.yaml")
+    parser.add_argument("--rounds", type=int, default=3)
+    parser.add_argument("--epochs", type=int, default=4)
+    parser.add_argument("--threads", type=int, default=1)
+    args = parser.parse_args()
+    profile = load_profiles(args.configfile)
+    experiments = Experiments(profile)
+    work = Path(tempfile.mkdtemp(prefix="numerics-"))
+    results: dict[tuple[str, str], list[tuple[float, str, str]]] = {}
+    for round_ in range(args.rounds):
+        for model in experiments.used_models():
+            config = experiments.run_config(experiments.single_network(model, epochs=args.epochs))
+            config["data"]["root"] = str(Path(config["data"]["root"]).resolve())
+            path = work / f"{model}.yaml"
+            path.write_text(yaml.safe_dump(config))
+            for mode in MODES if round_ % 2 == 0 else MODES[::-1]:
+                out = work / f"{model}-{mode}-{round_}"
+                results.setdefault((model, mode), []).append(train(path, out, mode, args.threads))
+    print(f"{args.epochs} epochs per run, {args.rounds} interleaved rounds, {args.threads} thread(s); median "
+          f"training steps per CPU-second (timing.csv, train_steps)\n")
+    print("| model | mode | kernels | steps per CPU-second | portable / native | same bytes every round |")
+    print("|---|---|---|---|---|---|")
+    for model in experiments.used_models():
+        native = statistics.median(r[0] for r in results[(model, "native")])
+        for mode in MODES:
+            runs = results[(model, mode)]
+            rate = statistics.median(r[0] for r in runs)
+            print(f"| {model} | {mode} | {runs[0][2]} | {rate:.1f} | {rate / native:.2f} | "
+                  f"{'yes' if len({r[1] for r in runs}) == 1 else 'no'} |")
+        same = results[(model, "portable")][0][1] == results[(model, "native")][0][1]
+        print(f"| {model} | portable against native | | | | {'same' if same else 'different'} bytes |")
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,35 @@
+"""The benchmarks' own logic, on tables made here (the benchmarks themselves are run by hand)."""
+
+from __future__ import annotations
+
+import sys
+from pathlib import Path
+
+import pandas as pd
+
+sys.path.insert(0, str(Path(__file__).parents[1] / "benchmarks"))
+
+import seed_robustness  # noqa: E402
+
+
+def claims(verdicts: dict[str, tuple[str, float, bool]]) -> pd.DataFrame:
+    return pd.DataFrame([{"claim": claim, "figure": "fig3_7", "panel": "", "metric": "accuracy", "verdict": verdict,
+                          "verdict_holm": verdict, "replication": replication, "fragile": fragile}
+                         for claim, (verdict, replication, fragile) in verdicts.items()])
+
+
+def test_seed_robustness_lists_every_change_of_category_and_counts_the_fragile_ones():
+    first = claims({"same": ("holds: up", 0.95, False), "lost": ("holds: up", 0.6, True),
+                    "gained": ("inconclusive", 0.7, False), "flipped": ("does not hold: down", 0.55, True),
+                    "gated": ("inconclusive: needs 9 seeds", 0.8, False)})
+    second = claims({"same": ("holds: up", 0.9, False), "lost": ("untestable in this profile: control x", 0.7, False),
+                     "gained": ("does not hold: down", 0.6, True), "flipped": ("holds: up", 0.6, True),
+                     "gated": ("untestable in this profile: control x", 0.8, False)})
+    text = seed_robustness.compare(first, second, ("A", "B"))
+    assert ("5 claims × panels: 1 decided in both, the same way; 2 decided in one set only; 1 decided in neither; "
+            "1 decided the opposite way.") in text
+    assert "Verdicts that change category (3; 2 of them marked fragile in A, which marked 2 of its 3 decided " \
+           "verdicts fragile):" in text
+    assert "- lost: holds → undecided *fragile*" in text and "- gained: undecided → does not hold" in text
+    assert "- flipped: does not hold → holds *fragile*" in text
+    assert "gated:" not in text.split("change category")[1]  # undecided both times: no change of category
