@@ -323,7 +323,8 @@ def test_the_function_hills_member_claims_read_pairs_and_scores_and_are_qualifie
     def decide(function_accuracy, disagreements=((0.20, 0.10), (0.16, 0.12), (0.30, 0.20))):
         pairs = pd.DataFrame([{"method": m, "replicate": r, "disagreement": d}
                               for r, (f, w) in enumerate(disagreements)
-                              for m, value in (("function", f), ("distancing", w)) for d in (value - 0.01, value + 0.01)])
+                              for m, value in (("function", f), ("distancing", w))
+                              for d in (value - 0.01, value + 0.01)])
         scores = pd.DataFrame([{"method": m, "replicate": r, "member": k, "accuracy": a}
                                for r in range(3) for k in range(2)
                                for m, a in (("function", function_accuracy[r]), ("distancing", 0.85))])
