@@ -46,7 +46,7 @@ def pipeline_config(configfile: str, changes: list[str], work: Path) -> Path:
     """The pipeline config (a profile merged over config.yaml, as Snakemake merges it) with
     ``KEY.PATH=VALUE`` changes and fresh output folders, written into ``work``."""
     config = load_profiles(configfile)
-    config["results"], config["figures"] = str(work / "results"), str(work / "figures")
+    config["results"], config["figures"], config["docs"] = (str(work / name) for name in ("results", "figures", "docs"))
     for change in changes:
         key, _, value = change.partition("=")
         *parents, leaf = key.split(".")
@@ -139,7 +139,7 @@ def main() -> None:
     parser.add_argument("--configfile", default="config.yaml", help="pipeline config (default: config.yaml)")
     parser.add_argument("--set", dest="changes", action="append", default=[], metavar="KEY.PATH=VALUE",
                         help="change one key of the pipeline config for this measurement; repeatable")
-    parser.add_argument("--keep", type=Path, help="with --run: keep results/, figures/ and config.yaml in this "
+    parser.add_argument("--keep", type=Path, help="with --run: keep results/, figures/, docs/ and config.yaml in this "
                         "new folder instead of deleting them")
     args = parser.parse_args()
 

@@ -32,11 +32,16 @@ def where(r: Any) -> str:
     return f"{r.figure}, {r.panel}" if r.panel and r.panel != r.figure else r.figure
 
 
+def seeds_text(seeds: float) -> str:
+    """``seeds_robust`` in words: claims.seeds_robust stops counting at 1000 (an effect on the threshold)."""
+    return "" if pd.isna(seeds) else "over 999" if seeds >= 1000 else str(int(seeds))
+
+
 def replication_words(r: Any) -> str:
     """The verdict's replication: its probability, *fragile* where a decided verdict is below ROBUST."""
     if pd.isna(r.replication):
         return "no replication estimate (fewer than two values)"
-    seeds = "" if pd.isna(r.seeds_robust) else f"; {int(r.seeds_robust)} seeds for a robust verdict"
+    seeds = "" if pd.isna(r.seeds_robust) else f"; {seeds_text(r.seeds_robust)} seeds for a robust verdict"
     fragile = "*fragile*: " if r.fragile else ""
     return f"{fragile}a replication agrees with probability {r.replication:.2f}{seeds}"
 
@@ -91,7 +96,7 @@ def claim_rows(table: pd.DataFrame) -> list[list[str]]:
         replication = "" if pd.isna(r.replication) else f"{r.replication:.2f}" + (" *fragile*" if r.fragile else "")
         rows.append([f"`{r.claim}`", r.panel or "", r.claimed, str(r.n), f"{number(r.mean)} {r.unit}".strip(),
                      f"[{number(r.ci95_low)}, {number(r.ci95_high)}]", f"{r.mde:.3g}", r.verdict + note, replication,
-                     "" if pd.isna(r.seeds_robust) else str(int(r.seeds_robust)), r.verdict_holm])
+                     seeds_text(r.seeds_robust), r.verdict_holm])
     return rows
 
 
