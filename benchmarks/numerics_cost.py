@@ -7,8 +7,8 @@ src/distancing/numerics.py), so every round trains each default model once per m
 ``distancing train``, the modes interleaved so that a noisy neighbour hurts both alike: the
 base config of the profile, with its model, for ``--epochs`` epochs and no hill. Steps per
 CPU-second come from each run's own ``timing.csv`` (the ``train_steps`` phase: no start-up, no
-evaluation). Prints a markdown table: the median over rounds per model and mode, the ratio
-portable / native, the kernels each mode ran (``cpu_capability`` of its config.yaml), and
+evaluation) and ``learning_rates.csv`` (a row per step). Prints a markdown table: the median
+over rounds per model and mode, the ratio portable / native, the kernels each mode ran (``cpu_capability`` of its config.yaml), and
 whether each mode's runs wrote the same bytes round after round and the same bytes as the other.
 """
 
@@ -36,10 +36,12 @@ def train(config: Path, out: Path, mode: str, threads: int) -> tuple[float, str,
     subprocess.run([sys.executable, "-m", "distancing.cli", "train", str(config), "--out", str(out), "--threads",
                     str(threads), "--quiet", "--set", f"numerics={mode}"], check=True)
     with open(out / "timing.csv", newline="") as f:
-        steps = next(r for r in csv.DictReader(f) if r["phase"] == "train_steps")
+        cpu = next(float(r["cpu_seconds"]) for r in csv.DictReader(f) if r["phase"] == "train_steps")
+    with open(out / "learning_rates.csv", newline="") as f:
+        steps = sum(1 for _ in csv.DictReader(f))  # one row per optimizer step
     digest = hashlib.sha256(b"".join((out / name).read_bytes() for name in COMPARED)).hexdigest()
     capability = yaml.safe_load((out / "config.yaml").read_text())["run"]["cpu_capability"]
-    return float(steps["count"]) / float(steps["cpu_seconds"]), digest, capability
+    return steps / cpu, digest, capability
 
 
 def main() -> None:

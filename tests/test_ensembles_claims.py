@@ -387,9 +387,10 @@ def test_controls_gate_what_their_failure_would_explain():
 
 
 def test_replication_probability_against_hand_values():
-    """The predictive replication probability: at the threshold one half, 0.8 at √2 · z₀.₈ beyond it,
-    and an undecided result stays undecided with the normal mass between the thresholds."""
-    from distancing.claims import replication_probability, same_verdict_probability, seeds_robust
+    """With the variance known, the predictive replication probability is normal: one half at the
+    threshold, 0.8 at √2 · z₀.₈ beyond it, and an undecided result stays undecided with the normal
+    mass between the thresholds."""
+    from distancing.claims import same_verdict_probability
 
     critical = 2.5706  # t₀.₉₇₅ with 5 degrees of freedom (n = 6)
     assert same_verdict_probability(critical, critical) == pytest.approx(0.5, abs=1e-3)
@@ -399,13 +400,56 @@ def test_replication_probability_against_hand_values():
     assert same_verdict_probability(0.0, critical) == pytest.approx(0.93089, abs=1e-4)
     # At the normal limit, p = 0.005 (z = 2.807) replicates with Φ((2.807 − 1.960) / √2) = Φ(0.599) = 0.7254.
     assert same_verdict_probability(2.807, 1.95996) == pytest.approx(0.7254, abs=1e-3)
-    values = [1.0, 2.0, 3.0, 4.0, 5.0, 6.0]  # mean 3.5, sd 1.8708, se 0.76376: t = 4.5826
-    assert replication_probability(values) == pytest.approx(0.92259, abs=1e-4)  # Φ((4.5826 − 2.5706) / √2) = Φ(1.4227)
-    assert replication_probability(values, boundary=3.5) == pytest.approx(0.93089, abs=1e-4)  # t = 0, undecided
-    assert math.isnan(replication_probability([1.0]))
-    # Robust seeds: the fewest n with t(n) = 3.5 √n / 1.8708 past t_crit(n) + √2 · z₀.₈ and P ≥ 0.8.
-    assert seeds_robust(values) == 5  # n = 5: t = 4.183, 2.776 + 1.190 = 3.966; n = 4: 3.742 < 3.182 + 1.190
+    # With the variance estimated on df degrees of freedom: still one half at the threshold, and
+    # the known-variance value as df grows.
+    assert same_verdict_probability(critical + 1e-9, critical, 5) == pytest.approx(0.5, abs=1e-3)
+    assert same_verdict_probability(3.0, 1.984, 99) == pytest.approx(same_verdict_probability(3.0, 1.984), abs=0.01)
+
+
+def simulated_replications(values, boundary, draws=200_000):
+    """The posterior predictive by simulation, independently of the quadrature: σ² and μ from
+    their posterior (flat prior on μ and log σ), a replication of as many values, its verdict."""
+    v = np.asarray(values)
+    n, mean, sd = len(v), v.mean(), v.std(ddof=1)
+    rng = np.random.default_rng(7)
+    sigma2 = (n - 1) * sd**2 / rng.chisquare(n - 1, draws)
+    mu = rng.normal(mean, np.sqrt(sigma2 / n))
+    replicate = rng.normal(mu[:, None], np.sqrt(sigma2)[:, None], (draws, n))
+    t = (replicate.mean(1) - boundary) / (replicate.std(1, ddof=1) / np.sqrt(n))
+    from scipy import stats
+
+    critical = stats.t.ppf(0.975, n - 1)
+    observed = (mean - boundary) / (sd / np.sqrt(n))
+    region = np.sign(observed) if abs(observed) > critical else 0
+    return float(np.mean(np.where(np.abs(t) > critical, np.sign(t), 0) == region))
+
+
+@pytest.mark.parametrize("values,boundary", [
+    ([1.0, 2.0, 3.0, 4.0, 5.0, 6.0], 0.0),  # decided, t = 4.58 at n = 6
+    ([1.0, 2.0, 3.0, 4.0, 5.0, 6.0], 3.5),  # undecided: the mean on the boundary
+    ([4.0, 4.6, 5.1], 0.0),  # decided at three seeds with a large t (8.6): far from certain
+    ([0.3, -0.5, 1.2, 0.1], -2.0),  # non-inferiority: the boundary is −margin
+])
+def test_replication_probability_against_a_simulated_replication(values, boundary):
+    from distancing.claims import replication_probability
+
+    assert replication_probability(values, boundary) == pytest.approx(simulated_replications(values, boundary),
+                                                                      abs=0.006)
+
+
+def test_seeds_for_a_robust_verdict():
+    from distancing.claims import ROBUST, replication_probability, seeds_robust
+
+    values = [1.0, 2.0, 3.0, 4.0, 5.0, 6.0]  # mean 3.5, sd 1.8708
+    n = seeds_robust(values)
+    assert n == 6  # at n = 6 the observed values replicate with 0.813
+    assert replication_probability(values) >= ROBUST
+    five = np.arange(1.0, 6.0)
+    shorter = 3.5 + (five - five.mean()) / five.std(ddof=1) * np.std(values, ddof=1)  # the same mean and sd, n = 5
+    assert np.std(shorter, ddof=1) == pytest.approx(1.8708, abs=1e-3) and shorter.mean() == pytest.approx(3.5)
+    assert replication_probability(shorter) < ROBUST
     assert seeds_robust(values, boundary=3.5) == 1000  # no effect: never robust
+    assert math.isnan(replication_probability([1.0]))
 
 
 def test_the_results_page_and_the_reports_opening_are_one_text():
