@@ -8,8 +8,9 @@ src/distancing/numerics.py), so every round trains each default model once per m
 base config of the profile, with its model, for ``--epochs`` epochs and no hill. Steps per
 CPU-second come from each run's own ``timing.csv`` (the ``train_steps`` phase: no start-up, no
 evaluation) and ``learning_rates.csv`` (a row per step). Prints a markdown table: the median
-over rounds per model and mode, the ratio portable / native, the kernels each mode ran (``cpu_capability`` of its config.yaml), and
-whether each mode's runs wrote the same bytes round after round and the same bytes as the other.
+over rounds per model and mode, the ratio portable / native, the kernels each mode ran
+(``cpu_capability`` of its config.yaml), and whether each mode's runs wrote the same bytes
+round after round and the same bytes as the other.
 """
 
 from __future__ import annotations
