@@ -18,9 +18,9 @@ effect needs more seeds than it had says so. ``verdict_holm`` decides each row a
 step-down adjustment over every row of the table (the family-wise view).
 
 **What a control gates.** A control gates a claim only where the control's failure would by
-itself explain the claim's null result; then an undecided claim resting on a failed control is
-"untestable in this profile" (a decided one stands, with a note). Applied to every statistic
-from this rule, not from any run:
+itself explain the claim's null result; then an undecided claim resting on a control not shown
+to hold (its own verdict is not "holds") is "untestable in this profile", and a decided one
+stands, with a note. Applied to every statistic from this rule, not from any run:
 
 1. A comparison of ensembles with each other, or of an ensemble with its own best member (the
    hill against its no-hill twin's ensemble, a hill against a peer, the ensemble against its
@@ -28,16 +28,18 @@ from this rule, not from any run:
    ensemble of M independent networks beating one network (``ENSEMBLING_HELPS``), in the same
    metric. If even independent networks cannot beat one, no ensemble difference can show.
    The twin's members being too alike does not explain such a null: that is what the hill is
-   meant to remedy.
+   meant to remedy. The deep ensemble is the peers' model's (``peers.model``), so a panel of
+   another model (the ResNet of Figure 3.7) rests on it too: "at this scale" means this data
+   and budget.
 2. A method against one network rests on the same construction without what is new: the
-   distancing ensemble on the snapshot ensemble (its members at the same epochs, no hill)
-   beating one network.
+   distancing ensemble (Figure 3.7, and either hill among the peers) on the snapshot ensemble
+   (its members at the same epochs, no hill) beating one network.
 3. Controls themselves rest on nothing.
 
 A check whose failure would instead explain a *positive* result is a **qualifier**: it never
-gates, and a decided verdict resting on a failed one carries a note. A hill beating a peer
-that cannot beat one network (the peer's own control, ``Peer.control``) and members that
-disagree more while less accurate are such cases.
+gates, and a verdict that holds as claimed while one is not shown to hold carries a note. A
+hill beating a peer that cannot beat one network (the peer's own control, ``Peer.control``)
+and members that disagree more while less accurate are such cases.
 
 **Replication.** Each verdict carries the probability that an independent replication with
 as many seeds reaches the same verdict (the same side of the threshold, or undecided again),
@@ -263,7 +265,8 @@ class Statistic:
     peers: tuple[str, ...] = ()  # the peer methods (``peers.PEERS``) it reads from the peer tables
 
     def unit_of(self, metric: str | None) -> str:
-        return METRICS[metric] if self.ensemble else self.unit
+        """The unit of its values: an ensemble statistic's metric, per what its own unit says (a slope)."""
+        return f"{METRICS[metric]} {self.unit}".strip() if self.ensemble else self.unit
 
 
 def restart_maxima_slopes(e: Evidence, panel: str, metric: str) -> list[float]:
@@ -333,11 +336,15 @@ def peer_statistics() -> dict[str, Statistic]:
     result = {}
     for key, peer in PEERS.items():
         if key != "single":
+            # A method under test against one network rests on its construction without what is new
+            # (the registry's control: the snapshot ensemble for either hill); the other methods are controls.
+            rests = peer.compared and peer.control and peer.control != key
             result[f"peers_{key}_vs_single"] = Statistic(
                 "peers_members", f"{peer.called} − one network (peers.csv gives each budget), per replicate", "",
                 f"{peer.called} beats one network", f"{peer.called} loses to one network",
-                lambda e, p, m, key=key: peer_difference(e, key, "single", m), per_panel=False, ensemble=True,
-                peers=(key, "single"))
+                lambda e, p, m, key=key: peer_difference(e, key, "single", m),
+                controls=(f"peers_{peer.control}_vs_single",) if rests else (), per_panel=False, ensemble=True,
+                peers=(key, "single") + ((peer.control,) if rests else ()))
     for tested, under_test in PEERS.items():
         if not under_test.compared:
             continue
@@ -449,7 +456,7 @@ FIGURE_STATISTICS: dict[str, Statistic] = {
         lambda e, p, m: paired(e.runs("fig3_7", p, "distancing"), e.runs("fig3_7", p, "no_hill"),
                                lambda name: e.ensemble(name, m)), controls=(ENSEMBLING_HELPS,), ensemble=True),
     "ensemble_vs_strength": Statistic(
-        "fig3_8", "slope of the checkpoint ensemble's score against log10 s (s > 0), per seed", "",
+        "fig3_8", "slope of the checkpoint ensemble's score against log10 s (s > 0), per seed", "per decade of s",
         "the ensemble improves with s", "the ensemble worsens with s",
         lambda e, p, m: sweep_slopes(e, "fig3_8", p, lambda name: e.ensemble(name, m)),
         controls=(ENSEMBLING_HELPS,), ensemble=True),
@@ -526,9 +533,10 @@ def gated(text: str, failed: Sequence[str], needed: int | None, n: int, effect: 
     if not text.startswith("inconclusive"):
         return text
     if failed:
-        return f"untestable in this profile: control {', '.join(failed)} does not hold"
+        return f"untestable in this profile: control {', '.join(failed)} not shown to hold"
     if needed is not None and needed > n:
-        return f"inconclusive: needs {needed} seeds to detect {effect:g} {unit}"
+        amount = f"{effect:g} {unit.replace('points', 'point') if effect == 1 else unit}"
+        return f"inconclusive: needs {needed} seeds to detect {amount}"
     return text
 
 
@@ -571,8 +579,9 @@ def evaluate_claims(evidence: Evidence, declared: Mapping[str, Mapping[str, Any]
             text = gated(own, failed, needed, n, effect, unit)
             outcome[(spec["statistic"], metric, panel)] = text
             replication = replication_probability(values, boundary)
-            noted = (failed if text == own else []) + (failing(statistic.qualifiers, metric, panel) if decided(own)
-                                                       else [])
+            qualified = own.startswith("holds") and spec["direction"] != "differs"  # a positive result, as claimed
+            noted = [f"control {c}" for c in (failed if text == own else [])]
+            noted += [f"qualifier {c}" for c in failing(statistic.qualifiers, metric, panel) if qualified]
             rows.append({"claim": claim, "figure": statistic.figure, "panel": panel, "statistic": spec["statistic"],
                          "metric": metric or "", "measures": statistic.measures, "unit": unit,
                          "claimed": claimed(spec["direction"], statistic, margin, metric),
@@ -582,7 +591,7 @@ def evaluate_claims(evidence: Evidence, declared: Mapping[str, Mapping[str, Any]
                          "p": p_value(values, boundary), "verdict": text,
                          "replication": replication, "fragile": decided(own) and not replication >= ROBUST,
                          "seeds_robust": seeds_robust(values, boundary) if n >= 2 else math.nan,
-                         "note": f"control {', '.join(noted)} does not hold" if noted else "",
+                         "note": f"{', '.join(noted)} not shown to hold" if noted else "",
                          "values": " ".join(f"{v:.4g}" for v in values)})
             decisions.append((own, failed, needed, effect))
     for row, p, (own, failed, needed, effect) in zip(rows, holm([r["p"] for r in rows]), decisions, strict=True):

@@ -11,7 +11,8 @@ Each library reads its variable once, at its first kernel, so ``pin`` sets them 
 imported: the CLI does it from the run's config, the warm server for the children it forks,
 every script and benchmark that runs a network before its first ``import torch``. ``native``
 clears the three and leaves the libraries to choose (faster on some CPUs, machine-dependent). Nothing is promised for
-GPUs, ARM CPUs or ``native``: there the verdicts' replication probability is the guarantee.
+GPUs, ARM CPUs or ``native``: there the verdicts' replication probability is what remains, a
+forecast of how often another machine (like another seed set) reaches the same verdict.
 """
 
 from __future__ import annotations

@@ -453,14 +453,22 @@ class Experiments:
                     f"{data['dataset']} ({data['train_samples'] or 'all'} training samples); replicates as many as "
                     f"the peer claims declare (the n column of results/claims.csv); deep ensembles use disjoint "
                     f"seed sets.")
+        models = "; ".join(self.model_words(name) for name in self.used_models())
         text = (f"Data: {data['dataset']} ({data['train_samples'] or 'all'} training samples), {t['epochs']} epochs "
                 f"of SGD with momentum {t['momentum']:g}, learning rate {t['lr']:g}, weight decay "
-                f"{t['weight_decay']:g}, {self.schedule_words()} unless stated. Seeds: the first n of {seeds}, n as "
-                f"the claims on this figure declare (the n column of results/claims.csv)")
+                f"{t['weight_decay']:g}, {self.schedule_words()} unless stated. Models: {models}. Seeds: as many of "
+                f"{seeds} as the claims on this figure declare (the n column of results/claims.csv)")
         if source == "runs":
             text += ("; curves are the mean over seeds with a band of one standard deviation; a cross marks where "
                      "a diverged run ended")
         return text + "."
+
+    def model_words(self, name: str) -> str:
+        """A named model of ``models`` in words: its network and the options the profile sets."""
+        block = self.models[name]
+        network = block.get("name", name)
+        options = ", ".join(f"{key.replace('_', ' ')} {value}" for key, value in block.get(network, {}).items())
+        return f"{name}, the {network}{f' with {options}' if options else ''}"
 
     # ------------------------------------------------------------ building blocks of the table
 

@@ -21,7 +21,7 @@ from .claims import ROBUST
 Block = tuple[str, Any]
 VERDICT_GROUPS = (("holds", "What holds"), ("does not hold", "What does not hold"),
                   ("inconclusive", "Not decided: the interval contains the threshold"),
-                  ("untestable", "Untestable in this profile: a control the claim rests on does not hold"))
+                  ("untestable", "Untestable in this profile: a control the claim rests on is not shown to hold"))
 
 
 def number(x: float) -> str:
@@ -49,7 +49,7 @@ def replication_words(r: Any) -> str:
 def sentence(r: Any) -> str:
     """One claim and panel in words: what was claimed, what the data show, how sure a replication is."""
     detail = r.verdict.split(": ", 1)[1] if ": " in r.verdict else ""
-    detail = "" if detail == r.claimed.split(", in ")[0] else f" ({detail})"
+    detail = "" if detail in ("", r.claimed.split(", in ")[0]) else f" ({detail})"
     note = f"; {r.note}" if r.note else ""
     return (f"`{r.claim}` ({where(r)}), {r.claimed}: {number(r.mean)} {r.unit}, 95 % interval "
             f"[{number(r.ci95_low)}, {number(r.ci95_high)}], n = {r.n}{detail}; {replication_words(r)}{note}.")
@@ -70,11 +70,12 @@ def opening(table: pd.DataFrame, regime: str) -> list[Block]:
         ("paragraph", f"Regime: {regime}"),
         ("paragraph", f"{len(table)} claims (a claim per panel and metric). Each is decided by its 95 % t-interval "
                       "over seeds. A control gates a claim only where its failure would explain the claim's null "
-                      "(`src/distancing/claims.py`): an undecided claim resting on a failed control is untestable, "
-                      "a decided one stands with a note. Each verdict carries the probability that an independent "
-                      f"replication with as many seeds reaches the same verdict; {fragile} of the {decided} decided "
-                      f"verdicts are *fragile* (below {ROBUST:g}). Family-wise (Holm, over every row): "
-                      + ", ".join(f"{table['verdict_holm'].str.startswith(key).sum()} {key}"
+                      "(`src/distancing/claims.py`): an undecided claim resting on a control not shown to hold is "
+                      "untestable, a decided one stands with a note. Each verdict carries the probability that an "
+                      "independent replication with as many seeds reaches the same verdict; "
+                      f"{fragile} of the {decided} decided verdicts are *fragile* (below {ROBUST:g}). "
+                      "Family-wise (Holm, over every row): "
+                      + ", ".join(f"{key} {table['verdict_holm'].str.startswith(key).sum()}"
                                   for key, _ in VERDICT_GROUPS) + "."),
     ]
     for key, title in VERDICT_GROUPS:
