@@ -26,7 +26,7 @@ from pathlib import Path
 
 import yaml
 
-from distancing.numerics import MODES
+from distancing.config import NUMERICS
 from distancing.pipeline import Experiments, load_profiles
 
 COMPARED = ("metrics.csv", "predictions.npz", "weights.npz")
@@ -62,7 +62,7 @@ def main() -> None:
             config["data"]["root"] = str(Path(config["data"]["root"]).resolve())
             path = work / f"{model}.yaml"
             path.write_text(yaml.safe_dump(config))
-            for mode in MODES if round_ % 2 == 0 else MODES[::-1]:
+            for mode in NUMERICS if round_ % 2 == 0 else NUMERICS[::-1]:
                 out = work / f"{model}-{mode}-{round_}"
                 results.setdefault((model, mode), []).append(train(path, out, mode, args.threads))
     print(f"{args.epochs} epochs per run, {args.rounds} interleaved rounds, {args.threads} thread(s); median "
@@ -71,7 +71,7 @@ def main() -> None:
     print("|---|---|---|---|---|---|")
     for model in experiments.used_models():
         native = statistics.median(r[0] for r in results[(model, "native")])
-        for mode in MODES:
+        for mode in NUMERICS:
             runs = results[(model, mode)]
             rate = statistics.median(r[0] for r in runs)
             print(f"| {model} | {mode} | {runs[0][2]} | {rate:.1f} | {rate / native:.2f} | "

@@ -16,9 +16,9 @@ import sys
 from collections.abc import Sequence
 
 from . import __version__
-from .config import DATASETS, ConfigError, dump, parse_override, read_yaml, resolve
+from .config import DATASETS, NUMERICS, ConfigError, dump, parse_override, read_yaml, resolve
 from .gpus import claim_gpu
-from .numerics import MODES, pin
+from .numerics import pin
 from .server import ENVIRONMENT, delegate
 
 
@@ -53,7 +53,7 @@ def build_parser() -> argparse.ArgumentParser:
     serve = commands.add_parser("serve", help="import torch once and run the train commands of this process's "
                                 "descendants that set DISTANCING_SERVER=SOCKET, each in a forked child")
     serve.add_argument("--socket", required=True, help="Unix socket path to listen on")
-    serve.add_argument("--numerics", choices=MODES, default="portable",
+    serve.add_argument("--numerics", choices=NUMERICS, default="portable",
                        help="the kernels of its children (src/distancing/numerics.py); a run of the other mode "
                        "starts cold")
 

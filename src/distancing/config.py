@@ -15,8 +15,6 @@ from typing import Any
 
 import yaml
 
-from .numerics import MODES as NUMERICS
-
 DATASETS = ("mnist1d", "cifar10", "cifar100")
 MODEL_NAMES = ("mobilenetv2", "resnet", "resnet18")  # the registry of models.py (a test keeps them equal)
 OPTIMIZERS = ("sgd", "momentum")
@@ -25,6 +23,7 @@ HILL_SPACES = ("weights", "function")  # the registry of methods.py (a test keep
 FUNCTION_DISTANCES = ("jensen_shannon", "symmetric_kl", "squared_probabilities", "squared_log_probabilities")
 # ... the registry of function_hill.py (a test keeps them equal)
 PRECISIONS = ("fp32", "bf16")
+NUMERICS = ("portable", "native")  # the kernels a run uses (numerics.py)
 
 DEFAULTS: dict[str, Any] = {
     "seed": 0,

@@ -22,7 +22,8 @@ import platform
 import sys
 from typing import Any
 
-MODES = ("portable", "native")  # the config key ``numerics``
+from .config import ConfigError
+
 PORTABLE = {"ATEN_CPU_CAPABILITY": "avx2", "ONEDNN_MAX_CPU_ISA": "AVX2", "MKL_CBWR": "AVX2"}
 CAPABILITY = "AVX2"  # what torch reports under ``portable`` (torch.backends.cpu.get_cpu_capability)
 
@@ -70,8 +71,6 @@ def check(mode: str) -> dict[str, Any]:
 
     capability = torch.backends.cpu.get_cpu_capability()
     if pinned(mode) and (capability != CAPABILITY or environment() != PORTABLE):
-        from .config import ConfigError
-
         raise ConfigError(f"numerics: portable needs AVX2 kernels, but this process runs {capability} "
                           f"(call distancing.numerics.pin() before importing torch, or set numerics: native)")
     return {"numerics": mode if pinned(mode) or mode == "native" else f"{mode} (not pinned: no AVX2 here)",

@@ -16,7 +16,7 @@ from typing import Any
 
 import pandas as pd
 
-from .claims import ROBUST
+from .claims import ROBUST, decided
 
 Block = tuple[str, Any]
 VERDICT_GROUPS = (("holds", "What holds"), ("does not hold", "What does not hold"),
@@ -58,7 +58,7 @@ def sentence(r: Any) -> str:
 def opening(table: pd.DataFrame, regime: str) -> list[Block]:
     """What the pipeline tests, in which regime, and what the claims decided, claim by claim."""
     fragile = int(table["fragile"].sum())
-    decided = int(table["verdict"].str.startswith(("holds", "does not hold")).sum())
+    settled = int(table["verdict"].map(decided).sum())
     blocks: list[Block] = [
         ("title", "Machine learning with distancing: what this run decided"),
         ("paragraph", "After a checkpoint of the network's parameters is stored, a Gaussian hill centred on it is "
@@ -73,7 +73,7 @@ def opening(table: pd.DataFrame, regime: str) -> list[Block]:
                       "(`src/distancing/claims.py`): an undecided claim resting on a control not shown to hold is "
                       "untestable, a decided one stands with a note. Each verdict carries the probability that an "
                       "independent replication with as many seeds reaches the same verdict; "
-                      f"{fragile} of the {decided} decided verdicts are *fragile* (below {ROBUST:g}). "
+                      f"{fragile} of the {settled} decided verdicts are *fragile* (below {ROBUST:g}). "
                       "Family-wise (Holm, over every row): "
                       + ", ".join(f"{key} {table['verdict_holm'].str.startswith(key).sum()}"
                                   for key, _ in VERDICT_GROUPS) + "."),
