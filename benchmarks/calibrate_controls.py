@@ -43,7 +43,8 @@ from distancing.claims import interval, minimum_detectable_effect, seeds_needed
 from distancing.config import merge, resolve
 from distancing.ensembles import accuracy, calibrated_nll, disagreement
 from distancing.numerics import pin
-from distancing.pipeline import cycle_ends, load_profiles
+from distancing.plan import load_profiles
+from distancing.runs import cycle_ends
 
 pin()  # the workers import torch later and inherit the kernels of every x86-64 CPU (numerics.py)
 

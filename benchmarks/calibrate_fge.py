@@ -6,7 +6,7 @@
 Fast Geometric Ensembling (Garipov et al. 2018) starts from a trained network, runs a
 cyclical learning rate from lr₁ down to lr₂ and back in cycles of c epochs, and takes a member
 at each cycle's minimum. Here every candidate (lr₁, lr₂, c) runs exactly as the pipeline runs
-its peer ``fge``: the runs come from ``Experiments.peers()`` on ``config.yaml`` with the seeds
+its peer ``fge``: the runs come from ``Plan.peers()`` on ``config.yaml`` with the seeds
 replaced by calibration seeds (``--seed-offset`` on, disjoint from the pipeline's), so FGE
 starts from the snapshot run after E − M·c epochs and spends the rest of the budget E. Paired
 by replicate, it reports FGE's ensemble − the single network (the control the pipeline's FGE
@@ -40,7 +40,7 @@ from distancing.claims import interval, minimum_detectable_effect
 from distancing.ensembles import accuracy, calibrated_nll, disagreement
 from distancing.files import RUN_FILES, TIMING_FILE
 from distancing.numerics import pin
-from distancing.pipeline import Experiments, load_profiles
+from distancing.plan import Plan, load_profiles
 
 pin()  # the workers import torch later and inherit the kernels of every x86-64 CPU (numerics.py)
 
@@ -94,10 +94,10 @@ def main() -> None:
     for lr, min_lr, cycle in itertools.product(args.lrs, args.min_lrs, args.cycles):
         config = copy.deepcopy(pipeline)
         config["peers"]["fge"].update(lr=lr, min_lr=min_lr, cycle_epochs=cycle)
-        experiments = Experiments(config)
-        peers = experiments.peers()
+        plan = Plan(config)
+        peers = plan.peers()
         candidates.append(((lr, min_lr, cycle), peers["fge"], peers["single"]))
-        for name, run in experiments.runs().items():
+        for name, run in plan.runs().items():
             if name in runs:  # one parent for every cycle length: it saves a state at each start
                 run = dict(run, saved_states=sorted(set(run["saved_states"]) | set(runs[name]["saved_states"])))
             runs[name] = run

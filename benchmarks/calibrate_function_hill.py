@@ -5,7 +5,7 @@
                                                  [--sigma2s 0.01 0.03 0.1]
 
 Every candidate (s, σ_f²) runs exactly as the pipeline runs its peer ``function``: the runs
-come from ``Experiments.peers()`` on ``config.yaml`` with ``distancing.function`` replaced and
+come from ``Plan.peers()`` on ``config.yaml`` with ``distancing.function`` replaced and
 the seeds replaced by calibration seeds (``--seed-offset`` on, disjoint from the pipeline's).
 Paired by replicate with the no-hill twin (the peer ``snapshot``: the same schedule, seed and
 checkpoints), it reports each member's accuracy − the twin's member at the same epoch (mean
@@ -41,7 +41,7 @@ from distancing.claims import interval
 from distancing.ensembles import accuracy
 from distancing.files import RUN_FILES
 from distancing.numerics import pin
-from distancing.pipeline import Experiments, load_profiles
+from distancing.plan import Plan, load_profiles
 
 pin()  # the workers import torch later and inherit the kernels of every x86-64 CPU (numerics.py)
 
@@ -72,14 +72,14 @@ def main() -> None:
     for strength, sigma2 in itertools.product(args.strengths, args.sigma2s):
         config = copy.deepcopy(pipeline)
         config["distancing"]["function"] = {"strength": strength, "sigma2": sigma2}
-        experiments = Experiments(config)
-        peers = experiments.peers()
+        plan = Plan(config)
+        peers = plan.peers()
         candidates[(strength, sigma2)] = peers["function"]
         twin, weights = peers["snapshot"], peers["distancing"]
         for key in ("function", "snapshot", "distancing"):
             for ensemble in peers[key]["ensembles"]:
                 for name, _ in ensemble:
-                    runs[name] = experiments.runs()[name]
+                    runs[name] = plan.runs()[name]
     with multiprocessing.get_context("spawn").Pool(args.workers) as pool:
         names = sorted(runs)
         cpu = dict(zip(names, pool.map(train, [(runs[n], str(tmp / "runs" / n)) for n in names]), strict=True))

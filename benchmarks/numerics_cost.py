@@ -27,7 +27,8 @@ from pathlib import Path
 import yaml
 
 from distancing.config import NUMERICS
-from distancing.pipeline import Experiments, load_profiles
+from distancing.plan import Plan, load_profiles
+from distancing.prose import used_models
 
 COMPARED = ("metrics.csv", "predictions.npz", "weights.npz")
 
@@ -53,12 +54,12 @@ def main() -> None:
     parser.add_argument("--threads", type=int, default=1)
     args = parser.parse_args()
     profile = load_profiles(args.configfile)
-    experiments = Experiments(profile)
+    plan = Plan(profile)
     work = Path(tempfile.mkdtemp(prefix="numerics-"))
     results: dict[tuple[str, str], list[tuple[float, str, str]]] = {}
     for round_ in range(args.rounds):
-        for model in experiments.used_models():
-            config = experiments.run_config(experiments.single_network(model, epochs=args.epochs))
+        for model in used_models(plan):
+            config = plan.builder.run_config(plan.builder.single_network(model, epochs=args.epochs))
             config["data"]["root"] = str(Path(config["data"]["root"]).resolve())
             path = work / f"{model}.yaml"
             path.write_text(yaml.safe_dump(config))
@@ -69,7 +70,7 @@ def main() -> None:
           f"training steps per CPU-second (timing.csv, train_steps)\n")
     print("| model | mode | kernels | steps per CPU-second | portable / native | same bytes every round |")
     print("|---|---|---|---|---|---|")
-    for model in experiments.used_models():
+    for model in used_models(plan):
         native = statistics.median(r[0] for r in results[(model, "native")])
         for mode in NUMERICS:
             runs = results[(model, mode)]

@@ -12,7 +12,8 @@ children), then analyses what it wrote. ``--results DIR`` analyses a finished tr
 pipeline's own total is then unknown, and the ratio is over the training jobs alone.
 
 Sources: each training process's ``timing.csv`` (CPU and wall seconds of start-up, training
-steps, evaluation, file writes and the whole process, written by the trainer) and Snakemake's
+steps, evaluation, file writes and the whole process, written by the trainer; the count of
+training-step phases is the epochs the run trained itself) and Snakemake's
 ``benchmark:`` files of the training jobs. Prints markdown tables.
 """
 
@@ -32,7 +33,7 @@ from pathlib import Path
 import yaml
 
 from distancing.files import RUN_FILES, TIMING_FILE
-from distancing.pipeline import load_profiles
+from distancing.plan import load_profiles
 
 PHASES = ("startup", "train_steps", "evaluation", "writes", "total")
 
@@ -76,6 +77,7 @@ def analyse(results: Path) -> dict:
     """Sum the trainer's phase timers and Snakemake's job benchmarks over every run."""
     phases = {p: [0.0, 0.0] for p in PHASES}
     per_model: dict[str, dict[str, float]] = defaultdict(lambda: defaultdict(float))
+    described = trained = 0
     runs = sorted(p for p in (results / "runs").iterdir() if (p / TIMING_FILE).exists())
     for run in runs:
         timing = {r["phase"]: r for r in read_rows(run / TIMING_FILE)}
@@ -85,13 +87,17 @@ def analyse(results: Path) -> dict:
         config = yaml.safe_load((run / RUN_FILES["config"]).read_text())
         samples = config["data"]["train_samples"] or math.nan
         model = per_model[config["model"]["name"]]
+        epochs = int(timing["train_steps"]["count"])  # trained here: a branch's first epochs are its trunk's
+        described += config["train"]["epochs"]
+        trained += epochs
         model["runs"] += 1
-        model["steps"] += config["train"]["epochs"] * math.ceil(samples / config["train"]["batch_size"])
+        model["steps"] += epochs * math.ceil(samples / config["train"]["batch_size"])
         model["step_cpu"] += float(timing["train_steps"]["cpu_seconds"])
         model["startup_cpu"] += float(timing["startup"]["cpu_seconds"])
         model["total_cpu"] += float(timing["total"]["cpu_seconds"])
     jobs = [read_rows(p)[0] for p in sorted((results / "benchmarks" / "train").glob("*.tsv"))]
     return {"runs": len(runs), "phases": phases, "per_model": per_model, "train_jobs": len(jobs),
+            "epochs_described": described, "epochs_trained": trained,
             "train_jobs_wall": sum(float(j["s"]) for j in jobs)}
 
 
@@ -118,6 +124,10 @@ def report(found: dict, wall: float | None, cpu: float | None) -> str:
     label = "pipeline CPU" if cpu is not None else "training-process CPU (pipeline total not measured)"
     lines.append(f"\n**overhead ratio** = {label} ÷ training-step CPU = {whole:.1f} ÷ {steps:.1f} = "
                  f"**{whole / steps:.3f}**")
+    lines.append(f"\n**epochs**: the runs describe {found['epochs_described']}; {found['epochs_trained']} were "
+                 f"trained (the train_steps counts of timing.csv: a branch trains only the epochs after its "
+                 f"trunk's, src/distancing/branching.py), "
+                 f"{1 - found['epochs_trained'] / max(found['epochs_described'], 1):.1%} fewer.")
     lines.append(f"\nSnakemake's benchmark files: {found['train_jobs']} training jobs, "
                  f"{found['train_jobs_wall']:.0f} s of job wall time summed (their CPU column sees only the "
                  f"client when the warm server trains).")

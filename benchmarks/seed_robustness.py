@@ -26,7 +26,7 @@ import pandas as pd
 from pipeline_cost import pipeline_config, run_pipeline
 
 from distancing.claims import decided
-from distancing.pipeline import load_profiles
+from distancing.plan import load_profiles
 
 
 def category(verdict: str) -> str:
@@ -91,7 +91,7 @@ def main() -> None:
     own, members = profile["seeds"], profile["peers"]["members"]
     seeds = args.seeds or list(range(100, 100 + len(own)))
 
-    def used(chosen: list[int]) -> set[int]:  # the seeds and the deep ensembles' (Experiments.peer_members)
+    def used(chosen: list[int]) -> set[int]:  # the seeds and the deep ensembles' (Plan.peer_members)
         return set(chosen) | set(range(chosen[0], chosen[0] + len(chosen) * members))
 
     if used(own) & used(seeds):

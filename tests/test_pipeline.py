@@ -2,7 +2,10 @@
 for real (every figure and CSV, the report, reruns, and a job killed mid-run)."""
 
 import csv
+import filecmp
 import os
+import re
+import shlex
 import shutil
 import signal
 import struct
@@ -15,10 +18,13 @@ from pathlib import Path
 
 import numpy as np
 import pytest
+import torch
 import yaml
 
 from distancing.config import ConfigError
-from distancing.pipeline import FIGURE_TABLE, Experiments, check_config, load_profiles, settings_schema
+from distancing.figures import FIGURE_TABLE, settings_schema
+from distancing.files import RUN_FILES
+from distancing.plan import Plan, check_config, cli_settings, load_profiles
 
 from . import toy_peer  # noqa: F401  (registers the plugin peer the smoke run uses)
 
@@ -71,20 +77,20 @@ def default_config() -> dict:
 
 
 def test_runs_shared_by_figures_train_once_with_readable_names():
-    experiments = Experiments(default_config())
-    runs = experiments.runs()
-    referenced = sum(len(experiments.run_names(figure)) for figure in experiments.figures())
+    plan = Plan(default_config())
+    runs = plan.runs()
+    referenced = sum(len(plan.run_names(figure)) for figure in plan.figures())
     assert referenced > len(runs)  # figures share runs
     assert "mobilenetv2-s8-sigma2_1e-4-ck33-seed0" in runs
     assert "mobilenetv2-nohill-ck33+39-seed0" in runs
     # Figures 1.1 and 3.6 share the paper's plain SGDR control (its own cycle ends as checkpoints).
-    fig11 = experiments.figure_runs("fig1_1")["fig1_1"]["series"]["sgdr"]["runs"]
-    fig36 = experiments.figure_runs("fig3_6")["fig3_6"]["series"]["reference_lr"]["runs"]
+    fig11 = plan.figure_runs("fig1_1")["fig1_1"]["series"]["sgdr"]["runs"]
+    fig36 = plan.figure_runs("fig3_6")["fig3_6"]["series"]["reference_lr"]["runs"]
     assert fig11[0] == fig36[0] == "mobilenetv2-nohill-ck15+30-plainsgdr-T15-seed0"
     plain = runs[fig11[0]]["train"]
     assert plain["first_cycle_epochs"] is None and plain["restart_epochs"] == 15
-    fig32, fig38 = experiments.figure_runs("fig3_2")["fig3_2"], experiments.figure_runs("fig3_8")["fig3_8"]
-    fig37 = experiments.figure_runs("fig3_7")["mobilenetv2"]
+    fig32, fig38 = plan.figure_runs("fig3_2")["fig3_2"], plan.figure_runs("fig3_8")["fig3_8"]
+    fig37 = plan.figure_runs("fig3_7")["mobilenetv2"]
     s8 = fig32["series"]["s8"]["runs"][0]
     assert s8 == fig38["series"]["s8"]["runs"][0] == fig37["series"]["distancing"]["runs"][0]  # one run, 3 figures
     assert fig32["series"]["s8"]["label"] == "s = 8" and fig32["series"]["s8"]["value"] == 8.0  # key ≠ label
@@ -97,9 +103,9 @@ def test_runs_shared_by_figures_train_once_with_readable_names():
 
 
 def test_every_distancing_series_has_a_control_with_its_schedule_and_seeds_and_no_hill():
-    experiments = Experiments(default_config())
-    runs = experiments.runs()
-    for figure in experiments.figures().values():
+    plan = Plan(default_config())
+    runs = plan.runs()
+    for figure in plan.figures().values():
         for panel in figure.panels:
             keys = {s.key for s in panel.series}
             for series in panel.series:
@@ -107,31 +113,31 @@ def test_every_distancing_series_has_a_control_with_its_schedule_and_seeds_and_n
                     continue
                 assert "no_hill" in keys, (figure.name, panel.key)
                 control = next(s for s in panel.series if s.key == "no_hill").run
-                hill, twin = runs[experiments.name(series.run)], runs[experiments.name(control)]
+                hill, twin = runs[plan.builder.name(series.run)], runs[plan.builder.name(control)]
                 assert twin["distancing"]["strength"] == 0 and twin["train"] == hill["train"], figure.name
                 assert set(hill["distancing"]["checkpoints"]) <= set(twin["distancing"]["checkpoints"])
 
 
 def test_checkpoints_are_stored_at_sgdr_cycle_ends():
-    experiments = Experiments(default_config())
-    for name, config in experiments.runs().items():
+    plan = Plan(default_config())
+    for name, config in plan.runs().items():
         if config["distancing"]["strength"] > 0:
             assert set(config["distancing"]["checkpoints"]) <= set(config["snapshots"]), name
 
 
 def test_each_figure_trains_the_seeds_its_claims_declare():
     config = default_config()
-    experiments = Experiments(config)
-    assert experiments.figure_seeds("fig3_7") == [0, 1, 2, 3, 4, 5]  # ensemble claims: 6 seeds
-    assert experiments.figure_seeds("fig3_1") == [0, 1, 2, 3, 4]  # final accuracies after a hill: 5
-    assert experiments.figure_seeds("fig3_2") == [0, 1, 2]  # sweeps: 3
+    plan = Plan(config)
+    assert plan.figure_seeds("fig3_7") == [0, 1, 2, 3, 4, 5]  # ensemble claims: 6 seeds
+    assert plan.figure_seeds("fig3_1") == [0, 1, 2, 3, 4]  # final accuracies after a hill: 5
+    assert plan.figure_seeds("fig3_2") == [0, 1, 2]  # sweeps: 3
     config["claims"]["distance_rises_with_s"]["seeds"] = 4
-    assert Experiments(config).figure_seeds("fig3_2") == [0, 1, 2, 3]
+    assert Plan(config).figure_seeds("fig3_2") == [0, 1, 2, 3]
 
 
 def test_peers_share_a_budget_and_disjoint_seed_sets():
-    experiments = Experiments(default_config())
-    peers = experiments.peers()
+    plan = Plan(default_config())
+    peers = plan.peers()
     assert list(peers) == default_config()["peers"]["methods"]
     assert peers["deep_equal_budget"]["label"] == "deep ensemble, 3 × 15 epochs (equal budget)"
     assert {key: peer["budget"] for key, peer in peers.items()} == {
@@ -141,42 +147,60 @@ def test_peers_share_a_budget_and_disjoint_seed_sets():
         f"mobilenetv2-nohill-cosine-e15-seed{s}" for s in (3, 4, 5)]
     assert peers["distancing"]["ensembles"][0] == [("mobilenetv2-s8-sigma2_1e-4-ck33+39-seed0", [45, 39, 33])]
     (snapshot, epochs), = peers["snapshot"]["ensembles"][0]
-    assert epochs == [45, 39, 33] and experiments.runs()[snapshot]["snapshots"] == [33, 39]
+    assert epochs == [45, 39, 33] and plan.runs()[snapshot]["snapshots"] == [33, 39]
     # The snapshot ensemble is the distancing run's no-hill control, trained once for both figures.
-    assert snapshot == experiments.figure_runs("fig3_7")["mobilenetv2"]["series"]["no_hill"]["runs"][0]
+    assert snapshot == plan.figure_runs("fig3_7")["mobilenetv2"]["series"]["no_hill"]["runs"][0]
     # The function-space hill: the same run with the hill on predictions; the same twin.
     (function, epochs), = peers["function"]["ensembles"][0]
     assert function == "mobilenetv2-function-s0.1-sigma2_0.01-ck33+39-seed0" and epochs == [45, 39, 33]
-    hill = experiments.runs()[function]["distancing"]
+    hill = plan.runs()[function]["distancing"]
     assert (hill["space"], hill["strength"], hill["function"]["sigma2"], hill["sigma2"]) == (
         "function", 0.1, 0.01, 1e-4)  # σ² of the weights stays the base's, unused
-    assert experiments.name(experiments.control(experiments.function_distancing(checkpoints=(33, 39)))) == snapshot
+    assert plan.builder.name(plan.builder.control(plan.builder.function_distancing(checkpoints=(33, 39)))) == snapshot
     assert all(len(peer["ensembles"]) == 6 for peer in peers.values())  # replicates: the peer claims' seeds
 
 
 def test_fge_starts_from_the_snapshot_run_and_counts_its_parents_epochs():
-    experiments = Experiments(default_config())
-    runs = experiments.runs()
-    (fge, epochs), = experiments.peers()["fge"]["ensembles"][0]
-    snapshot = experiments.peers()["snapshot"]["ensembles"][0][0][0]
+    plan = Plan(default_config())
+    runs = plan.runs()
+    (fge, epochs), = plan.peers()["fge"]["ensembles"][0]
+    snapshot = plan.peers()["snapshot"]["ensembles"][0][0][0]
     assert fge == f"{snapshot}-at33-nohill-fge-T4-lr0.02-minlr1e-3-e12-seed0"
     assert epochs == [10, 6, 2]  # each cycle's lowest learning rate, newest first
     child = runs[fge]
     assert child["init"] == {"from": f"results/runs/{snapshot}", "epoch": 33}
     assert child["train"]["schedule"] == "fge" and child["train"]["epochs"] == 12 and child["snapshots"] == [2, 6, 10]
     assert runs[snapshot]["saved_states"] == [33]  # the parent keeps its state where the child starts
-    assert experiments.parent(fge) == snapshot and experiments.parent(snapshot) is None
+    assert plan.parent(fge) == snapshot and plan.parent(snapshot) is None
     assert [config["saved_states"] for name, config in runs.items() if name != snapshot and
             config["saved_states"]] == [[33]] * 5  # the other replicates' snapshot runs
 
 
 def test_adding_a_sweep_value_adds_one_run_per_seed():
     config = default_config()
-    before = Experiments(config).runs()
+    before = Plan(config).runs()
     config["experiments"]["fig3_2"]["strengths"].append(64.0)
-    after = Experiments(config).runs()
+    after = Plan(config).runs()
     seeds = config["claims"]["distance_rises_with_s"]["seeds"]
     assert set(after) - set(before) == {f"mobilenetv2-s64-sigma2_1e-4-ck33+39-seed{s}" for s in range(seeds)}
+    assert all(after[name] == before[name] for name in before)  # its trunk already keeps the state it starts from
+
+
+def test_runs_that_share_their_first_epochs_form_a_tree_of_trunks_and_branches():
+    """Before the first checkpoint every hill run trains as its no-hill twin: one trunk per seed
+    trains those epochs; the hill with one checkpoint branches from the one with two at epoch 38."""
+    plan = Plan(default_config())
+    tree = plan.tree()
+    twin = "mobilenetv2-nohill-ck33+39-seed0"
+    assert tree.trunks["mobilenetv2-s2-sigma2_1e-4-ck33+39-seed0"] == (twin, 32)
+    assert tree.trunks["mobilenetv2-function-s0.1-sigma2_0.01-ck33+39-seed0"] == (twin, 32)
+    assert tree.trunks["mobilenetv2-s8-sigma2_1e-4-ck33-seed0"] == ("mobilenetv2-s8-sigma2_1e-4-ck33+39-seed0", 38)
+    assert twin not in tree.trunks and tree.configs[twin]["branch_states"] == [32]
+    assert tree.configs["mobilenetv2-s8-sigma2_1e-4-ck33+39-seed0"]["branch_states"] == [38]
+    assert not any(name.startswith("mobilenetv2-nohill-cosine") for name in tree.trunks)  # nothing to share
+    # Budgets still count every epoch a member's trajectory took.
+    assert plan.peers()["distancing"]["budget"] == 45
+    assert tree.epochs_trained() == tree.epochs_described() - sum(epoch for _, epoch in tree.trunks.values())
 
 
 @pytest.mark.parametrize("change,message", [
@@ -285,7 +309,7 @@ def test_a_run_cannot_start_after_its_parents_last_epoch():
 
 def test_peers_that_start_from_each_other_in_a_cycle_stop_in_one_line(monkeypatch):
     from distancing.peers import PEERS, Peer, members_of
-    from distancing.pipeline import Run
+    from distancing.runs import Run
 
     def loop(e, i, seed):  # a plugin peer that starts from FGE's run, while FGE starts from it
         return [(Run("mobilenetv2", init_from=(members_of(e, "fge", i, seed, needed_by="loop")[0][0], 2)), (45,))]
@@ -308,7 +332,7 @@ def test_paper_profiles_pass_the_schema_and_dry_run_locally_and_on_slurm(tmp_pat
             assert result.returncode == 0, result.stderr[-3000:]
             stats = job_stats(result.stdout + result.stderr)
             assert all(stats.get(f) == 1 for f in FIGURES) and stats["train"] > 50
-    resolved = Experiments(load_profiles(ROOT / "configs" / "paper.yaml", default=ROOT / "config.yaml")).runs()
+    resolved = Plan(load_profiles(ROOT / "configs" / "paper.yaml", default=ROOT / "config.yaml")).runs()
     some = resolved["resnet18-nohill-ck50+100+150-seed0"]
     assert some["data"]["dataset"] == "cifar10" and some["data"]["train_samples"] is None
     assert some["train"]["precision"] == "bf16" and some["train"]["epochs"] == 200
@@ -362,7 +386,7 @@ def test_smoke_pipeline_renders_every_figure(smoke_run):
 def test_smoke_pipeline_trains_each_needed_run_once(smoke_run, data_root):
     workdir, _ = smoke_run
     config = yaml.safe_load((workdir / "config.yaml").read_text())
-    expected = Experiments(config).runs()
+    expected = Plan(config).runs()
     runs = workdir / "results-smoke" / "runs"
     assert {p.name for p in runs.iterdir()} == set(expected)
     for name, run_config in expected.items():
@@ -455,7 +479,7 @@ def test_smoke_pipeline_writes_ensembles_and_claims(smoke_run):
         assert f"| `{r['claim']}` | {r['panel']} | {r['claimed']} | {r['n']} |" in page, r["claim"]
     assert not (workdir / "docs" / "results.md").exists()  # the smoke profile never writes the repository's page
     # Figure 1.1 draws the learning rate of every step: one row per optimizer step.
-    run = Experiments(yaml.safe_load((workdir / "config.yaml").read_text())).figure_runs("fig1_1")
+    run = Plan(yaml.safe_load((workdir / "config.yaml").read_text())).figure_runs("fig1_1")
     name = run["fig1_1"]["series"]["sgdr"]["runs"][0]
     steps = read_csv(results / "runs" / name / "learning_rates.csv")
     assert len(steps) == 6 * 4 and [r["epoch"] for r in steps[:5]] == ["1", "1", "1", "1", "2"]  # 256 / 64
@@ -471,6 +495,46 @@ def test_a_finished_tree_has_nothing_to_do_and_plot_edits_rerun_only_plots(smoke
     result = snakemake(workdir, "-n", "figures")
     stats = job_stats(result.stdout + result.stderr)
     assert stats == {"fig3_2": 1, "results_page": 1, "figures": 1}, stats  # the page shows the new plot
+
+
+def test_smoke_branches_continue_from_their_trunks_and_write_the_bytes_of_a_run_from_scratch(smoke_run, tmp_path):
+    """Every branch trained only the epochs after its trunk's; one trained again from scratch
+    with the same command line, without the trunk, writes every file byte for byte."""
+    workdir, _ = smoke_run
+    config = yaml.safe_load((workdir / "config.yaml").read_text())
+    tree = Plan(config).tree()
+    runs = workdir / "results-smoke" / "runs"
+    assert tree.trunks and tree.epochs_trained() < tree.epochs_described()
+    for name, (trunk, epoch) in tree.trunks.items():
+        timing = {r["phase"]: r for r in read_csv(runs / name / "timing.csv")}
+        assert int(timing["train_steps"]["count"]) == tree.configs[name]["train"]["epochs"] - epoch, name
+        assert epoch in torch.load(runs / trunk / "branches.pt", weights_only=False), trunk
+    name = next(n for n, (_, e) in tree.trunks.items() if tree.configs[n]["distancing"]["strength"] > 0)
+    command = shlex.split(cli_settings(tree.configs[name]))
+    result = subprocess.run([sys.executable, "-m", "distancing.cli", "train", *command, "--out", str(tmp_path / name),
+                             "--threads", "1", "--quiet"], capture_output=True, text=True, cwd=workdir, timeout=300)
+    assert result.returncode == 0, result.stderr
+    for file in RUN_FILES.values():
+        assert filecmp.cmp(runs / name / file, tmp_path / name / file, shallow=False), file
+
+
+def test_a_change_after_the_branch_point_retrains_only_the_branches(smoke_run):
+    """The reference hill's strength acts only after its first checkpoint: the runs without a hill
+    (the trunks) stay, and only hill runs train."""
+    workdir, _ = smoke_run
+    config = yaml.safe_load((workdir / "config.yaml").read_text())
+    stronger = dict(config, distancing=dict(config["distancing"], strength=10.0))
+    (workdir / "stronger.yaml").write_text(yaml.safe_dump(stronger, sort_keys=False))
+    try:
+        result = snakemake(workdir, "-n", "figures", "--configfile", "stronger.yaml")
+    finally:
+        (workdir / "stronger.yaml").unlink()
+    assert result.returncode == 0, result.stderr[-3000:]
+    trained = set(re.findall(r"wildcards: run=(\S+)", result.stdout + result.stderr))
+    new = Plan(stronger).runs()
+    assert trained and trained <= set(new), trained
+    assert all(new[name]["distancing"]["strength"] > 0 for name in trained), trained
+    assert {name for name in new if "s10-" in name} <= trained
 
 
 def job_stats(output: str) -> dict[str, int]:
@@ -512,7 +576,7 @@ def test_a_failing_figure_leaves_its_reason_in_its_log(smoke_run, tmp_path):
     """A broken input CSV: the figure job fails, and its log names the file and what is wrong."""
     workdir = tmp_path / "broken"
     shutil.copytree(smoke_run[0], workdir, symlinks=True)
-    run = Experiments(yaml.safe_load((workdir / "config.yaml").read_text())).figure_runs("fig1_1")
+    run = Plan(yaml.safe_load((workdir / "config.yaml").read_text())).figure_runs("fig1_1")
     broken = workdir / "results-smoke" / "runs" / run["fig1_1"]["series"]["fixed_lr"]["runs"][0] / "metrics.csv"
     broken.write_text("epoch,lr\n1,0.05\n")
     result = snakemake(workdir, "--cores", "1", "fig1_1")
@@ -527,7 +591,7 @@ def test_a_training_job_killed_mid_run_resumes_when_the_pipeline_restarts(tmp_pa
     """Ctrl-C during a training job; the restarted pipeline continues from the last epoch."""
     config = smoke_config()
     config["base"]["train"]["epochs"] = 30
-    run = Experiments(config).figure_runs("fig3_4")["resnet"]["series"]["no_hill"]["runs"][0]
+    run = Plan(config).figure_runs("fig3_4")["resnet"]["series"]["no_hill"]["runs"][0]
     assert run.startswith("resnet-nohill-ck2+4+6+8+") and run.endswith("-seed0")  # every cycle end stored
     target = f"results-smoke/runs/{run}/metrics.csv"
     killed = copy_pipeline(tmp_path / "killed", data_root, base=config["base"])

@@ -22,7 +22,7 @@ from types import SimpleNamespace
 import pytest
 import yaml
 
-from distancing.pipeline import load_profiles
+from distancing.plan import load_profiles
 from distancing.slurm import (
     SlurmLimitError,
     check_jobs,
@@ -246,10 +246,10 @@ def test_real_slurm_a_cancelled_training_job_is_resubmitted_and_resumes_to_the_s
     base = smoke["base"]
     base["train"]["epochs"] = 60
     base["data"]["root"] = str(data_root)
-    from distancing.pipeline import Experiments
+    from distancing.plan import Plan
 
     smoke["base"] = base
-    run = Experiments(smoke).figure_runs("fig3_4")["resnet"]["series"]["no_hill"]["runs"][0]  # the ResNet's twin
+    run = Plan(smoke).figure_runs("fig3_4")["resnet"]["series"]["no_hill"]["runs"][0]  # the ResNet's twin
     target = f"results-smoke/runs/{run}/metrics.csv"
     whole = pipeline(tmp_path / "whole", data_root, base=base)
     assert subprocess.run([sys.executable, "-m", "snakemake", "--snakefile", str(whole / "Snakefile"), "--directory",

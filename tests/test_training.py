@@ -267,7 +267,7 @@ def test_a_first_cycle_to_converge_then_sgdr_restarts():
         cur, length = (t, 30) if t < 30 else ((t - 30) % 20, 20)
         return 0.001 + 0.5 * 0.099 * (1 + math.cos(math.pi * cur / length))
     assert lrs == pytest.approx([expected(t) for t in range(70)], rel=1e-9)
-    from distancing.pipeline import cycle_ends
+    from distancing.runs import cycle_ends
 
     assert cycle_ends(train) == [3, 5]  # epochs where the learning rate restarts next
     from distancing.config import ConfigError
@@ -287,7 +287,7 @@ def test_the_fge_schedule_falls_linearly_to_its_minimum_mid_cycle_and_rises_back
         return 0.05 + (1e-4 - 0.05) * (2 * u if u < 0.5 else 2 - 2 * u)
     assert lrs == pytest.approx([expected(t) for t in range(80)], rel=1e-9)
     assert lrs[20] == pytest.approx(1e-4) and lrs[40] == pytest.approx(0.05)
-    from distancing.pipeline import lr_minima
+    from distancing.runs import lr_minima
 
     assert lr_minima(train) == [2, 6]  # the members: the next step runs at lr₂
 

@@ -12,7 +12,7 @@ import pytest
 import yaml
 
 from distancing.claims import statistics
-from distancing.pipeline import Experiments, check_config, load_profiles
+from distancing.plan import Plan, check_config, load_profiles
 
 ROOT = Path(__file__).resolve().parents[1]
 SOFTWARE_HINT = "Specify a conda environment or container for each rule."
@@ -47,7 +47,7 @@ def test_a_configfile_profile_is_merged_over_config_yaml_as_load_profiles_merges
     del profile["base"]["data"]["train_samples"]
     path = tmp_path / "profile.yaml"
     path.write_text(yaml.safe_dump(profile))
-    runs = Experiments(load_profiles(path, default=ROOT / "config.yaml")).runs()
+    runs = Plan(load_profiles(path, default=ROOT / "config.yaml")).runs()
     assert {run["data"]["train_samples"] for run in runs.values()} == {1000}  # from config.yaml
     assert {run["train"]["epochs"] for run in runs.values()} >= {6}  # from the profile
     # Dry runs that would train everything: results point at an empty directory.
@@ -55,7 +55,7 @@ def test_a_configfile_profile_is_merged_over_config_yaml_as_load_profiles_merges
                                "results=/nonexistent/results")
     assert train_jobs(result) == len(runs)
     assert '"train_samples": 1000' in result.stdout + result.stderr
-    default = Experiments(load_profiles(default=ROOT / "config.yaml")).runs()
+    default = Plan(load_profiles(default=ROOT / "config.yaml")).runs()
     result = snakemake_at_root("-n", "-p", "figures", "--config", "results=/nonexistent/results")
     assert train_jobs(result) == len(default)
 
@@ -109,7 +109,8 @@ def imported_modules(source: str) -> set[str]:
 def test_the_analysis_side_never_imports_torch():
     """Re-plots and claims stay fast: the workflow's own imports, the analysis modules and
     every script's imports load without torch (checked in a fresh interpreter)."""
-    modules = {"distancing.pipeline", "distancing.ensembles", "distancing.claims", "distancing.plotting",
+    modules = {"distancing.plan", "distancing.runs", "distancing.figures", "distancing.prose",
+               "distancing.branching", "distancing.ensembles", "distancing.claims", "distancing.plotting",
                "distancing.scripts", "distancing.files", "distancing.config", "distancing.peers",
                "distancing.results_page", "distancing.numerics"}
     for script in sorted((ROOT / "workflow" / "scripts").glob("*.py")):
@@ -122,6 +123,55 @@ def test_the_analysis_side_never_imports_torch():
     result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=120)
     assert result.returncode == 0, result.stderr[-3000:]
     assert result.stdout.strip() == "False", "torch was imported by " + ", ".join(sorted(modules))
+
+
+def package_imports() -> dict[str, set[str]]:
+    """Module -> the package modules it imports, at module level or inside a function."""
+    package = ROOT / "src" / "distancing"
+    modules = {path.stem for path in package.glob("*.py")}
+    graph = {}
+    for path in package.glob("*.py"):
+        edges = set()
+        for node in ast.walk(ast.parse(path.read_text())):
+            if isinstance(node, ast.ImportFrom) and node.level == 1:
+                edges |= {node.module} if node.module else {alias.name for alias in node.names} & modules
+            elif isinstance(node, ast.ImportFrom) and (node.module or "").startswith("distancing."):
+                edges.add(node.module.split(".")[1])
+            elif isinstance(node, ast.Import):
+                edges |= {alias.name.split(".")[1] for alias in node.names if alias.name.startswith("distancing.")}
+        graph[path.stem] = edges & modules - {path.stem}
+    return graph
+
+
+def import_circle(graph: dict[str, set[str]]) -> list[str]:
+    """One circle of imports (a depth-first search's back edge), or []."""
+    state: dict[str, str] = {}
+    path: list[str] = []
+
+    def visit(module):
+        state[module] = "open"
+        path.append(module)
+        for imported in sorted(graph[module]):
+            if state.get(imported) == "open":
+                return path[path.index(imported):] + [imported]
+            if imported not in state and (circle := visit(imported)):
+                return circle
+        state[module] = "done"
+        path.pop()
+        return []
+
+    for module in sorted(graph):
+        if module not in state and (circle := visit(module)):
+            return circle
+    return []
+
+
+def test_the_package_has_no_import_circle():
+    """Layers import downwards only: the plan above the figures, peers and claims, above the run builder."""
+    assert import_circle({"a": {"b"}, "b": {"c"}, "c": {"a"}}) == ["a", "b", "c", "a"]  # the search finds one
+    graph = package_imports()
+    assert {"runs", "figures", "peers", "claims"} <= graph["plan"] and "plan" in graph["prose"]
+    assert import_circle(graph) == []
 
 
 def test_run_files_come_from_declared_inputs_only(tmp_path):

@@ -65,6 +65,7 @@ import pandas as pd
 from scipy import stats
 
 from .ensembles import full_ensembles
+from .peers import PEERS
 
 DIRECTIONS = ("greater", "less", "differs", "not_below", "not_above")
 ALPHA, POWER = 0.05, 0.8
@@ -185,7 +186,7 @@ def slope(xs: Sequence[float], ys: Sequence[float]) -> float:
 
 class Evidence:
     """What statistics read: run files (``files`` maps a kind of ``files.RUN_FILES``, metrics
-    or distances, to run name -> path), the figures' panels and series (``Experiments.figure_runs`` per figure), the
+    or distances, to run name -> path), the figures' panels and series (``plan.Plan.figure_runs`` per figure), the
     checkpoint-ensemble table and the peer tables (ensembles by size, pairs of members, each member's scores)."""
 
     def __init__(self, files: Mapping[str, Mapping[str, Path]], figures: Mapping[str, Any],
@@ -331,8 +332,6 @@ def peer_statistics() -> dict[str, Statistic]:
     other's registry entry names), and, for methods of several members, their members' pairwise
     disagreement (qualified by the members' accuracy, so that more disagreement does not merely
     mean worse members)."""
-    from .peers import PEERS
-
     result = {}
     for key, peer in PEERS.items():
         if key != "single":

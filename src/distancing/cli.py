@@ -48,6 +48,9 @@ def build_parser() -> argparse.ArgumentParser:
     train.add_argument("--discard-stale-state", action="store_true",
                        help="if the resume state belongs to a different config, delete it and start afresh "
                        "(default: refuse)")
+    train.add_argument("--branch-from", metavar="BRANCHES_PT", help="continue from the state a trunk run kept "
+                       "in its branches.pt (it trained this run's first epochs; src/distancing/branching.py)")
+    train.add_argument("--branch-epoch", type=int, metavar="E", help="with --branch-from: the epoch it kept")
     train.add_argument("--quiet", action="store_true", help="no per-epoch log lines or progress bar")
 
     serve = commands.add_parser("serve", help="import torch once and run the train commands of this process's "
@@ -79,7 +82,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         from .server import serve
 
         pin(args.numerics)  # before the training stack (torch) is imported, once, for every child
-        serve(args.socket, log=lambda msg: print(msg, file=sys.stderr, flush=True))
+        serve(args.socket, main, log=lambda msg: print(msg, file=sys.stderr, flush=True))
         return 0
     try:
         if args.command == "prepare":
@@ -95,6 +98,8 @@ def main(argv: Sequence[str] | None = None) -> int:
             return 0
         if args.threads is not None and args.threads < 1:
             raise ConfigError(f"--threads: must be >= 1, got {args.threads}")
+        if (args.branch_from is None) != (args.branch_epoch is None):
+            raise ConfigError("--branch-from: give both --branch-from and --branch-epoch, or neither")
         if args.gpus < 0:
             raise ConfigError(f"--gpus: must be >= 0, got {args.gpus}")
         if args.gpus:
@@ -113,7 +118,8 @@ def main(argv: Sequence[str] | None = None) -> int:
         try:
             history = train_run(config, args.out, state=args.state, device=args.device, threads=args.threads,
                                 log=log, progress=False if args.quiet else None,
-                                discard_stale_state=args.discard_stale_state)
+                                discard_stale_state=args.discard_stale_state,
+                                branch=None if args.branch_from is None else (args.branch_from, args.branch_epoch))
         except ResumeError as exc:
             raise ConfigError(str(exc)) from None
     except ConfigError as exc:  # DataError is one too

@@ -89,6 +89,8 @@ DEFAULTS: dict[str, Any] = {
     },
     "saved_states": [],            # epochs whose full training state (weights, BatchNorm statistics,
                                    # momentum) is saved to states.pt for runs that start from it
+    "branch_states": [],           # epochs after which the complete resume state is kept in branches.pt, for
+                                   # runs that train the same first epochs and continue from it (branching.py)
     "numerics": "portable",        # portable: CPU kernels capped at AVX2, the same bytes on every x86-64
                                    # CPU (numerics.py); native: the fastest this CPU has, machine-dependent
 }
@@ -291,6 +293,7 @@ def validate(config: dict[str, Any]) -> dict[str, Any]:
 
     c["snapshots"] = _as_epochs("snapshots", c["snapshots"], epochs, 1, epochs)
     c["saved_states"] = _as_epochs("saved_states", c["saved_states"], epochs, 1, epochs)
+    c["branch_states"] = _as_epochs("branch_states", c["branch_states"], epochs, 1, epochs)
     init = c["init"]
     if (init["from"] is None) != (init["epoch"] is None):
         raise ConfigError("init: give both init.from (a run directory) and init.epoch, or neither")

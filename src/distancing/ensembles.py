@@ -209,7 +209,7 @@ def peer_rows(predictions: Mapping[str, Path], weights: Mapping[str, Path], peer
               members: int) -> tuple[list[dict], list[dict], list[dict]]:
     """Per method and replicate: metrics of the ensemble of its first k members (k = 1..M), one
     row per pair of members (disagreement, weight distance, accuracy of the pair) and one per
-    member (its own accuracy and calibrated NLL). ``peers`` is ``Experiments.peers()``: method
+    member (its own accuracy and calibrated NLL). ``peers`` is ``plan.Plan.peers()``: method
     key -> its label, budget (epochs) and ensembles. ``method`` is the method's key, ``label``
     its display text."""
     rows, pairs, scores = [], [], []

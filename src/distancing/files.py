@@ -26,6 +26,7 @@ RUN_FILES = {
     "weights": "weights.npz",
     "learning_rates": "learning_rates.csv",
     "states": "states.pt",
+    "branches": "branches.pt",
 }
 TIMING_FILE = "timing.csv"  # the run's own CPU and wall time; not a declared output
 METRICS_COLUMNS = ("epoch", "lr", "train_loss", "train_acc", "val_loss", "val_acc", "hill", "checkpoints", "status")

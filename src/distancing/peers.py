@@ -3,7 +3,7 @@
 An entry gives the method's key (its data key in ``peers.csv`` and the claims), a display
 label, and how one replicate's ensemble is built: its runs (a run may start from another, see
 ``Run.init_from``) and the epochs of its members, the final model first. The budget each
-ensemble spends is counted from its runs (``Experiments.peer_budget``), so it is never
+ensemble spends is counted from its runs (``plan.Plan.peer_budget``), so it is never
 declared by hand. Adding a method is one ``register(Peer(...))``, here or in a module listed
 under ``plugins`` in the config; its claims are the generated statistics
 ``peers_<key>_vs_single`` and, for each method under test (the weight-space and the
@@ -15,13 +15,10 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 from .config import ConfigError
-from .pipeline import Run, number
-
-if TYPE_CHECKING:
-    from .pipeline import Experiments
+from .runs import Run, RunBuilder, number
 
 Members = list[tuple[Run, tuple[int, ...]]]
 
@@ -34,8 +31,8 @@ class Peer:
     network is noted (claims.py: a qualifier, never a gate; None: no such check)."""
 
     key: str
-    label: Callable[[Experiments], str]  # the legend and table text, with the method's settings
-    members: Callable[[Experiments, int, int], Members]
+    label: Callable[[RunBuilder], str]  # the legend and table text, with the method's settings
+    members: Callable[[RunBuilder, int, int], Members]
     control: str | None = None
     noun: str = ""  # what the claims' verdicts call it ("the snapshot ensemble"); default: the key
     compared: bool = False  # a method under test: the claims compare it with every other peer ...
@@ -56,31 +53,31 @@ def register(peer: Peer) -> Peer:
     return peer
 
 
-def _model(e: Experiments) -> str:
+def _model(e: RunBuilder) -> str:
     return e.config["peers"]["model"]
 
 
-def _epochs(e: Experiments) -> int:
+def _epochs(e: RunBuilder) -> int:
     return e.defaults["epochs"]
 
 
-def _deep_seeds(e: Experiments, replicate: int) -> list[int]:
+def _deep_seeds(e: RunBuilder, replicate: int) -> list[int]:
     """Replicate i's deep ensemble: seeds i·M … i·M + M − 1 (disjoint sets)."""
     M = e.config["peers"]["members"]
     return [e.seeds[0] + replicate * M + j for j in range(M)]
 
 
-def _hill(e: Experiments, seed: int) -> Run:
+def _hill(e: RunBuilder, seed: int) -> Run:
     """The peers' distancing run: checkpoints at the base schedule's last M − 1 cycle ends."""
     return e.distancing(_model(e), checkpoints=e.member_checkpoints(), seed=seed)
 
 
-def _function_hill(e: Experiments, seed: int) -> Run:
+def _function_hill(e: RunBuilder, seed: int) -> Run:
     """The same run with the hill on the checkpoints' predictions instead of their weights."""
     return e.function_distancing(_model(e), checkpoints=e.member_checkpoints(), seed=seed)
 
 
-def _cycles(e: Experiments) -> tuple[int, ...]:
+def _cycles(e: RunBuilder) -> tuple[int, ...]:
     """The final model, then the cycle ends newest first."""
     return (_epochs(e), *reversed(e.member_checkpoints()))
 
@@ -103,12 +100,12 @@ register(Peer("snapshot", lambda e: "snapshot ensemble: final + cycle ends at ep
               noun="the snapshot ensemble"))
 
 
-def _deep(e: Experiments, i: int, epochs: int) -> Members:
+def _deep(e: RunBuilder, i: int, epochs: int) -> Members:
     run = {"epochs": epochs} if epochs != _epochs(e) else {}
     return [(e.single_network(_model(e), seed=s, **run), (epochs,)) for s in _deep_seeds(e, i)]
 
 
-def _M(e: Experiments) -> int:
+def _M(e: RunBuilder) -> int:
     return e.config["peers"]["members"]
 
 
@@ -122,7 +119,7 @@ register(Peer("deep_m_budget", lambda e: f"deep ensemble, {_M(e)} × {_epochs(e)
 
 # ---------------------------------------------------------------- Fast Geometric Ensembling
 
-def fge_settings(e: Experiments) -> dict[str, Any]:
+def fge_settings(e: RunBuilder) -> dict[str, Any]:
     if "fge" not in e.config["peers"]:
         raise ConfigError("peers.fge: the peer fge needs its settings (from, lr, min_lr, cycle_epochs)")
     f = e.config["peers"]["fge"]
@@ -131,7 +128,7 @@ def fge_settings(e: Experiments) -> dict[str, Any]:
     return f
 
 
-def fge_start(e: Experiments) -> int:
+def fge_start(e: RunBuilder) -> int:
     """FGE spends the last M cycles of the budget: it starts from its parent after E − M·c epochs."""
     return _epochs(e) - _M(e) * fge_settings(e)["cycle_epochs"]
 
@@ -139,7 +136,7 @@ def fge_start(e: Experiments) -> int:
 _BUILDING: list[str] = []  # the peers whose members are being built, outermost first
 
 
-def members_of(e: Experiments, key: str, i: int, seed: int, needed_by: str) -> Members:
+def members_of(e: RunBuilder, key: str, i: int, seed: int, needed_by: str) -> Members:
     """Another peer's members, for a peer whose runs start from them; a cycle stops in one line."""
     if key not in PEERS:
         raise ConfigError(f"peers.{needed_by}.from: unknown peer {key!r}; registered: {', '.join(PEERS)}")
@@ -154,13 +151,13 @@ def members_of(e: Experiments, key: str, i: int, seed: int, needed_by: str) -> M
         _BUILDING.pop()
 
 
-def fge_parent(e: Experiments, i: int, seed: int) -> Run:
+def fge_parent(e: RunBuilder, i: int, seed: int) -> Run:
     """The run FGE starts from: the first run of the peer ``peers.fge.from`` in this replicate
     (with its own seed: the snapshot run's is the replicate's)."""
     return members_of(e, fge_settings(e)["from"], i, seed, needed_by="fge")[0][0]
 
 
-def fge_members(e: Experiments, i: int, seed: int) -> Members:
+def fge_members(e: RunBuilder, i: int, seed: int) -> Members:
     """Garipov et al. 2018: from a trained network, a cyclical learning rate between lr₁ and lr₂
     in cycles of c epochs, with the momentum carried over; a member at each cycle's minimum.
     M cycles end exactly at the budget E; the members are the M minima, newest first."""

@@ -31,7 +31,7 @@ plt.rcParams.update(STYLE)
 
 def load_series(params_json: str) -> dict[str, dict]:
     """The figure's panels, as passed by the Snakemake rule: panel key -> {"title", "value",
-    "series": series key -> {"label", "value", "runs"}} (``Experiments.figure_runs``)."""
+    "series": series key -> {"label", "value", "runs"}} (``plan.Plan.figure_runs``)."""
     return json.loads(params_json)
 
 

@@ -29,11 +29,12 @@ import socket
 import struct
 import sys
 import traceback
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 
 from .numerics import environment
 
 ENVIRONMENT = "DISTANCING_SERVER"
+Command = Callable[[list[str]], int]  # argv -> exit code
 _MESSAGE = 1 << 20  # the largest request (arguments and environment), bytes
 
 
@@ -86,7 +87,7 @@ def delegate(path: str, argv: Sequence[str]) -> int | None:
 # ---------------------------------------------------------------- server
 
 
-def _run_child(request: dict, fds: list[int]) -> int:
+def _run_child(request: dict, fds: list[int], command: Command) -> int:
     """In the forked child: become the client's process (streams, directory, environment), run it."""
     for target, fd in enumerate(fds):
         os.dup2(fd, target)
@@ -97,10 +98,8 @@ def _run_child(request: dict, fds: list[int]) -> int:
     os.environ.pop(ENVIRONMENT, None)  # the child trains itself
     signal.signal(signal.SIGTERM, signal.SIG_DFL)
     signal.signal(signal.SIGINT, signal.default_int_handler)
-    from .cli import main
-
     try:
-        return main(request["argv"])
+        return command(request["argv"])
     except SystemExit as exc:  # argparse errors and --help
         return exc.code if isinstance(exc.code, int) else 2
     except BaseException:
@@ -108,8 +107,9 @@ def _run_child(request: dict, fds: list[int]) -> int:
         return 1
 
 
-def serve(path: str, log=print) -> None:
-    """Accept runs on the Unix socket ``path`` until SIGTERM or until the parent process ends.
+def serve(path: str, command: Command, log=print) -> None:
+    """Accept runs on the Unix socket ``path`` until SIGTERM or until the parent process ends; each
+    forked child runs ``command`` (the ``distancing`` command's main) on the client's arguments.
 
     The training stack is imported with the first run, so a pipeline that trains nothing (a
     re-plot) pays only for a bare interpreter."""
@@ -133,7 +133,7 @@ def serve(path: str, log=print) -> None:
             for key, _ in selector.select(timeout=1.0):
                 kind = key.data[0]
                 if kind == "accept":
-                    _accept(listener, selector, children, pidfds, owner, log)
+                    _accept(listener, selector, children, pidfds, owner, command, log)
                 elif kind == "client":  # the client hung up (or sent more): end its run
                     with contextlib.suppress(ProcessLookupError):
                         os.kill(key.data[1], signal.SIGTERM)
@@ -163,7 +163,7 @@ def serve(path: str, log=print) -> None:
 
 
 def _accept(listener: socket.socket, selector: selectors.BaseSelector, children: dict, pidfds: dict, owner: int,
-            log) -> None:
+            command: Command, log) -> None:
     connection, _ = listener.accept()
     try:
         message, fds, _, _ = socket.recv_fds(connection, _MESSAGE, 3)
@@ -193,7 +193,7 @@ def _accept(listener: socket.socket, selector: selectors.BaseSelector, children:
                 inherited.close()
             for pidfd in pidfds.values():
                 os.close(pidfd)
-            code = _run_child(request, fds)
+            code = _run_child(request, fds, command)
         finally:
             with contextlib.suppress(Exception):
                 sys.stdout.flush()

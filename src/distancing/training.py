@@ -6,13 +6,15 @@ per-iteration learning-rate schedule, and the training method (``methods.py``: t
 through a term on the batch's loss or a gradient added to the flat gradient before each step.
 A run may start from another run's saved state (``init``). At the end of every epoch the
 complete state is saved, so a killed run started again with the same command continues
-exactly where it stopped.
+exactly where it stopped; a run that trains the same first epochs as another (a branch of that
+trunk, ``branching.py``) continues from the trunk's state in the same way.
 """
 
 from __future__ import annotations
 
 import contextlib
 import functools
+import io
 import math
 import os
 import subprocess
@@ -29,6 +31,7 @@ import torch.nn.functional as F
 from torch import nn
 
 from . import __version__, numerics
+from .branching import prefix
 from .config import ConfigError, dump, model_options
 from .data import Dataset, augment, load_dataset
 from .files import (
@@ -51,6 +54,19 @@ from .optim import FlatSGD, build_scheduler
 TIMING_PHASES = ("startup", "train_steps", "evaluation", "writes", "total")
 RESUME_FILE = "resume.pt"
 STATE_FORMAT = 5  # of the resume state; a state of another format is stale like one of another config
+
+
+def canonical(value: Any) -> Any:
+    """The same value with every container fresh and every string interned: its pickle then depends
+    on the value alone, not on which objects a run happened to share (a loaded history shares
+    none with the rows a run appends)."""
+    if isinstance(value, str):
+        return sys.intern(value)
+    if isinstance(value, dict):
+        return {canonical(key): canonical(item) for key, item in value.items()}
+    if isinstance(value, list | tuple):
+        return type(value)(canonical(item) for item in value)
+    return value
 
 
 class ResumeError(RuntimeError):
@@ -87,6 +103,7 @@ class History:
     member_probs: list[torch.Tensor] = field(default_factory=list)
     member_weights: list[torch.Tensor] = field(default_factory=list)
     saved_states: dict[int, dict[str, Any]] = field(default_factory=dict)  # epoch -> state, for child runs
+    branch_states: dict[int, bytes] = field(default_factory=dict)  # epoch -> the saved resume state, for branches
     timing: dict[str, list[float]] = field(default_factory=dict)
     status: str = "running"
 
@@ -209,28 +226,36 @@ class Trainer:
 
     # ------------------------------------------------------------ state
 
-    def state_dict(self) -> dict[str, Any]:
+    def state_dict(self, branch: bool = False) -> dict[str, Any]:
+        """The complete resume state (``branch``: what a branch inherits, without the states kept
+        for other branches and the time this process spent, so the same run keeps the same bytes)."""
+        history = dict(self.history.__dict__, branch_states={}, timing={}) if branch else self.history.__dict__
         return {
             "format": STATE_FORMAT, "config": self.config, "epoch": self.epoch, "model": self.model.state_dict(),
             "optimizer": self.optimizer.state_dict(), "scheduler": self.scheduler.state_dict(),
             "method": self.method.state_dict(), "record": self.record.state_dict(),
             "generator": self.generator.get_state(), "torch_rng": torch.get_rng_state(),
-            "history": self.history.__dict__,
+            "history": history,
         }
 
     def is_stale(self, state: dict[str, Any]) -> bool:
         """A resume state written for another config, or by a trainer with another state format."""
         return state.get("format") != STATE_FORMAT or state["config"] != self.config
 
-    def load_state_dict(self, state: dict[str, Any]) -> None:
+    def load_state_dict(self, state: dict[str, Any], method: bool = True) -> None:
+        """Continue from a resume state (``method=False``: keep this run's fresh training method)."""
         if self.is_stale(state):
             raise ResumeError(f"{self.outputs.state}: resume state of a different configuration or trainer version; "
                               f"delete it to start this run afresh")
+        self.load_training_state(state, method)
+
+    def load_training_state(self, state: dict[str, Any], method: bool = True) -> None:
         self.epoch = state["epoch"]
         self.model.load_state_dict(state["model"])  # copies into the flat views in place
         self.optimizer.load_state_dict(state["optimizer"])
         self.scheduler.load_state_dict(state["scheduler"])
-        self.method.load_state_dict(state["method"])
+        if method:
+            self.method.load_state_dict(state["method"])
         self.record.load_state_dict(state["record"], self.device)
         self.generator.set_state(state["generator"])
         torch.set_rng_state(state["torch_rng"])
@@ -367,6 +392,13 @@ class Trainer:
         if diverged or self.epoch == self.config["train"]["epochs"]:
             self.history.status = "diverged" if diverged else "completed"
 
+    def keep_for_branches(self, epochs: list[int]) -> None:
+        """Keep the resume state, as bytes (a copy, not live tensors), for the branches starting after ``epochs``."""
+        if epochs:
+            buffer = io.BytesIO()
+            torch.save(canonical(self.state_dict(branch=True)), buffer)
+            self.history.branch_states.update(dict.fromkeys(epochs, buffer.getvalue()))
+
     def save_state_for_children(self) -> None:
         """Keep what a run started from this epoch needs (``init``): the weights with BatchNorm's
         statistics and the momentum; the child brings its own schedule, seed and method."""
@@ -374,6 +406,34 @@ class Trainer:
         self.history.saved_states[self.epoch] = {
             "model": {k: v.detach().clone() for k, v in self.model.state_dict().items()},
             "momentum": None if buffer is None else buffer.clone()}
+
+    def branch_from(self, path: Path, epoch: int) -> None:
+        """Continue from a trunk's resume state after ``epoch`` (``branching.py``): the trunk
+        trained this run's first epochs, so this is this run's own state after them. A trunk
+        that diverged before ``epoch`` kept its last state instead: this run diverges there too.
+        A state that is not this run's prefix stops in one line, before the run directory exists."""
+        if not path.is_file():
+            raise ConfigError(f"--branch-from: {path} does not exist (train the trunk run first)")
+        states = torch.load(path, map_location="cpu", weights_only=False)
+        if epoch not in states:
+            raise ConfigError(f"--branch-epoch: {path} kept no state after epoch {epoch} (kept: "
+                              f"{', '.join(map(str, sorted(states))) or 'none'}; see the trunk's branch_states)")
+        state = torch.load(io.BytesIO(states[epoch]), map_location=self.device, weights_only=False)
+        if state.get("format") != STATE_FORMAT:
+            raise ConfigError(f"--branch-from: {path} was written by another trainer version; retrain the trunk")
+        mine, trunk = prefix(self.config, epoch), prefix(state["config"], epoch)
+        if mine != trunk:
+            key = next(k for k in mine if mine[k] != trunk.get(k))
+            raise ConfigError(f"--branch-from: {path} does not train this run's first {epoch} epochs (its {key} "
+                              f"differs)")
+        early = [e for e in self.config["branch_states"] if e <= epoch]
+        if early:
+            raise ConfigError(f"branch_states: epoch {early[0]} lies before the branch point {epoch}; a branch keeps "
+                              f"states only after it")
+        # The method holds only the checkpoints stored so far: none (a fresh one is this run's) or
+        # the same ones under the same hill (prefix compares the whole block then).
+        self.load_training_state(state, method=bool(state["record"]["epochs"]))  # timing: only this process's
+        self.log(f"branching from {path} after epoch {state['epoch']}")
 
     def start_from_parent(self) -> None:
         """Load the parent run's saved state at ``init.epoch`` (before resume, which overrides it)."""
@@ -414,7 +474,8 @@ class Trainer:
         weights = (torch.stack(h.member_weights).half().cpu().numpy() if h.member_weights
                    else np.zeros((0, self.num_params), np.float16))
         atomic_save_npz(self.outputs.weights, weights=weights, epochs=epochs, kinds=kinds)
-        atomic_torch_save(self.outputs.states, h.saved_states)
+        atomic_torch_save(self.outputs.states, canonical(h.saved_states))
+        atomic_torch_save(self.outputs.branches, h.branch_states)
 
     def write_config(self, device: torch.device, threads: int) -> None:
         resolved = dict(self.config)
@@ -443,9 +504,13 @@ class Trainer:
                      f"val_acc {row['val_acc']:.4f}  hill {row['hill']:.4g}  checkpoints {row['checkpoints']}  "
                      f"{row['status']}  {time.perf_counter() - started:.1f}s")
             with timer.phase("writes"):
+                if self.epoch in self.config["branch_states"]:
+                    self.keep_for_branches([self.epoch])
                 atomic_torch_save(self.outputs.state, self.state_dict())
                 self.write_tables()
         with timer.phase("writes"):
+            # A run that diverged before a branch point keeps its last state there: its branches diverge too.
+            self.keep_for_branches([e for e in self.config["branch_states"] if e > self.epoch])
             self.write_tables()
             self.write_predictions()
             self.outputs.state.unlink(missing_ok=True)
@@ -456,8 +521,10 @@ class Trainer:
 
 def train_run(config: dict[str, Any], out: str | Path, state: str | Path | None = None, device: str = "auto",
               threads: int | None = None, log: Callable[[str], None] = print,
-              progress: bool | None = None, discard_stale_state: bool = False) -> History:
-    """Train one validated config into ``out``; resumes from ``state`` if it exists."""
+              progress: bool | None = None, discard_stale_state: bool = False,
+              branch: tuple[str | Path, int] | None = None) -> History:
+    """Train one validated config into ``out``; resumes from ``state`` if it exists, else continues
+    from a trunk's state (``branch``: its branches.pt and the epoch) or a parent's (``init``)."""
     out = Path(out)
     outputs = RunOutputs(out, Path(state) if state is not None else out / RESUME_FILE)
     if threads is not None:
@@ -466,7 +533,10 @@ def train_run(config: dict[str, Any], out: str | Path, state: str | Path | None 
     if progress is None:
         progress = sys.stderr.isatty() and not os.environ.get("CI")
     trainer = Trainer(config, outputs, torch_device, log=log, progress=progress)
-    if not trainer.resume_if_possible(discard_stale=discard_stale_state) and config["init"]["from"] is not None:
+    resumed = trainer.resume_if_possible(discard_stale=discard_stale_state)  # its own state comes first
+    if not resumed and branch is not None:
+        trainer.branch_from(Path(branch[0]), branch[1])  # a wrong trunk stops here, before the run directory exists
+    elif not resumed and config["init"]["from"] is not None:
         trainer.start_from_parent()  # a missing parent or epoch stops here, before the run directory exists
     out.mkdir(parents=True, exist_ok=True)
     trainer.write_config(torch_device, torch.get_num_threads())

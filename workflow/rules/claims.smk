@@ -26,9 +26,9 @@ rule claims:
         md=f"{RESULTS}/claims.md",
         summary=REPORT_SUMMARY,
     params:
-        figures=json_param({figure: EXPERIMENTS.figure_runs(figure) for figure in claim_figures()}),
+        figures=json_param({figure: PLAN.figure_runs(figure) for figure in claim_figures()}),
         claims=json_param(CLAIMS),
-        regime=EXPERIMENTS.regime(),
+        regime=regime(PLAN),
     log:
         f"{RESULTS}/logs/claims.log",
     script:

@@ -4,11 +4,12 @@ import os
 
 from distancing.config import ConfigError
 from distancing.files import RUN_FILES
-from distancing.pipeline import check_config, cli_settings
+from distancing.plan import check_config, cli_settings
+from distancing.prose import caption_tail, regime
 
 # The default profile. Profiles given with --configfile are merged over it key by key
 # (Snakemake's configuration docs: mappings merge, anything else is replaced), so a profile
-# states only what differs; distancing.pipeline.load_profiles merges the same way for Python.
+# states only what differs; distancing.plan.load_profiles merges the same way for Python.
 # tests/test_workflow.py pins it.
 
 
@@ -16,20 +17,20 @@ configfile: "config.yaml"
 
 
 try:
-    EXPERIMENTS = check_config(config, os.path.join(workflow.basedir, "workflow/schemas/config.schema.yaml"))
+    PLAN = check_config(config, os.path.join(workflow.basedir, "workflow/schemas/config.schema.yaml"))
 except ConfigError as error:
     raise WorkflowError(f"invalid config: {error}") from None
 
 RESULTS = config["results"]
 FIGURES = config["figures"]
 DOCS = config["docs"]  # the results page and the figures it shows
-RUNS = EXPERIMENTS.runs()
-DATA = EXPERIMENTS.resolve_base()["data"]
+RUNS = PLAN.runs()
+DATA = PLAN.builder.resolve_base()["data"]
 
-FIGURE_TABLE = EXPERIMENTS.figures()  # the experiment design: figure -> source and panels of series
+FIGURE_TABLE = PLAN.figures()  # the experiment design: figure -> source and panels of series
 FIGURE_NAMES = list(FIGURE_TABLE)
 ALL_FIGURES = expand(f"{FIGURES}/{{figure}}.{{ext}}", figure=FIGURE_NAMES, ext=["png", "pdf"])
-CLAIMS = EXPERIMENTS.claims  # as declared, with at most max_claim_seeds seeds each
+CLAIMS = PLAN.claims  # as declared, with at most max_claim_seeds seeds each
 # The report opens on what the claims decided: the claims rule writes that page; before the
 # claims exist, the report opens on a page that says so.
 REPORT_SUMMARY = f"{RESULTS}/report/summary.rst"
@@ -64,14 +65,26 @@ def run_files(names, kind):
 
 def parent_states(wildcards):
     """A run started from another depends on the parent's saved states (so it reruns when they change)."""
-    parent = EXPERIMENTS.parent(wildcards.run) if wildcards.run in RUNS else None
+    parent = PLAN.parent(wildcards.run) if wildcards.run in RUNS else None
     return [run_file(parent, "states")] if parent else []
+
+
+def trunk_states(wildcards):
+    """A branch depends on the states its trunk kept (src/distancing/branching.py): it reruns when they change."""
+    trunk = PLAN.trunk(wildcards.run) if wildcards.run in RUNS else None
+    return [run_file(trunk[0], "branches")] if trunk else []
+
+
+def branch_arguments(wildcards, input):
+    """A branch continues from the state its trunk kept after the last epoch they share."""
+    trunk = PLAN.trunk(wildcards.run)
+    return f"--branch-from {input.trunk} --branch-epoch {trunk[1]}" if trunk else ""
 
 
 def figure_series(figure):
     """Panels -> series -> label, swept value and run names, as one JSON string (a plain scalar
     for Snakemake params). Run names, not paths: scripts find each run's files among their declared inputs."""
-    return json_param(EXPERIMENTS.figure_runs(figure))
+    return json_param(PLAN.figure_runs(figure))
 
 
 def figure_inputs(figure):
@@ -84,7 +97,7 @@ def figure_inputs(figure):
     if source == "peers":
         tables = rules.peer_ensembles.output
         return inputs | {"members": tables.members, "pairs": tables.pairs, "scores": tables.scores}
-    names = EXPERIMENTS.run_names(figure)
+    names = PLAN.run_names(figure)
     inputs |= {
         "metrics": run_files(names, "metrics"),
         "distances": run_files(names, "distances"),
@@ -106,4 +119,4 @@ def claim_figures():
 
 def claim_runs():
     """Every run the claims read."""
-    return sorted({name for figure in claim_figures() for name in EXPERIMENTS.run_names(figure)})
+    return sorted({name for figure in claim_figures() for name in PLAN.run_names(figure)})

@@ -2,14 +2,9 @@
 # method of the peer registry (distancing.peers) against the others at one budget.
 
 ENSEMBLE_RUNS = sorted(
-    {
-        name
-        for figure in FIGURE_NAMES
-        if FIGURE_TABLE[figure].source == "ensembles"
-        for name in EXPERIMENTS.run_names(figure)
-    }
+    {name for figure in FIGURE_NAMES if FIGURE_TABLE[figure].source == "ensembles" for name in PLAN.run_names(figure)}
 )
-PEER_RUNS = EXPERIMENTS.peer_runs()
+PEER_RUNS = PLAN.peer_runs()
 
 
 rule ensembles:
@@ -32,7 +27,7 @@ rule peer_ensembles:
         pairs=f"{RESULTS}/ensembles/peer_pairs.csv",
         scores=f"{RESULTS}/ensembles/peer_member_scores.csv",
     params:
-        peers=json_param(EXPERIMENTS.peers()),
+        peers=json_param(PLAN.peers()),
         members=config["peers"]["members"],
     log:
         f"{RESULTS}/logs/peer_ensembles.log",

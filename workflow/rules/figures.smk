@@ -23,7 +23,7 @@ for figure in FIGURE_NAMES:
             pdf=f"{FIGURES}/{figure}.pdf",
         params:
             series=figure_series(figure),
-            caption=EXPERIMENTS.caption_tail(figure),  # the caption's settings paragraph
+            caption=caption_tail(PLAN, figure),  # the caption's settings paragraph
             script=figure,
         log:
             f"{RESULTS}/logs/figures/{figure}.log",

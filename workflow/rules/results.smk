@@ -12,8 +12,8 @@ rule results_page:
         page=f"{DOCS}/results.md",
         figures=expand(f"{DOCS}/figures/{{figure}}.png", figure=FIGURE_NAMES),
     params:
-        captions=json_param({figure: EXPERIMENTS.caption_tail(figure) for figure in FIGURE_NAMES}),
-        regime=EXPERIMENTS.regime(),
+        captions=json_param({figure: caption_tail(PLAN, figure) for figure in FIGURE_NAMES}),
+        regime=regime(PLAN),
     log:
         f"{RESULTS}/logs/results_page.log",
     script:

@@ -1,5 +1,6 @@
 # Training: one rule, one run per job; a run started from another (init.from) waits for the
-# parent's saved states. The resume state lives under state/, outside the
+# parent's saved states, and a branch, whose first epochs its trunk trains, for the state the
+# trunk kept (src/distancing/branching.py). The resume state lives under state/, outside the
 # declared outputs (Snakemake deletes those of an interrupted job), so a killed job started
 # again continues from its last finished epoch.
 
@@ -20,6 +21,7 @@ rule train:
     input:
         data=rules.prepare_data.output,
         parent=parent_states,
+        trunk=trunk_states,
     output:
         **{kind: run_file("{run}", kind) for kind in RUN_FILES},
     wildcard_constraints:
@@ -28,6 +30,7 @@ rule train:
         settings=lambda wildcards: run_settings(wildcards.run),
         out=lambda wildcards, output: os.path.dirname(output.metrics),
         state=lambda wildcards: f"{RESULTS}/state/{wildcards.run}.pt",
+        branch=branch_arguments,
         device=config["device"],
         gpus=config["gpus"],
     threads: config["threads"]
@@ -40,5 +43,5 @@ rule train:
     benchmark:
         f"{RESULTS}/benchmarks/train/{{run}}.tsv"
     shell:
-        "distancing train {params.settings} --out {params.out} --state {params.state}"
+        "distancing train {params.settings} --out {params.out} --state {params.state} {params.branch}"
         " --threads {threads} --device {params.device} --gpus {params.gpus} --discard-stale-state > {log} 2>&1"

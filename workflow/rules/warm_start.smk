@@ -23,7 +23,7 @@ def start_training_server(log_path):
     path = os.path.join(folder, "train.sock")
     os.makedirs(os.path.dirname(log_path), exist_ok=True)
     with open(log_path, "w") as log:
-        numerics = EXPERIMENTS.resolve_base()["numerics"]  # the children's kernels (src/distancing/numerics.py)
+        numerics = PLAN.builder.resolve_base()["numerics"]  # the children's kernels (src/distancing/numerics.py)
         command = ["distancing", "serve", "--socket", path, "--numerics", numerics]
         process = subprocess.Popen(command, stdout=log, stderr=log)
     deadline = time.monotonic() + 30

@@ -9,7 +9,7 @@ import pandas as pd
 
 from distancing.claims import Evidence, evaluate_claims
 from distancing.files import atomic_write_text
-from distancing.pipeline import import_plugins
+from distancing.plan import import_plugins
 from distancing.results_page import claims_markdown, html_table, opening, rst
 from distancing.scripts import RunFiles, log_to
 

@@ -1,0 +1,285 @@
+"""The plan: the figures, the peer ensembles and the claims' seeds, composed into runs and
+Snakemake targets, from the pipeline's ``config.yaml``.
+
+It sits above the run builder (``runs.py``: runs, names, run configs and the tree of trunks and
+branches), the figure table (``figures.py``), the peer registry (``peers.py``) and the claims'
+statistics (``claims.py``), and hands each of them the builder; nothing below imports it. The
+report's prose is ``prose.py``. No torch here: the Snakefile imports this.
+"""
+
+from __future__ import annotations
+
+import copy
+import json
+from collections.abc import Mapping
+from dataclasses import replace
+from pathlib import Path
+from typing import Any
+
+from .claims import DIRECTIONS, METRICS, statistics
+from .config import ConfigError
+from .figures import FIGURE_TABLE, Figure, settings_schema
+from .peers import PEERS
+from .runs import Run, RunBuilder, RunSet, collect
+
+
+def merge_profiles(*layers: Mapping[str, Any]) -> dict[str, Any]:
+    """Profiles merged over the default config as Snakemake merges ``--configfile`` over the
+    Snakefile's ``configfile``: mappings key by key, anything else (lists too) replaced."""
+    result: dict[str, Any] = {}
+    for layer in layers:
+        result = _update(result, layer)
+    return result
+
+
+def _update(base: Mapping[str, Any], override: Mapping[str, Any]) -> dict[str, Any]:
+    result = copy.deepcopy(dict(base))
+    for key, value in override.items():
+        if isinstance(value, Mapping) and isinstance(result.get(key), Mapping):
+            result[key] = _update(result[key], value)
+        else:
+            result[key] = copy.deepcopy(value)
+    return result
+
+
+def load_profiles(*paths: str | Path, default: str | Path = "config.yaml") -> dict[str, Any]:
+    """``config.yaml`` with the profiles at ``paths`` merged over it, in order (``merge_profiles``)."""
+    import yaml
+
+    return merge_profiles(*(yaml.safe_load(Path(path).read_text()) or {} for path in (default, *paths)))
+
+
+class Plan:
+    """The figures, their runs and the peer ensembles, from a validated pipeline config."""
+
+    def __init__(self, config: Mapping[str, Any]) -> None:
+        self.config = config
+        self.builder = RunBuilder(config)
+        self.seeds = self.builder.seeds
+        cap = config.get("max_claim_seeds")
+        self.claims = {name: dict(spec, seeds=min(spec["seeds"], cap or spec["seeds"]))
+                       for name, spec in config.get("claims", {}).items()}
+        self._figures: dict[str, Figure] | None = None
+        self._tree: RunSet | None = None
+
+    # ------------------------------------------------------------ the table
+
+    def figures(self) -> dict[str, Figure]:
+        """Every figure: its source and its panels of series (the experiment design); built once."""
+        if self._figures is None:
+            settings = self.config["experiments"]
+            self._figures = {name: Figure(name, spec.source, spec.panels(self.builder, settings.get(name, {}))
+                                          if spec.panels else ()) for name, spec in FIGURE_TABLE.items()}
+        return self._figures
+
+    # ------------------------------------------------------------ seeds
+
+    def figure_seeds(self, figure: str) -> list[int]:
+        """The seeds behind a figure's curves: as many as its most demanding claim declares
+        (all of ``seeds`` where no claim reads the figure)."""
+        known = statistics()
+        needed = [c["seeds"] for c in self.claims.values() if known[c["statistic"]].figure == figure]
+        return self.seeds[:max(needed)] if needed else self.seeds
+
+    def over_seeds(self, run: Run, figure: str) -> list[Run]:
+        return [replace(run, seed=s) for s in self.figure_seeds(figure)]
+
+    # ------------------------------------------------------------ peer ensembles
+
+    def replicates(self) -> list[int]:
+        """The peer ensembles' replicate seeds: as many as the most demanding peer claim declares."""
+        known = statistics()
+        needed = [c["seeds"] for c in self.claims.values() if known[c["statistic"]].peers]
+        return self.seeds[:max(needed)] if needed else self.seeds
+
+    def peer_members(self) -> dict[str, list[list[tuple[Run, tuple[int, ...]]]]]:
+        """Ensembles at the declared budget, per peer key of ``peers.methods``: one ensemble per
+        replicate, each a list of (run, epochs of its members), from the registry (``peers.PEERS``)."""
+        return {key: [PEERS[key].members(self.builder, i, seed) for i, seed in enumerate(self.replicates())]
+                for key in self.config["peers"]["methods"]}
+
+    def peer_budget(self, key: str) -> int:
+        """Epochs of training behind one ensemble of a peer (its first replicate): each run it
+        uses, with its parents' epochs up to where it started from them."""
+        runs = {self.builder.name(run): run for run, _ in PEERS[key].members(self.builder, 0, self.seeds[0])}
+        return sum(self.builder.budget(run) for run in runs.values())
+
+    def peers(self) -> dict[str, dict[str, Any]]:
+        """Per peer key: its label, budget and ensembles with run names (what the ensembles script reads)."""
+        return {key: {"label": PEERS[key].label(self.builder), "budget": self.peer_budget(key),
+                      "ensembles": [[(self.builder.name(run), list(epochs)) for run, epochs in members]
+                                    for members in ensembles]}
+                for key, ensembles in self.peer_members().items()}
+
+    def peer_runs(self) -> list[str]:
+        return sorted({name for peer in self.peers().values() for members in peer["ensembles"]
+                       for name, _ in members})
+
+    # ------------------------------------------------------------ what the Snakefile derives
+
+    def figure_runs(self, figure: str) -> dict[str, dict[str, Any]]:
+        """Panel key -> {"title", "value", "series": series key -> {"label", "value", "runs"}} for
+        one figure: the JSON its script and the claims read (run names over the figure's seeds)."""
+        name = self.builder.name
+        return {panel.key: {"title": panel.title, "value": panel.value, "series": {
+            s.key: {"label": s.label, "value": s.value, "runs": [name(r) for r in self.over_seeds(s.run, figure)]}
+            for s in panel.series}} for panel in self.figures()[figure].panels}
+
+    def run_names(self, figure: str) -> list[str]:
+        """Every run one figure reads."""
+        return sorted({name for panel in self.figure_runs(figure).values() for series in panel["series"].values()
+                       for name in series["runs"]})
+
+    def tree(self) -> RunSet:
+        """Every unique run the figures and peer ensembles need, with the parents runs start from and
+        the trunks runs branch from (``runs.collect``); built once."""
+        if self._tree is None:
+            wanted = [seeded for figure in self.figures().values() for panel in figure.panels
+                      for s in panel.series for seeded in self.over_seeds(s.run, figure.name)]
+            wanted += [run for ensembles in self.peer_members().values() for members in ensembles
+                       for run, _ in members]
+            self._tree = collect(self.builder, wanted)
+        return self._tree
+
+    def runs(self) -> dict[str, dict[str, Any]]:
+        """Run name -> resolved run config, for every run to train."""
+        return self.tree().configs
+
+    def parent(self, name: str) -> str | None:
+        """The run a run starts from (its ``init.from``), or None."""
+        return self.tree().parents.get(name)
+
+    def trunk(self, name: str) -> tuple[str, int] | None:
+        """The run that trains a run's first epochs and the last of them (``branching.py``), or None."""
+        return self.tree().trunks.get(name)
+
+def import_plugins(config: Mapping[str, Any]) -> None:
+    """Import the modules under ``plugins``: they register peers (``peers.register``) or figures."""
+    import importlib
+
+    for module in config.get("plugins", []):
+        try:
+            importlib.import_module(module)
+        except ImportError as exc:
+            raise ConfigError(f"plugins: cannot import {module!r} ({exc})") from None
+
+
+def check_config(config: Mapping[str, Any], schema_path: str) -> Plan:
+    """Validate the pipeline config against its schema (``experiments`` from the figure table),
+    then every run it implies.
+
+    Raises ConfigError with one line naming the offending key (``base.`` for run keys).
+    """
+    import jsonschema
+    import yaml
+
+    import_plugins(config)
+
+    with open(schema_path) as f:
+        schema = yaml.safe_load(f)
+    schema["properties"]["experiments"] = settings_schema()
+    validator = jsonschema.Draft202012Validator(schema)
+    errors = sorted(validator.iter_errors(dict(config)), key=lambda e: list(e.absolute_path))
+    if errors:
+        error = errors[0]
+        where = ".".join(str(p) for p in error.absolute_path) or "(top level)"
+        raise ConfigError(f"{where}: {error.message}")
+    unknown = [key for key in config["peers"]["methods"] if key not in PEERS]
+    if unknown:
+        raise ConfigError(f"peers.methods: unknown peer {unknown[0]!r}; registered: {', '.join(PEERS)}")
+    models, experiments = config["models"], config["experiments"]
+    named = [("distancing.model", config["distancing"]["model"]), ("peers.model", config["peers"]["model"])]
+    for fig, settings in experiments.items():
+        named += [(f"experiments.{fig}.model", settings["model"])] if "model" in settings else []
+        named += [(f"experiments.{fig}.models", m) for m in settings.get("models", [])]
+    for key, name in named:
+        if name not in models:
+            raise ConfigError(f"{key}: no model named {name!r} under models; defined: {', '.join(models)}")
+    check_claims(config)
+    try:
+        plan = Plan(config)
+    except ConfigError as exc:  # the base run config itself
+        raise ConfigError(f"base.{exc}") from None
+    epochs, members = plan.builder.defaults["epochs"], config["peers"]["members"]
+    if epochs % members:
+        raise ConfigError(f"peers.members: base.train.epochs ({epochs}) must be a multiple of it, got {members}")
+    check_epochs(config, epochs)
+    try:
+        plan.runs()
+    except ConfigError as exc:  # a run's keys come from base, unless the error names its own block
+        message = str(exc)
+        raise ConfigError(message if message.startswith(("models.", "peers.", "init.")) else f"base.{message}") \
+            from None
+    return plan
+
+
+def check_epochs(config: Mapping[str, Any], epochs: int) -> None:
+    """Every checkpoint epoch lies inside training, before its end (a hill stored at the end acts on nothing)."""
+    ref, f36 = config["distancing"], config["experiments"]["fig3_6"]
+    named = [("distancing.checkpoint", [ref["checkpoint"]]), ("distancing.checkpoints", ref["checkpoints"]),
+             ("experiments.fig3_6.checkpoints", f36["checkpoints"])]
+    for key, values in named:
+        outside = [v for v in values if not 1 <= v < epochs]
+        if outside:
+            raise ConfigError(f"{key}: epoch {outside[0]} is outside training (epochs 1 to {epochs - 1}; "
+                              f"base.train.epochs is {epochs})")
+    if ref["checkpoints"] != sorted(ref["checkpoints"]):
+        raise ConfigError(f"distancing.checkpoints: list them in the order they are stored, got {ref['checkpoints']}")
+
+
+def check_claims(config: Mapping[str, Any]) -> None:
+    """Each declared claim: a known statistic, a direction with a margin only where it means
+    non-inferiority (and then positive), no more seeds than the config lists, its controls and
+    qualifiers declared (claims.py: what a control gates)."""
+    known = statistics()
+    declared = config.get("claims", {})
+    pairs = {(spec.get("statistic"), spec.get("metric")) for spec in declared.values()}
+    for claim, spec in declared.items():
+        key = f"claims.{claim}"
+        statistic = known.get(spec["statistic"])
+        if statistic is None:
+            raise ConfigError(f"{key}.statistic: unknown statistic {spec['statistic']!r}; known: "
+                              f"{', '.join(known)}")
+        absent = [peer for peer in statistic.peers if peer not in config["peers"]["methods"]]
+        if absent:
+            raise ConfigError(f"{key}.statistic: {spec['statistic']} compares the peer {absent[0]!r}, which "
+                              f"peers.methods does not list")
+        metric = spec.get("metric")
+        if statistic.ensemble and metric not in METRICS:
+            raise ConfigError(f"{key}.metric: {spec['statistic']} compares ensembles; metric must be one of "
+                              f"{', '.join(METRICS)}, got {metric!r}")
+        if not statistic.ensemble and metric is not None:
+            raise ConfigError(f"{key}.metric: only ensemble statistics take a metric ({spec['statistic']} does not)")
+        if "effect" in spec and not spec["effect"] > 0:
+            raise ConfigError(f"{key}.effect: the effect worth detecting must be positive (in "
+                              f"{statistic.unit_of(metric)}), got {spec['effect']}")
+        if statistic.ensemble and "effect" not in spec:
+            raise ConfigError(f"{key}.effect: an ensemble claim states the effect worth detecting (in "
+                              f"{statistic.unit_of(metric)})")
+        if spec["direction"] not in DIRECTIONS:
+            raise ConfigError(f"{key}.direction: {spec['direction']!r} is not one of {', '.join(DIRECTIONS)}")
+        non_inferiority = spec["direction"] in ("not_below", "not_above")
+        if non_inferiority and "margin" not in spec:
+            raise ConfigError(f"{key}.margin: a {spec['direction']} claim needs a positive margin "
+                              f"(the largest difference accepted, in {statistic.unit_of(metric)})")
+        if "margin" in spec and not non_inferiority:
+            raise ConfigError(f"{key}.margin: only not_below and not_above claims take a margin "
+                              f"(direction is {spec['direction']})")
+        if non_inferiority and not spec["margin"] > 0:
+            raise ConfigError(f"{key}.margin: must be positive (the largest difference accepted, in "
+                              f"{statistic.unit_of(metric)}), got {spec['margin']}")
+        if min(spec["seeds"], config.get("max_claim_seeds") or spec["seeds"]) > len(config["seeds"]):
+            raise ConfigError(f"{key}.seeds: the claim needs {spec['seeds']} seeds, but seeds lists "
+                              f"{len(config['seeds'])}")
+        for rests, names in (("rests on the control", statistic.controls), ("is qualified by", statistic.qualifiers)):
+            missing = [c for c in names if (c, metric) not in pairs]
+            if missing:
+                raise ConfigError(f"{key}.statistic: {spec['statistic']} {rests} {missing[0]}"
+                                  f"{f' in {metric}' if metric else ''}, which no claim declares")
+
+
+def cli_settings(run_config: Mapping[str, Any]) -> str:
+    """The run config as ``--set key=JSON`` arguments: one plain string for Snakemake params."""
+    import shlex
+
+    return " ".join(f"--set {shlex.quote(f'{key}={json.dumps(value)}')}" for key, value in run_config.items())
