@@ -40,10 +40,11 @@ def train(config, out, *extra):
 def test_a_run_writes_its_files_with_the_documented_columns(tmp_path, tiny_config):
     out = tmp_path / "run"
     train(tiny_config, out)
-    assert sorted(p.name for p in out.iterdir()) == ["config.yaml", "distances.csv", "learning_rates.csv",
-                                                     "metrics.csv", "predictions.npz", "states.pt", "timing.csv",
-                                                     "weights.npz"]
+    assert sorted(p.name for p in out.iterdir()) == ["branches.pt", "config.yaml", "distances.csv",
+                                                     "learning_rates.csv", "metrics.csv", "predictions.npz",
+                                                     "states.pt", "timing.csv", "weights.npz"]
     assert torch.load(out / "states.pt", weights_only=False) == {}  # no saved_states: nothing for child runs
+    assert torch.load(out / "branches.pt", weights_only=False) == {}  # no branch_states: nothing for branches
     # One learning rate per optimizer step; each epoch's first is the one metrics.csv reports.
     steps = read_csv(out / "learning_rates.csv")
     assert list(steps[0]) == ["step", "epoch", "lr"]
@@ -570,3 +571,21 @@ def test_a_run_never_imports_torch_dynamo(tmp_path, tiny_config):
     assert result.returncode == 0, result.stderr
     assert result.stdout.strip() == "False"
 
+
+
+def test_without_curves_only_the_epochs_that_keep_a_member_are_evaluated(tmp_path, tiny_config):
+    """curves: false (a run whose curves nothing reads) evaluates after the snapshot, the checkpoint
+    and the last epoch only; training, members and their predictions are the same bytes."""
+    train(tiny_config, tmp_path / "curves")
+    train(tiny_config, tmp_path / "members", "--set", "curves=false")
+    full, lean = read_csv(tmp_path / "curves" / "metrics.csv"), read_csv(tmp_path / "members" / "metrics.csv")
+    for a, b in zip(full, lean, strict=True):
+        assert [a[c] for c in ("train_loss", "train_acc", "hill", "status")] == [
+            b[c] for c in ("train_loss", "train_acc", "hill", "status")]
+        kept = int(a["epoch"]) in (1, 2, 4)  # the snapshot, the checkpoint, the last epoch
+        assert (b["val_acc"], b["val_loss"]) == ((a["val_acc"], a["val_loss"]) if kept else ("nan", "nan"))
+    for name in ("predictions.npz", "weights.npz", "learning_rates.csv"):
+        assert (tmp_path / "curves" / name).read_bytes() == (tmp_path / "members" / name).read_bytes(), name
+    assert [r["epoch"] for r in read_csv(tmp_path / "members" / "distances.csv")] == ["2", "4"]
+    timing = {r["phase"]: int(r["count"]) for r in read_csv(tmp_path / "members" / "timing.csv")}
+    assert timing["evaluation"] == 3 + 2  # three evaluations, and on the training inputs at the checkpoint and the last

@@ -82,6 +82,9 @@ DEFAULTS: dict[str, Any] = {
         },
         "checkpoints": [],         # epochs after which a checkpoint is stored
     },
+    "curves": True,                # evaluate after every epoch (the validation columns of metrics.csv and the
+                                   # distances to the checkpoints); false: only after the epochs that keep a
+                                   # member (elsewhere empty), for runs whose curves nothing reads
     "snapshots": [],               # extra epochs whose validation predictions are stored
     "init": {                      # start from another run's saved training state (FGE, SWA):
         "from": None,              # its run directory (it lists the epoch in saved_states) ...
@@ -291,6 +294,7 @@ def validate(config: dict[str, Any]) -> dict[str, Any]:
     function["distance"] = _as_choice("distancing.function.distance", function["distance"], FUNCTION_DISTANCES)
     dist["checkpoints"] = _as_epochs("distancing.checkpoints", dist["checkpoints"], epochs, 1, epochs - 1)
 
+    c["curves"] = _as_bool("curves", c["curves"])
     c["snapshots"] = _as_epochs("snapshots", c["snapshots"], epochs, 1, epochs)
     c["saved_states"] = _as_epochs("saved_states", c["saved_states"], epochs, 1, epochs)
     c["branch_states"] = _as_epochs("branch_states", c["branch_states"], epochs, 1, epochs)

@@ -134,12 +134,18 @@ class Plan:
         """Every unique run the figures and peer ensembles need, with the parents runs start from and
         the trunks runs branch from (``runs.collect``); built once."""
         if self._tree is None:
-            wanted = [seeded for figure in self.figures().values() for panel in figure.panels
-                      for s in panel.series for seeded in self.over_seeds(s.run, figure.name)]
+            figures = self.figures().values()
+            wanted = [run for figure in figures for run in self.seeded_runs(figure)]
             wanted += [run for ensembles in self.peer_members().values() for members in ensembles
                        for run, _ in members]
-            self._tree = collect(self.builder, wanted)
+            curves = [run for figure in figures if figure.source == "runs" for run in self.seeded_runs(figure)]
+            self._tree = collect(self.builder, wanted, curves)
         return self._tree
+
+    def seeded_runs(self, figure: Figure) -> list[Run]:
+        """Every run a figure draws, over its seeds."""
+        return [seeded for panel in figure.panels for series in panel.series
+                for seeded in self.over_seeds(series.run, figure.name)]
 
     def runs(self) -> dict[str, dict[str, Any]]:
         """Run name -> resolved run config, for every run to train."""

@@ -293,9 +293,10 @@ def branch_points(configs: Mapping[str, Mapping[str, Any]]) -> dict[str, tuple[s
     return trunks
 
 
-def collect(builder: RunBuilder, wanted: Iterable[Run]) -> RunSet:
+def collect(builder: RunBuilder, wanted: Iterable[Run], curves: Iterable[Run]) -> RunSet:
     """The runs ``wanted`` and the parents they start from, each once, with the states they keep for
-    the runs that start (``init``) or branch (``branching.py``) from them."""
+    the runs that start (``init``) or branch (``branching.py``) from them. Only runs whose curves
+    are read (``curves``), and the runs that share their first epochs, evaluate after every epoch."""
     wanted = list(wanted)
     configs: dict[str, dict[str, Any]] = {}
     parents: dict[str, str] = {}
@@ -323,4 +324,16 @@ def collect(builder: RunBuilder, wanted: Iterable[Run]) -> RunSet:
         kept.setdefault(trunk, set()).add(epoch)
     for name, epochs in kept.items():
         configs[name] = resolve(dict(configs[name], branch_states=sorted(epochs)))
+    read = {builder.name(run) for run in curves}
+    root = {name: root_of(name, trunks) for name in configs}
+    evaluated = {root[name] for name in read}  # a branch inherits its trunk's first epochs, records included
+    for name, config in configs.items():
+        config["curves"] = root[name] in evaluated
     return RunSet(configs, parents, trunks)
+
+
+def root_of(name: str, trunks: Mapping[str, tuple[str, int]]) -> str:
+    """The first trunk of a run's tree (the run itself if it branches from none)."""
+    while name in trunks:
+        name = trunks[name][0]
+    return name

@@ -362,26 +362,28 @@ class Trainer:
     def finish_epoch(self, stats: dict[str, float]) -> None:
         """Evaluate, store checkpoints and members, log distances and the metrics row."""
         diverged = not all(math.isfinite(stats[k]) for k in ("train_loss", "hill"))
-        if diverged:
-            val_loss, val_acc, probs = math.nan, math.nan, None
-        else:
-            val_loss, val_acc, probs = self.evaluate()
+        val_loss, val_acc, probs = math.nan, math.nan, None
+        if not diverged:
             stored = self.epoch in self.checkpoint_epochs
-            if stored or self.record.epochs:  # the log's function distance reads the first n of them
-                log_probs = self.train_log_probs(None if stored else self.record.samples)
+            last = self.epoch == self.config["train"]["epochs"]
+            # Without curves (nothing reads them), only the epochs that keep a member are evaluated.
+            evaluated = self.config["curves"] or stored or last or self.epoch in self.snapshot_epochs
+            if evaluated:
+                val_loss, val_acc, probs = self.evaluate()
+                if stored or self.record.epochs:  # the log's function distance reads the first n of them
+                    log_probs = self.train_log_probs(None if stored else self.record.samples)
             if stored:
                 self.method.add_checkpoint(self.flat.data, self.epoch, log_probs)
                 self.record.add(self.epoch, self.flat.data, log_probs, probs)
             if self.epoch in self.config["saved_states"]:
                 self.save_state_for_children()
-            last = self.epoch == self.config["train"]["epochs"]
             if stored:
                 self.keep_member("checkpoint", probs)
             elif last:
                 self.keep_member("final", probs)
             elif self.epoch in self.snapshot_epochs:
                 self.keep_member("snapshot", probs)
-            if self.record.epochs:
+            if evaluated and self.record.epochs:
                 self.history.distances += self.record.rows(self.epoch, self.flat.data, log_probs, probs)
         status = "diverged" if diverged else "ok"
         self.history.metrics.append({

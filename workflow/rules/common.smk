@@ -4,6 +4,7 @@ import os
 
 from distancing.config import ConfigError
 from distancing.files import RUN_FILES
+from distancing.claims import statistics
 from distancing.plan import check_config, cli_settings
 from distancing.prose import caption_tail, regime
 
@@ -97,26 +98,26 @@ def figure_inputs(figure):
     if source == "peers":
         tables = rules.peer_ensembles.output
         return inputs | {"members": tables.members, "pairs": tables.pairs, "scores": tables.scores}
+    if source == "ensembles":
+        return inputs | {"ensembles": rules.ensembles.output.checkpoints}
     names = PLAN.run_names(figure)
-    inputs |= {
+    return inputs | {
         "metrics": run_files(names, "metrics"),
         "distances": run_files(names, "distances"),
         "learning_rates": run_files(names, "learning_rates"),
     }
-    if source == "ensembles":
-        inputs["ensembles"] = rules.ensembles.output.checkpoints
-    return inputs
 
 
 def claim_figures():
     """The figures (with runs) whose series the declared claims read."""
-    from distancing.claims import statistics
-
     known = statistics()
     wanted = {known[spec["statistic"]].figure for spec in CLAIMS.values()}
     return [figure for figure in FIGURE_NAMES if figure in wanted]
 
 
 def claim_runs():
-    """Every run the claims read."""
-    return sorted({name for figure in claim_figures() for name in PLAN.run_names(figure)})
+    """Every run whose metrics and distances the claims read: those of their figures drawn from runs
+    (the others read the ensemble tables)."""
+    return sorted(
+        {name for figure in claim_figures() if FIGURE_TABLE[figure].source == "runs" for name in PLAN.run_names(figure)}
+    )
