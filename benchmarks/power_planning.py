@@ -51,8 +51,9 @@ def plan(claims: pd.DataFrame) -> str:
         values = values[np.isfinite(values)]
         sd = float(values.std(ddof=1)) if len(values) > 1 else float("nan")
         needed = int(r.seeds_needed) if np.isfinite(r.seeds_needed) else None
+        effect = f"{r.effect:g} {r.unit if isinstance(r.unit, str) else ''}".strip()
         lines.append(f"| {r.claim} | {r.panel if isinstance(r.panel, str) else ''} | {r.metric} | {r.n} | "
-                     f"{sd:.3g} | {r.effect:g} {r.unit if isinstance(r.unit, str) else ''} | {needed or ''} |")
+                     f"{sd:.3g} | {effect} | {needed or ''} |")
         if needed:
             most[r.metric] = max(most.get(r.metric, 0), needed)
     lines += ["", "Most seeds any claim needs: " + "; ".join(f"{metric} {n}" for metric, n in sorted(most.items()))
@@ -83,13 +84,15 @@ def main() -> None:
     claims = {name: dict(spec, seeds=args.replicates) for name, spec in headline(profile).items()}
     work = Path(tempfile.mkdtemp(prefix="power-"))
     try:
+        # The whole config as the folder's config.yaml (a --configfile would merge the profile's other claims back).
         path = pipeline_config(args.configfile, [f"seeds={seeds}", "max_claim_seeds=null"], work)
         config = yaml.safe_load(path.read_text())
         config["claims"] = claims
+        config["base"]["data"]["root"] = str(Path(config["base"]["data"]["root"]).resolve())
         path.write_text(yaml.safe_dump(config, sort_keys=False))
         cpu, wall = children_cpu(), time.perf_counter()
-        subprocess.run(["snakemake", "--cores", str(args.cores), "--quiet", "all", "--configfile", str(path),
-                        f"{config['results']}/claims.csv"], check=True)
+        subprocess.run(["snakemake", f"{config['results']}/claims.csv", "--snakefile", str(Path("Snakefile").resolve()),
+                        "--directory", str(work), "--cores", str(args.cores), "--quiet", "all"], check=True)
         wall, cpu = time.perf_counter() - wall, children_cpu() - cpu
         print(f"python benchmarks/power_planning.py --run --replicates {args.replicates} --first-seed "
               f"{args.first_seed}: seeds {seeds[0]}–{seeds[-1]}, {wall:.0f} s wall, {cpu:.0f} CPU-seconds\n")

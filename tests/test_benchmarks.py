@@ -9,6 +9,7 @@ import pandas as pd
 
 sys.path.insert(0, str(Path(__file__).parents[1] / "benchmarks"))
 
+import power_planning  # noqa: E402
 import seed_robustness  # noqa: E402
 
 
@@ -33,3 +34,19 @@ def test_seed_robustness_lists_every_change_of_category_and_counts_the_fragile_o
     assert "- lost: holds → undecided *fragile*" in text and "- gained: undecided → does not hold" in text
     assert "- flipped: does not hold → holds *fragile*" in text
     assert "gated:" not in text.split("change category")[1]  # undecided both times: no change of category
+
+
+def test_power_planning_reads_the_spread_of_each_claim_and_the_most_seeds_each_metric_needs():
+    from distancing.claims import seeds_needed
+
+    values = {"a": [1.0, 2.0, 3.0, 2.0], "b": [0.5, -0.5, 1.5, 0.5], "c": [0.01, 0.03, 0.02, 0.04]}
+    table = pd.DataFrame([
+        {"claim": claim, "panel": "mobilenetv2", "metric": "nll_calibrated" if claim == "c" else "accuracy",
+         "n": 4, "effect": 0.02 if claim == "c" else 1.0, "unit": "", "values": " ".join(map(str, v)),
+         "seeds_needed": seeds_needed(float(pd.Series(v).std()), 0.02 if claim == "c" else 1.0)}
+        for claim, v in values.items()])
+    text = power_planning.plan(table)
+    assert f"| b | mobilenetv2 | accuracy | 4 | {pd.Series(values['b']).std():.3g} | 1 | " in text
+    most = max(seeds_needed(float(pd.Series(values[k]).std()), 1.0) for k in ("a", "b"))
+    assert text.endswith(f"Most seeds any claim needs: accuracy {most}; nll_calibrated "
+                         f"{seeds_needed(float(pd.Series(values['c']).std()), 0.02)}.")

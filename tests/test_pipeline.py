@@ -526,7 +526,7 @@ def test_a_change_after_the_branch_point_retrains_only_the_branches(smoke_run):
     stronger = dict(config, distancing=dict(config["distancing"], strength=10.0))
     (workdir / "stronger.yaml").write_text(yaml.safe_dump(stronger, sort_keys=False))
     try:
-        result = snakemake(workdir, "-n", "figures", "--configfile", "stronger.yaml")
+        result = snakemake(workdir, "-n", "figures", "--configfile", str(workdir / "stronger.yaml"))
     finally:
         (workdir / "stronger.yaml").unlink()
     assert result.returncode == 0, result.stderr[-3000:]
