@@ -47,15 +47,16 @@ def plan(claims: pd.DataFrame) -> str:
              "|---|---|---|---|---|---|---|"]
     most: dict[str, int] = {}
     for r in claims.itertuples():
+        metric = r.metric if isinstance(r.metric, str) else "the statistic's unit"  # disagreement: points
         values = np.array([float(v) for v in str(r.values).split()], dtype=float)
         values = values[np.isfinite(values)]
         sd = float(values.std(ddof=1)) if len(values) > 1 else float("nan")
         needed = int(r.seeds_needed) if np.isfinite(r.seeds_needed) else None
         effect = f"{r.effect:g} {r.unit if isinstance(r.unit, str) else ''}".strip()
-        lines.append(f"| {r.claim} | {r.panel if isinstance(r.panel, str) else ''} | {r.metric} | {r.n} | "
+        lines.append(f"| {r.claim} | {r.panel if isinstance(r.panel, str) else ''} | {metric} | {r.n} | "
                      f"{sd:.3g} | {effect} | {needed or ''} |")
         if needed:
-            most[r.metric] = max(most.get(r.metric, 0), needed)
+            most[metric] = max(most.get(metric, 0), needed)
     lines += ["", "Most seeds any claim needs: " + "; ".join(f"{metric} {n}" for metric, n in sorted(most.items()))
               + "."]
     return "\n".join(lines)
@@ -94,11 +95,13 @@ def main() -> None:
         subprocess.run(["snakemake", f"{config['results']}/claims.csv", "--snakefile", str(Path("Snakefile").resolve()),
                         "--directory", str(work), "--cores", str(args.cores), "--quiet", "all"], check=True)
         wall, cpu = time.perf_counter() - wall, children_cpu() - cpu
-        print(f"python benchmarks/power_planning.py --run --replicates {args.replicates} --first-seed "
-              f"{args.first_seed}: seeds {seeds[0]}–{seeds[-1]}, {wall:.0f} s wall, {cpu:.0f} CPU-seconds\n")
-        print(plan(pd.read_csv(work / "results" / "claims.csv")))
+        claims_csv = work / "results" / "claims.csv"
         if args.keep:
             shutil.move(str(work), args.keep)
+            claims_csv = args.keep / "results" / "claims.csv"
+        print(f"python benchmarks/power_planning.py --run --replicates {args.replicates} --first-seed "
+              f"{args.first_seed}: seeds {seeds[0]}–{seeds[-1]}, {wall:.0f} s wall, {cpu:.0f} CPU-seconds\n")
+        print(plan(pd.read_csv(claims_csv)))
     finally:
         shutil.rmtree(work, ignore_errors=True)
 
