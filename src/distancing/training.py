@@ -242,14 +242,15 @@ class Trainer:
         """A resume state written for another config, or by a trainer with another state format."""
         return state.get("format") != STATE_FORMAT or state["config"] != self.config
 
-    def load_state_dict(self, state: dict[str, Any], method: bool = True) -> None:
-        """Continue from a resume state (``method=False``: keep this run's fresh training method)."""
+    def load_state_dict(self, state: dict[str, Any]) -> None:
         if self.is_stale(state):
             raise ResumeError(f"{self.outputs.state}: resume state of a different configuration or trainer version; "
                               f"delete it to start this run afresh")
-        self.load_training_state(state, method)
+        self.load_training_state(state)
 
     def load_training_state(self, state: dict[str, Any], method: bool = True) -> None:
+        """Continue from a resume state, of this run or its trunk (``method=False``: keep this run's
+        fresh training method)."""
         self.epoch = state["epoch"]
         self.model.load_state_dict(state["model"])  # copies into the flat views in place
         self.optimizer.load_state_dict(state["optimizer"])
