@@ -11,14 +11,14 @@ import time
 
 import pytest
 import torch
+import yaml
 
 from distancing.branching import prefix, shared_epochs
-from distancing.config import resolve
+from distancing.config import ConfigError, resolve
 from distancing.files import RUN_FILES
+from distancing.training import train_run
 
 from .conftest import run_cli
-
-SIX = ["--set", "train.epochs=6", "--set", "data.train_samples=512"]
 
 
 def config(**changes):
@@ -47,11 +47,10 @@ def test_runs_share_the_epochs_before_anything_that_acts_later_differs():
     assert all(prefix(hill, e) == prefix(twin, e) for e in range(1, 2))
 
 
-def train(out, *extra, state=None):
-    command = ["train", *extra, "--out", str(out), "--threads", "1"]
-    result = run_cli(*command, *(["--state", str(state)] if state else []))
-    assert result.returncode == 0, result.stderr
-    return result
+def train(out, base, branch=None, **changes):
+    """One run in this process (no interpreter or torch start-up), its config ``base`` with changes."""
+    config = resolve(base, *({key: value} for key, value in changes.items()))
+    return train_run(config, out, threads=1, log=lambda _: None, progress=False, branch=branch)
 
 
 def trained_epochs(run):
@@ -65,34 +64,37 @@ def assert_same_files(a, b):
         assert filecmp.cmp(a / name, b / name, shallow=False), name
 
 
+def base_config(data_root, **train):
+    return {"data": {"root": str(data_root), "train_samples": 512},
+            "model": {"name": "resnet", "resnet": {"width": 4, "blocks": [1, 1]}},
+            "train": {"epochs": 6, "batch_size": 64, "lr": 0.05, **train},
+            "distancing": {"strength": 1.0, "sigma2": 1.0e-3, "checkpoints": [2, 4]}, "snapshots": [1]}
+
+
 @pytest.fixture(scope="module")
 def trunk(tmp_path_factory, data_root):
-    """The no-hill twin keeps its state after epoch 1 for the hill runs; the hill with two
-    checkpoints keeps its state after epoch 3 for the hill with one."""
+    """The no-hill twin keeps its state after epoch 1 for the hill runs."""
     root = tmp_path_factory.mktemp("tree")
-    base = [str(root / "base.yaml")]
-    (root / "base.yaml").write_text(f"data: {{root: {data_root}, train_samples: 512}}\n"
-                                    "model: {name: resnet, resnet: {width: 4, blocks: [1, 1]}}\n"
-                                    "train: {epochs: 6, batch_size: 64, lr: 0.05}\n"
-                                    "distancing: {strength: 1.0, sigma2: 1.0e-3, checkpoints: [2, 4]}\n"
-                                    "snapshots: [1]\n")
-    train(root / "twin", *base, "--set", "distancing.strength=0", "--set", "branch_states=[1]")
+    base = base_config(data_root)
+    (root / "base.yaml").write_text(yaml.safe_dump(base))
+    train(root / "twin", base, distancing={"strength": 0.0}, branch_states=[1])
     return root, base
 
 
 def test_a_branch_writes_every_file_as_the_run_from_scratch(trunk):
     root, base = trunk
     twin = root / "twin" / RUN_FILES["branches"]
-    train(root / "hill", *base, "--set", "branch_states=[3]", "--branch-from", str(twin), "--branch-epoch", "1")
-    train(root / "hill-scratch", *base, "--set", "branch_states=[3]")
+    train(root / "hill", base, branch=(twin, 1), branch_states=[3])
+    train(root / "hill-scratch", base, branch_states=[3])
     assert_same_files(root / "hill-scratch", root / "hill")
     assert (trained_epochs(root / "hill-scratch"), trained_epochs(root / "hill")) == (6, 5)
     # A branch of a branch, past a stored checkpoint: the hill's state (its checkpoint) carries over.
     hill = root / "hill" / RUN_FILES["branches"]
-    one = [*base, "--set", "distancing.checkpoints=[2]"]
-    result = train(root / "one", *one, "--branch-from", str(hill), "--branch-epoch", "3")
-    assert f"branching from {hill} after epoch 3" in result.stderr
-    train(root / "one-scratch", *one)
+    messages = []
+    config = resolve(base, {"distancing": {"checkpoints": [2]}})
+    train_run(config, root / "one", threads=1, log=messages.append, progress=False, branch=(hill, 3))
+    assert f"branching from {hill} after epoch 3" in messages
+    train(root / "one-scratch", base, distancing={"checkpoints": [2]})
     assert_same_files(root / "one-scratch", root / "one")
     assert trained_epochs(root / "one") == 3
 
@@ -101,8 +103,8 @@ def test_a_branch_killed_mid_run_resumes_from_its_own_state(trunk):
     root, base = trunk
     twin = root / "twin" / RUN_FILES["branches"]
     state, out = root / "state" / "branch.pt", root / "killed"
-    command = [sys.executable, "-m", "distancing.cli", "train", *base, "--out", str(out), "--state", str(state),
-               "--threads", "1", "--branch-from", str(twin), "--branch-epoch", "1"]
+    command = [sys.executable, "-m", "distancing.cli", "train", str(root / "base.yaml"), "--out", str(out),
+               "--state", str(state), "--threads", "1", "--branch-from", str(twin), "--branch-epoch", "1"]
     process = subprocess.Popen(command, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
     deadline = time.monotonic() + 120
     while not state.exists() and process.poll() is None:
@@ -113,35 +115,43 @@ def test_a_branch_killed_mid_run_resumes_from_its_own_state(trunk):
     assert process.returncode == -signal.SIGKILL, "the run ended before it could be killed"
     result = subprocess.run(command, capture_output=True, text=True, timeout=300)
     assert result.returncode == 0 and "resuming" in result.stderr, result.stderr
-    train(root / "plain", *base)
+    train(root / "plain", base)
     assert_same_files(root / "plain", out)
 
 
 def test_a_trunk_that_diverged_before_the_branch_point_hands_its_branches_the_divergence(tmp_path, data_root):
-    base = [str(tmp_path / "base.yaml")]
-    (tmp_path / "base.yaml").write_text(f"data: {{root: {data_root}, train_samples: 256}}\n"
-                                        "model: {name: resnet, resnet: {width: 4, blocks: [1, 1]}}\n"
-                                        "train: {epochs: 5, batch_size: 64, lr: 1.0e+6, momentum: 0.0}\n"
-                                        "distancing: {strength: 1.0, checkpoints: [3]}\n")
-    train(tmp_path / "twin", *base, "--set", "distancing.strength=0", "--set", "branch_states=[2]")
+    base = base_config(data_root, epochs=5, lr=1.0e6, momentum=0.0)
+    base["distancing"]["checkpoints"] = [3]
+    train(tmp_path / "twin", base, distancing={"strength": 0.0}, branch_states=[2])
     assert torch.load(tmp_path / "twin" / "branches.pt", weights_only=False).keys() == {2}
-    train(tmp_path / "hill", *base, "--branch-from", str(tmp_path / "twin" / "branches.pt"), "--branch-epoch", "2")
-    train(tmp_path / "scratch", *base)
+    train(tmp_path / "hill", base, branch=(tmp_path / "twin" / "branches.pt", 2))
+    train(tmp_path / "scratch", base)
     assert b"diverged" in (tmp_path / "scratch" / "metrics.csv").read_bytes()
     assert_same_files(tmp_path / "scratch", tmp_path / "hill")
 
 
-@pytest.mark.parametrize("change, message", [
-    (["--branch-epoch", "2"], "error: --branch-epoch: {twin} kept no state after epoch 2 (kept: 1;"),
-    (["--branch-epoch", "1", "--set", "seed=3"], "error: --branch-from: {twin} does not train this run's first 1 "
-                                                  "epochs (its seed differs)"),
-    (["--branch-epoch", "1", "--set", "branch_states=[1]"], "error: branch_states: epoch 1 lies before the branch "
-                                                             "point 1;"),
+@pytest.mark.parametrize("epoch, changes, message", [
+    (2, {}, "--branch-epoch: {twin} kept no state after epoch 2 (kept: 1;"),
+    (1, {"seed": 3}, "--branch-from: {twin} does not train this run's first 1 epochs (its seed differs)"),
+    (1, {"branch_states": [1]}, "branch_states: epoch 1 lies before the branch point 1;"),
 ])
-def test_a_wrong_trunk_stops_in_one_line_before_the_run_directory_exists(trunk, change, message):
+def test_a_wrong_trunk_stops_before_the_run_directory_exists(trunk, epoch, changes, message):
     root, base = trunk
     twin = root / "twin" / RUN_FILES["branches"]
-    result = run_cli("train", *base, "--out", str(root / "wrong"), "--branch-from", str(twin), *change)
-    assert result.returncode == 2 and len(result.stderr.strip().splitlines()) == 1, result.stderr
-    assert result.stderr.startswith(message.format(twin=twin))
+    with pytest.raises(ConfigError) as error:
+        train(root / "wrong", base, branch=(twin, epoch), **changes)
+    assert str(error.value).startswith(message.format(twin=twin))
+    assert not (root / "wrong").exists()
+
+
+def test_the_command_line_reports_a_wrong_trunk_in_one_line(trunk):
+    root, _ = trunk
+    twin = root / "twin" / RUN_FILES["branches"]
+    result = run_cli("train", str(root / "base.yaml"), "--out", str(root / "wrong"), "--branch-from", str(twin),
+                     "--branch-epoch", "1", "--set", "seed=3")
+    assert result.returncode == 2 and result.stderr.splitlines() == [
+        f"error: --branch-from: {twin} does not train this run's first 1 epochs (its seed differs)"]
+    result = run_cli("train", str(root / "base.yaml"), "--out", str(root / "wrong"), "--branch-from", str(twin))
+    assert result.returncode == 2 and result.stderr.splitlines() == [
+        "error: --branch-from: give both --branch-from and --branch-epoch, or neither"]
     assert not (root / "wrong").exists()
