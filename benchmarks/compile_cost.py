@@ -120,10 +120,10 @@ def main() -> None:
         net = epochs * saving - len(names) * cost
         total += net
         print(f"- {model}: compiling costs {cost:.2f} CPU-s per process (cached) and saves {saving:.3f} CPU-s per "
-              f"epoch; the plan's {len(names)} runs train {epochs} epochs: {net:+.0f} CPU-s saved "
-              f"(break-even at {cost / saving:.0f} epochs per process)" if saving > 0 else
+              f"epoch; the plan's {len(names)} runs train {epochs} epochs: compiling them changes the CPU-seconds by "
+              f"{-net:+.0f} (break-even at {cost / saving:.0f} epochs per process)" if saving > 0 else
               f"- {model}: compiling saves nothing per epoch ({saving:.3f} CPU-s)")
-    print(f"\nIn the whole pipeline, compiling every run would save {total:+.0f} CPU-seconds.")
+    print(f"\nIn the whole pipeline, compiling every run would change the CPU-seconds by {-total:+.0f}.")
 
 
 if __name__ == "__main__":
