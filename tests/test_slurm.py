@@ -151,10 +151,12 @@ def pipeline(target: Path, data_root: Path, **changes) -> Path:
 
 
 def on_slurm(workdir: Path, partition: str, *args: str) -> list[str]:
-    """The command line of the README: the project's profile, only the partition added."""
+    """The command line of the README: the project's profile, only the partition added (and, for the
+    tests' sake, status queries every two seconds instead of the profile's patient ones)."""
     return [sys.executable, "-m", "snakemake", "--snakefile", str(workdir / "Snakefile"), "--directory",
             str(workdir), *args, "--profile", str(ROOT / "profiles" / "slurm"),
-            "--default-resources", f"slurm_partition={partition}"]
+            "--default-resources", f"slurm_partition={partition}",
+            "--slurm-init-seconds-before-status-checks", "2", "--seconds-between-status-checks", "2"]
 
 
 def env() -> dict:
