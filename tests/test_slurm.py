@@ -228,8 +228,8 @@ def test_real_slurm_ctrl_c_ends_the_pipeline_and_cancels_its_queued_jobs(partiti
     workdir = pipeline(tmp_path / "p", data_root)
     try:
         before = new_jobs(set()) | {blocker_id}
-        # The profile's own status timing: a status query racing the Ctrl-C can leave Snakemake hanging.
-        process = subprocess.Popen(on_slurm(workdir, partition, "fig3_1", patient=True), env=env(),
+        # Figure 1.1's four independent training jobs, with the profile's own status timing.
+        process = subprocess.Popen(on_slurm(workdir, partition, "fig1_1", patient=True), env=env(),
                                    stdout=subprocess.DEVNULL,
                                    stderr=subprocess.DEVNULL, start_new_session=True)
         deadline = time.monotonic() + 120
