@@ -230,7 +230,9 @@ def test_real_slurm_ctrl_c_ends_the_pipeline_and_cancels_its_queued_jobs(partiti
     try:
         before = new_jobs(set()) | {blocker_id}
         # Figure 1.1's four independent training jobs, with the profile's own status timing.
+        # SIGINT as a terminal delivers it, even where this test runs in the background (SIG_IGN inherited).
         process = subprocess.Popen(on_slurm(workdir, partition, "fig1_1", patient=True), env=env(),
+                                   preexec_fn=lambda: signal.signal(signal.SIGINT, signal.SIG_DFL),
                                    stdout=subprocess.DEVNULL,
                                    stderr=subprocess.DEVNULL, start_new_session=True)
         deadline = time.monotonic() + 120
