@@ -4,10 +4,13 @@ from __future__ import annotations
 
 import hashlib
 import io
+import os
 import pickle
+import signal
 import subprocess
 import sys
 import tarfile
+import time
 from pathlib import Path
 
 import numpy as np
@@ -49,6 +52,19 @@ def run_cli(*args: str, timeout: float = 300) -> subprocess.CompletedProcess:
     """Run the ``distancing`` command in a fresh interpreter, as a user would."""
     return subprocess.run([sys.executable, "-m", "distancing.cli", *args], capture_output=True, text=True,
                           timeout=timeout)
+
+
+def kill_once_saved_then_rerun(command: list[str], state: Path) -> subprocess.CompletedProcess:
+    """SIGKILL a training command as soon as it has saved its resume state, then run it again."""
+    process = subprocess.Popen(command, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    deadline = time.monotonic() + 120
+    while not state.exists() and process.poll() is None:
+        assert time.monotonic() < deadline
+        time.sleep(0.01)
+    os.kill(process.pid, signal.SIGKILL)
+    process.wait()
+    assert process.returncode == -signal.SIGKILL, "the run ended before it could be killed"
+    return subprocess.run(command, capture_output=True, text=True, timeout=300)
 
 
 def fabricate_cifar(path, name, n_train_per_batch=6, n_test=5, classes=10):

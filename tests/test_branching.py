@@ -3,11 +3,7 @@ state it kept, writing every file byte for byte as the run trained from scratch.
 
 import csv
 import filecmp
-import os
-import signal
-import subprocess
 import sys
-import time
 
 import pytest
 import torch
@@ -18,7 +14,7 @@ from distancing.config import ConfigError, resolve
 from distancing.files import RUN_FILES
 from distancing.training import train_run
 
-from .conftest import run_cli
+from .conftest import kill_once_saved_then_rerun, run_cli
 
 
 def config(**changes):
@@ -105,15 +101,7 @@ def test_a_branch_killed_mid_run_resumes_from_its_own_state(trunk):
     state, out = root / "state" / "branch.pt", root / "killed"
     command = [sys.executable, "-m", "distancing.cli", "train", str(root / "base.yaml"), "--out", str(out),
                "--state", str(state), "--threads", "1", "--branch-from", str(twin), "--branch-epoch", "1"]
-    process = subprocess.Popen(command, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
-    deadline = time.monotonic() + 120
-    while not state.exists() and process.poll() is None:
-        assert time.monotonic() < deadline
-        time.sleep(0.01)
-    os.kill(process.pid, signal.SIGKILL)
-    process.wait()
-    assert process.returncode == -signal.SIGKILL, "the run ended before it could be killed"
-    result = subprocess.run(command, capture_output=True, text=True, timeout=300)
+    result = kill_once_saved_then_rerun(command, state)
     assert result.returncode == 0 and "resuming" in result.stderr, result.stderr
     train(root / "plain", base)
     assert_same_files(root / "plain", out)

@@ -23,7 +23,7 @@ from distancing.files import DISTANCES_COLUMNS, METRICS_COLUMNS
 from distancing.hill import FlatParameters
 from distancing.optim import FlatSGD, build_scheduler
 
-from .conftest import run_cli
+from .conftest import kill_once_saved_then_rerun, run_cli
 
 
 def read_csv(path):
@@ -333,15 +333,7 @@ def test_a_run_started_from_another_resumes_from_its_own_state_after_sigkill(tmp
     assert run_cli("train", *child, "--out", str(tmp_path / "whole")).returncode == 0
     out, state = tmp_path / "killed", tmp_path / "state.pt"
     command = [sys.executable, "-m", "distancing.cli", "train", *child, "--out", str(out), "--state", str(state)]
-    process = subprocess.Popen(command, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
-    deadline = time.monotonic() + 120
-    while not state.exists() and process.poll() is None:
-        assert time.monotonic() < deadline
-        time.sleep(0.01)
-    os.kill(process.pid, signal.SIGKILL)
-    process.wait()
-    assert process.returncode == -signal.SIGKILL, "the run ended before it could be killed"
-    result = subprocess.run(command, capture_output=True, text=True, timeout=300)
+    result = kill_once_saved_then_rerun(command, state)
     assert result.returncode == 0 and "resuming" in result.stderr, result.stderr
     for name in ("metrics.csv", "distances.csv", "predictions.npz", "weights.npz", "learning_rates.csv"):
         assert (out / name).read_bytes() == (tmp_path / "whole" / name).read_bytes(), name
