@@ -2,6 +2,7 @@
 for real (every figure and CSV, the report, reruns, and a job killed mid-run)."""
 
 import csv
+import dataclasses
 import filecmp
 import os
 import re
@@ -202,6 +203,37 @@ def test_runs_that_share_their_first_epochs_form_a_tree_of_trunks_and_branches()
     # Budgets still count every epoch a member's trajectory took.
     assert plan.peers()["distancing"]["budget"] == 45
     assert tree.epochs_trained() == tree.epochs_described() - sum(epoch for _, epoch in tree.trunks.values())
+
+
+def test_each_evaluation_runs_only_in_the_trees_of_the_runs_that_read_it(monkeypatch):
+    """Curves where a runs-figure draws a run of the tree, members on the extra held-out samples where
+    an ensemble scores one, the function distance where a figure declares it reads it (none does)."""
+    plan = Plan(default_config())
+    tree = plan.tree()
+
+    def root(run):
+        while run in tree.trunks:
+            run = tree.trunks[run][0]
+        return run
+
+    def trees(figures):
+        return {root(run) for figure in figures for run in plan.run_names(figure)}
+
+    curves = trees(f for f in FIGURE_TABLE if FIGURE_TABLE[f].source == "runs")
+    scored = trees(f for f in FIGURE_TABLE if FIGURE_TABLE[f].source == "ensembles") | {
+        root(run) for run in plan.peer_runs()}
+    held_out = default_config()["base"]["data"]["ensemble_val_samples"]
+    for run, config in tree.configs.items():
+        assert config["curves"] == (root(run) in curves), run
+        assert config["data"]["ensemble_val_samples"] == (held_out if root(run) in scored else None), run
+        assert not config["function_distance"], run
+    assert 0 < sum(c["data"]["ensemble_val_samples"] is None for c in tree.configs.values()) < len(tree.configs)
+    # A figure that reads the function distance turns it on for its runs' trees, and only those.
+    monkeypatch.setitem(FIGURE_TABLE, "fig3_2", dataclasses.replace(FIGURE_TABLE["fig3_2"], function_distance=True))
+    plan = Plan(default_config())
+    tree, logged = plan.tree(), trees(["fig3_2"])
+    assert {run for run, c in tree.configs.items() if c["function_distance"]} == {
+        run for run in tree.configs if root(run) in logged}
 
 
 @pytest.mark.parametrize("change,message", [

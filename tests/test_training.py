@@ -565,6 +565,25 @@ def test_a_run_never_imports_torch_dynamo(tmp_path, tiny_config):
 
 
 
+def test_without_the_function_distance_its_column_is_empty_and_nothing_else_changes(tmp_path, tiny_config):
+    """function_distance: false (nothing reads it) skips the evaluation on the training inputs after
+    the checkpoint's epoch; every other file and column is the same bytes."""
+    train(tiny_config, tmp_path / "logged")
+    train(tiny_config, tmp_path / "lean", "--set", "function_distance=false")
+    logged, lean = read_csv(tmp_path / "logged" / "distances.csv"), read_csv(tmp_path / "lean" / "distances.csv")
+    assert len(logged) == len(lean) > 0
+    for a, b in zip(logged, lean, strict=True):
+        assert b["function_distance"] == "nan" and float(a["function_distance"]) >= 0
+        assert {k: v for k, v in a.items() if k != "function_distance"} == {
+            k: v for k, v in b.items() if k != "function_distance"}
+    for name in ("predictions.npz", "weights.npz", "metrics.csv", "learning_rates.csv"):
+        assert (tmp_path / "logged" / name).read_bytes() == (tmp_path / "lean" / name).read_bytes(), name
+    count = {run: {r["phase"]: int(r["count"]) for r in read_csv(tmp_path / run / "timing.csv")}
+             for run in ("logged", "lean")}
+    after_checkpoint = len({r["epoch"] for r in logged}) - 1  # the epochs after the checkpoint's own
+    assert count["logged"]["evaluation"] - count["lean"]["evaluation"] == after_checkpoint
+
+
 def test_without_curves_only_the_epochs_that_keep_a_member_are_evaluated(tmp_path, tiny_config):
     """curves: false (a run whose curves nothing reads) evaluates after the snapshot, the checkpoint
     and the last epoch only; training, members and their predictions are the same bytes."""

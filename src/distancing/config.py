@@ -85,6 +85,8 @@ DEFAULTS: dict[str, Any] = {
     "curves": True,                # evaluate after every epoch (the validation columns of metrics.csv and the
                                    # distances to the checkpoints); false: only after the epochs that keep a
                                    # member (elsewhere empty), for runs whose curves nothing reads
+    "function_distance": True,     # log the function distance to each checkpoint on the training inputs after
+                                   # every evaluated epoch (distances.csv); false: that column is empty
     "snapshots": [],               # extra epochs whose validation predictions are stored
     "init": {                      # start from another run's saved training state (FGE, SWA):
         "from": None,              # its run directory (it lists the epoch in saved_states) ...
@@ -295,6 +297,7 @@ def validate(config: dict[str, Any]) -> dict[str, Any]:
     dist["checkpoints"] = _as_epochs("distancing.checkpoints", dist["checkpoints"], epochs, 1, epochs - 1)
 
     c["curves"] = _as_bool("curves", c["curves"])
+    c["function_distance"] = _as_bool("function_distance", c["function_distance"])
     c["snapshots"] = _as_epochs("snapshots", c["snapshots"], epochs, 1, epochs)
     c["saved_states"] = _as_epochs("saved_states", c["saved_states"], epochs, 1, epochs)
     c["branch_states"] = _as_epochs("branch_states", c["branch_states"], epochs, 1, epochs)

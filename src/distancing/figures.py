@@ -46,11 +46,13 @@ class Figure:
 
     ``source`` is "formula" (drawn from equations, no runs), "runs" (metrics and distances),
     "ensembles" (checkpoint ensembles of its runs) or "peers" (the peer-ensemble tables).
+    ``function_distance``: whether it reads distances.csv's function distance (its runs log it).
     """
 
     name: str
     source: str
     panels: tuple[Panel, ...] = ()
+    function_distance: bool = False
 
 
 @dataclass(frozen=True)
@@ -61,15 +63,17 @@ class FigureSpec:
     source: str
     settings: dict[str, Any] | None = None
     panels: Callable[[RunBuilder, dict[str, Any]], tuple[Panel, ...]] | None = None
+    function_distance: bool = False
 
 
 FIGURE_TABLE: dict[str, FigureSpec] = {}  # figure name -> spec, in the order figures are listed
 
 
-def figure(name: str, source: str, settings: dict[str, Any] | None = None):
-    """Register a figure's panel builder (a decorator): a new figure is one entry, one script, one caption."""
+def figure(name: str, source: str, settings: dict[str, Any] | None = None, function_distance: bool = False):
+    """Register a figure's panel builder (a decorator): a new figure is one entry, one script, one
+    caption. ``function_distance``: its script reads the function distance (nothing logs it otherwise)."""
     def register(panels: Callable[[RunBuilder, dict[str, Any]], tuple[Panel, ...]] | None = None):
-        FIGURE_TABLE[name] = FigureSpec(source, settings, panels)
+        FIGURE_TABLE[name] = FigureSpec(source, settings, panels, function_distance)
         return panels
     return register
 

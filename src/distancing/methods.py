@@ -12,6 +12,7 @@ checkpoint, in weight space and in function space.
 
 from __future__ import annotations
 
+import math
 from collections.abc import Callable
 from typing import Any, Protocol
 
@@ -70,7 +71,8 @@ class CheckpointLog:
     - ``function_distance``: D (``distancing.function.distance``) between the network's and the
       checkpoint's predictions on the first n training inputs, n = min(training samples,
       validation samples), both in evaluation mode, un-augmented (what the function hill pushes;
-      n caps the extra evaluation at the validation split's size: CIFAR's first 10000 of 50000);
+      n caps the extra evaluation at the validation split's size: CIFAR's first 10000 of 50000;
+      n = 0 where nothing reads it, ``function_distance: false``: the column is then empty);
     - ``disagreement``: the fraction of validation samples whose predicted class differs from
       the checkpoint's (what either changes), from the stored validation predictions.
     """
@@ -93,7 +95,8 @@ class CheckpointLog:
         if not self.epochs:
             return []
         weight = (torch.stack(self.weights) - theta).pow(2).sum(1).sqrt().tolist()
-        function = to_checkpoints(self.distance, log_probs[:self.samples], torch.stack(self.log_probs)).tolist()
+        function = (to_checkpoints(self.distance, log_probs[:self.samples], torch.stack(self.log_probs)).tolist()
+                    if self.samples else [math.nan] * len(self.epochs))
         classes = val_probs.argmax(-1)
         disagreement = [float((classes != stored).double().mean()) for stored in self.predictions]
         return [{"epoch": epoch, "checkpoint": i, "checkpoint_epoch": c, "distance": weight[i],

@@ -69,7 +69,8 @@ class Plan:
         if self._figures is None:
             settings = self.config["experiments"]
             self._figures = {name: Figure(name, spec.source, spec.panels(self.builder, settings.get(name, {}))
-                                          if spec.panels else ()) for name, spec in FIGURE_TABLE.items()}
+                                          if spec.panels else (), spec.function_distance)
+                             for name, spec in FIGURE_TABLE.items()}
         return self._figures
 
     # ------------------------------------------------------------ seeds
@@ -135,11 +136,15 @@ class Plan:
         the trunks runs branch from (``runs.collect``); built once."""
         if self._tree is None:
             figures = self.figures().values()
-            wanted = [run for figure in figures for run in self.seeded_runs(figure)]
-            wanted += [run for ensembles in self.peer_members().values() for members in ensembles
-                       for run, _ in members]
-            curves = [run for figure in figures if figure.source == "runs" for run in self.seeded_runs(figure)]
-            self._tree = collect(self.builder, wanted, curves)
+            drawn = {figure.name: self.seeded_runs(figure) for figure in figures}
+            peer_members = [run for ensembles in self.peer_members().values() for members in ensembles
+                            for run, _ in members]
+            self._tree = collect(
+                self.builder, [run for runs in drawn.values() for run in runs] + peer_members,
+                curves=[run for figure in figures if figure.source == "runs" for run in drawn[figure.name]],
+                function_distance=[run for figure in figures if figure.function_distance for run in drawn[figure.name]],
+                members=[run for figure in figures if figure.source == "ensembles" for run in drawn[figure.name]]
+                + peer_members)
         return self._tree
 
     def seeded_runs(self, figure: Figure) -> list[Run]:

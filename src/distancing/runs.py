@@ -293,10 +293,16 @@ def branch_points(configs: Mapping[str, Mapping[str, Any]]) -> dict[str, tuple[s
     return trunks
 
 
-def collect(builder: RunBuilder, wanted: Iterable[Run], curves: Iterable[Run]) -> RunSet:
+def collect(builder: RunBuilder, wanted: Iterable[Run], curves: Iterable[Run] = (),
+            function_distance: Iterable[Run] = (), members: Iterable[Run] = ()) -> RunSet:
     """The runs ``wanted`` and the parents they start from, each once, with the states they keep for
-    the runs that start (``init``) or branch (``branching.py``) from them. Only runs whose curves
-    are read (``curves``), and the runs that share their first epochs, evaluate after every epoch."""
+    the runs that start (``init``) or branch (``branching.py``) from them.
+
+    Each evaluation runs only where something reads it: per-epoch curves for the runs in
+    ``curves``, the function distance for those in ``function_distance``, members on the extra
+    held-out samples (``data.ensemble_val_samples``) for those in ``members``; the others evaluate
+    only what their members need. A branch inherits its trunk's first epochs, records included, so
+    a whole tree evaluates what any of its runs needs."""
     wanted = list(wanted)
     configs: dict[str, dict[str, Any]] = {}
     parents: dict[str, str] = {}
@@ -324,11 +330,17 @@ def collect(builder: RunBuilder, wanted: Iterable[Run], curves: Iterable[Run]) -
         kept.setdefault(trunk, set()).add(epoch)
     for name, epochs in kept.items():
         configs[name] = resolve(dict(configs[name], branch_states=sorted(epochs)))
-    read = {builder.name(run) for run in curves}
     root = {name: root_of(name, trunks) for name in configs}
-    evaluated = {root[name] for name in read}  # a branch inherits its trunk's first epochs, records included
+
+    def trees(runs: Iterable[Run]) -> set[str]:
+        return {root[builder.name(run)] for run in runs}
+
+    with_curves, with_function_distance, scored = trees(curves), trees(function_distance), trees(members)
     for name, config in configs.items():
-        config["curves"] = root[name] in evaluated
+        config["curves"] = root[name] in with_curves
+        config["function_distance"] = root[name] in with_function_distance
+        if root[name] not in scored:
+            config["data"] = dict(config["data"], ensemble_val_samples=None)
     return RunSet(configs, parents, trunks)
 
 

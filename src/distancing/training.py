@@ -216,8 +216,8 @@ class Trainer:
         self.optimizer = FlatSGD(self.flat.data, self.flat.grad, train)
         self.scheduler = build_scheduler(self.optimizer, train, self.steps_per_epoch)
         self.method = build_method(config, self.num_params, device)
-        self.record = CheckpointLog(config["distancing"]["function"]["distance"],
-                                    min(len(self.data.y_train), len(self.data.y_val)))
+        logged = min(len(self.data.y_train), len(self.data.y_val)) if config["function_distance"] else 0
+        self.record = CheckpointLog(config["distancing"]["function"]["distance"], logged)
         self.checkpoint_epochs = set(config["distancing"]["checkpoints"])
         self.snapshot_epochs = set(config["snapshots"])
         self.generator = torch.Generator(device=device).manual_seed(config["seed"])
@@ -363,7 +363,7 @@ class Trainer:
     def finish_epoch(self, stats: dict[str, float]) -> None:
         """Evaluate, store checkpoints and members, log distances and the metrics row."""
         diverged = not all(math.isfinite(stats[k]) for k in ("train_loss", "hill"))
-        val_loss, val_acc, probs = math.nan, math.nan, None
+        val_loss, val_acc, probs, log_probs = math.nan, math.nan, None, None
         if not diverged:
             stored = self.epoch in self.checkpoint_epochs
             last = self.epoch == self.config["train"]["epochs"]
@@ -371,7 +371,7 @@ class Trainer:
             evaluated = self.config["curves"] or stored or last or self.epoch in self.snapshot_epochs
             if evaluated:
                 val_loss, val_acc, probs = self.evaluate()
-                if stored or self.record.epochs:  # the log's function distance reads the first n of them
+                if stored or (self.record.epochs and self.record.samples):  # the log's function distance
                     log_probs = self.train_log_probs(None if stored else self.record.samples)
             if stored:
                 self.method.add_checkpoint(self.flat.data, self.epoch, log_probs)
