@@ -30,7 +30,7 @@ from distancing.config import NUMERICS
 from distancing.plan import Plan, load_profiles
 from distancing.prose import used_models
 
-COMPARED = ("metrics.csv", "predictions.npz", "weights.npz")
+COMPARED = ("metrics.csv", "predictions.npz", "members.npz")
 
 
 def train(config: Path, out: Path, mode: str, threads: int) -> tuple[float, str, str]:

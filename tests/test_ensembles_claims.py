@@ -9,6 +9,7 @@ import pytest
 from distancing.claims import FIGURE_STATISTICS as STATISTICS
 from distancing.claims import interval, minimum_detectable_effect, slope, verdict
 from distancing.ensembles import accuracy, calibrated_nll, disagreement, ece, ensemble_row, final_first_order, nll
+from distancing.members import MembersError, load_members, save_members
 
 # Three samples, two classes, two members.
 MEMBERS = np.array([
@@ -244,8 +245,12 @@ def fabricate_run(root, name, epochs, kinds, probs, weights):
     np.savez(run / "predictions.npz", probs=np.asarray(probs, dtype=np.float32), labels=LABELS,
              epochs=np.asarray(epochs), kinds=np.asarray(kinds), status=np.asarray("completed"),
              weight_distances=np.zeros((len(epochs), len(epochs))))
-    np.savez(run / "weights.npz", weights=np.asarray(weights, dtype=np.float16), epochs=np.asarray(epochs),
-             kinds=np.asarray(kinds))
+    # Members stored whole: a 2-parameter "network" split over two entries, and a buffer that
+    # weight distances must ignore.
+    weights = np.asarray(weights, dtype=np.float32)
+    states = [{"a.weight": w[:1], "b.weight": w[1:], "bn.running_var": np.full(3, 100.0 * i, np.float32)}
+              for i, w in enumerate(weights)]
+    save_members(run / "members.npz", epochs, kinds, states, ["a.weight", "b.weight"], states[0])
 
 
 def test_peer_rows_pick_members_and_measure_pairs(tmp_path):
@@ -260,8 +265,8 @@ def test_peer_rows_pick_members_and_measure_pairs(tmp_path):
              "deep": {"label": "D", "budget": 12, "ensembles": [[("deep0", [6]), ("deep1", [6])]]}}
     runs = tmp_path / "runs"
     predictions = {run.name: run / "predictions.npz" for run in runs.iterdir()}
-    weights = {run.name: run / "weights.npz" for run in runs.iterdir()}
-    rows, pairs, scores = peer_rows(predictions, weights, peers, members=3)
+    stored = {run.name: run / "members.npz" for run in runs.iterdir()}
+    rows, pairs, scores = peer_rows(predictions, stored, peers, members=3)
     # Each member's own scores: the deep ensemble's are a (2 of 3 right) and b (all right).
     assert [(r["member"], r["accuracy"]) for r in scores if r["method"] == "deep"] == [(0, 2 / 3), (1, 1.0)]
     assert [r["nll_calibrated"] for r in scores if r["method"] == "deep"] == pytest.approx(
@@ -277,8 +282,32 @@ def test_peer_rows_pick_members_and_measure_pairs(tmp_path):
     (pair,) = [p for p in pairs if p["method"] == "deep"]
     assert pair["weight_distance"] == pytest.approx(2.0) and pair["pair_accuracy"] == 1.0
     with pytest.raises(ValueError, match="run sgdr: no stored member at epoch 5"):
-        peer_rows(predictions, weights, {"snapshot": {"label": "S", "budget": 6, "ensembles": [[("sgdr", [6, 5])]]}},
+        peer_rows(predictions, stored, {"snapshot": {"label": "S", "budget": 6, "ensembles": [[("sgdr", [6, 5])]]}},
                   members=3)
+
+
+def test_members_are_stored_whole_and_an_earlier_version_is_refused_in_one_line(tmp_path):
+    """Parameters and buffers come back exactly, per member, by epoch; weight vectors hold only
+    the parameters, in the model's order; weights.npz of an earlier version says to retrain."""
+    states = [{"w": np.arange(4, dtype=np.float32).reshape(2, 2) + i, "bn.running_mean": np.full(2, i, np.float32),
+               "bn.num_batches_tracked": np.asarray(7 * i)} for i in range(3)]
+    save_members(tmp_path / "members.npz", [2, 4, 6], ["snapshot", "checkpoint", "final"], states, ["w"], states[0])
+    members = load_members(tmp_path / "members.npz")
+    assert len(members) == 3 and members.kinds.tolist() == ["snapshot", "checkpoint", "final"]
+    state = members.state(members.index(4))
+    assert {k: v.tolist() for k, v in state.items()} == {k: v.tolist() for k, v in states[1].items()}
+    assert state["bn.num_batches_tracked"].dtype == np.int64
+    assert members.weight_vectors().tolist() == [[0, 1, 2, 3], [1, 2, 3, 4], [2, 3, 4, 5]]
+    with pytest.raises(MembersError, match="no member kept after epoch 5"):
+        members.index(5)
+    (tmp_path / "old").mkdir()
+    np.savez(tmp_path / "old" / "members.npz", weights=np.zeros((1, 4), np.float16))
+    with pytest.raises(MembersError) as error:
+        load_members(tmp_path / "old" / "members.npz")
+    assert "\n" not in str(error.value) and str(error.value).endswith("retrain the run")
+    save_members(tmp_path / "none.npz", [], [], [], ["w"], states[0])
+    assert len(load_members(tmp_path / "none.npz")) == 0
+    assert load_members(tmp_path / "none.npz").weight_vectors().shape == (0, 4)
 
 
 def test_the_weight_decay_claim_subtracts_each_no_hill_twin(tmp_path):

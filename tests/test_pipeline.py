@@ -309,6 +309,10 @@ def test_each_evaluation_runs_only_in_the_trees_of_the_runs_that_read_it(monkeyp
      "'deep_m_budget', which peers.methods does not list"),
     (lambda c: c.update(plugins=["no_such_module"]), "plugins: cannot import 'no_such_module'"),
     (lambda c: c["experiments"].pop("fig3_2"), "experiments: 'fig3_2' is a required property"),
+    (lambda c: c["experiments"]["basins"].update(points=2),
+     "experiments.basins.points: 2 is less than the minimum of 3"),
+    (lambda c: c["claims"]["hill_crosses_a_barrier"].update(statistic="barrier_curvature_hill_vs_twin"),
+     "claims.hill_crosses_a_barrier.statistic: unknown statistic 'barrier_curvature_hill_vs_twin'"),
 ])
 def test_bad_pipeline_config_names_the_key(change, message):
     config = smoke_config()
@@ -517,6 +521,69 @@ def test_smoke_pipeline_writes_ensembles_and_claims(smoke_run):
     steps = read_csv(results / "runs" / name / "learning_rates.csv")
     assert len(steps) == 6 * 4 and [r["epoch"] for r in steps[:5]] == ["1", "1", "1", "1", "2"]  # 256 / 64
     assert float(steps[8]["lr"]) == pytest.approx(0.05)  # the restart after 2 epochs
+
+
+def test_smoke_barriers_read_the_stored_members_of_the_pairs_the_plan_declares(smoke_run):
+    """barriers.csv has one row per declared pair; each barrier is the path's (paths.csv) largest
+    excess over the blend of its endpoints; the hill's path and its twin's start at the same
+    network (they share the checkpoint's bytes); the weight distance is the members' own; the
+    claims read these barriers."""
+    from distancing.basins import barrier
+    from distancing.members import load_members
+
+    workdir, _ = smoke_run
+    config = yaml.safe_load((workdir / "config.yaml").read_text())
+    results = workdir / "results-smoke"
+    barriers = read_csv(results / "basins" / "basins" / "barriers.csv")
+    paths = read_csv(results / "basins" / "basins" / "paths.csv")
+    declared = Plan(config).barrier_pairs("basins")
+    assert [(r["panel"], r["series"], int(r["seed"]), [r["a_run"], int(r["a_epoch"])], [r["b_run"], int(r["b_epoch"])])
+            for r in barriers] == [(p["panel"], p["series"], p["seed"], p["a"], p["b"]) for p in declared]
+    points = config["experiments"]["basins"]["points"]
+    starts = {}
+    for r in barriers:
+        path = [q for q in paths if (q["panel"], q["series"], q["seed"]) == (r["panel"], r["series"], r["seed"])]
+        t = [float(q["t"]) for q in path]
+        assert t == pytest.approx(list(np.linspace(0, 1, points)))
+        for column in ("train_loss", "val_loss", "val_error"):
+            assert float(r[f"{column}_barrier"]) == pytest.approx(barrier(t, [float(q[column]) for q in path]))
+        a, b = (load_members(results / "runs" / r[f"{end}_run"] / "members.npz") for end in ("a", "b"))
+        vectors = a.weight_vectors()[a.index(int(r["a_epoch"]))], b.weight_vectors()[b.index(int(r["b_epoch"]))]
+        assert float(r["weight_distance"]) == pytest.approx(np.linalg.norm(vectors[0].astype(float) - vectors[1]))
+        starts[(r["panel"], r["series"], r["seed"])] = path[0]["train_loss"]
+    hills = [key for key in starts if key[1] == "distancing"]
+    assert hills and all(starts[key] == starts[(key[0], "no_hill", key[2])] for key in hills)
+    by = {(r["panel"], r["series"], r["seed"]): float(r["train_loss_barrier"]) for r in barriers}
+    rows = [r for r in read_csv(results / "claims.csv") if r["claim"] == "hill_crosses_a_barrier"]
+    assert {r["panel"] for r in rows} == {"mobilenetv2", "resnet"}
+    for row in rows:
+        want = [by[(row["panel"], "distancing", seed)] - by[(row["panel"], "no_hill", seed)] for seed in ("0", "1")]
+        assert [float(v) for v in row["values"].split()] == pytest.approx(want, rel=1e-3, abs=1e-9)
+
+
+def test_smoke_weight_averages_sit_beside_their_ensembles_and_claims_read_them(smoke_run):
+    """One averaged network per peer ensemble, of as many members, beside that ensemble's own
+    scores from peers.csv; the claims compare the two per replicate."""
+    workdir, _ = smoke_run
+    config = yaml.safe_load((workdir / "config.yaml").read_text())
+    results = workdir / "results-smoke"
+    averages = read_csv(results / "basins" / "weight_averages.csv")
+    peers = read_csv(results / "ensembles" / "peers.csv")
+    full = {}
+    for r in peers:
+        full[(r["method"], r["replicate"])] = r  # rows grow member by member: the last is the full ensemble
+    assert {(r["method"], r["replicate"]) for r in averages} == set(full)
+    for r in averages:
+        ensemble = full[(r["method"], r["replicate"])]
+        assert r["members"] == ensemble["members"]
+        assert float(r["ensemble_accuracy"]) == pytest.approx(float(ensemble["accuracy"]))
+        assert float(r["ensemble_nll_calibrated"]) == pytest.approx(float(ensemble["nll_calibrated"]))
+        assert 0 <= float(r["accuracy"]) <= 1 and float(r["nll_calibrated"]) > 0
+    (row,) = [r for r in read_csv(results / "claims.csv") if r["claim"] == "distancing_average_loses"]
+    want = [100 * (float(r["accuracy"]) - float(r["ensemble_accuracy"])) for r in averages
+            if r["method"] == "distancing"]
+    assert [float(v) for v in row["values"].split()] == pytest.approx(want, rel=1e-3, abs=1e-9)
+    assert row["figure"] == "weight_averages" and config["peers"]["members"] == 2
 
 
 def test_a_finished_tree_has_nothing_to_do_and_plot_edits_rerun_only_plots(smoke_run):

@@ -14,7 +14,7 @@ import yaml
 from distancing.server import ENVIRONMENT, available, descends_from
 
 pytestmark = pytest.mark.skipif(not available(), reason="the training server needs Linux (SCM_RIGHTS, pidfd)")
-OUTPUTS = ("metrics.csv", "distances.csv", "predictions.npz", "weights.npz", "learning_rates.csv")
+OUTPUTS = ("metrics.csv", "distances.csv", "predictions.npz", "members.npz", "learning_rates.csv")
 
 
 @pytest.fixture

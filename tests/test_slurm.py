@@ -291,5 +291,5 @@ def test_real_slurm_a_cancelled_training_job_is_resubmitted_and_resumes_to_the_s
     resumed = re.search(r"resuming .*after epoch (\d+)", train_log)
     assert resumed and 1 <= int(resumed.group(1)) < 30, train_log[-2000:]
     out_killed, out_whole = killed / "results-smoke" / "runs" / run, whole / "results-smoke" / "runs" / run
-    for name in ("metrics.csv", "distances.csv", "predictions.npz", "weights.npz", "learning_rates.csv"):
+    for name in ("metrics.csv", "distances.csv", "predictions.npz", "members.npz", "learning_rates.csv"):
         assert (out_killed / name).read_bytes() == (out_whole / name).read_bytes(), name

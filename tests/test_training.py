@@ -17,10 +17,12 @@ import torch
 import torch.nn.functional as F
 import yaml
 
+from distancing.basins import network
 from distancing.config import parse_override, resolve
-from distancing.data import augment
+from distancing.data import augment, load_dataset
 from distancing.files import DISTANCES_COLUMNS, METRICS_COLUMNS
 from distancing.hill import FlatParameters
+from distancing.members import load_members
 from distancing.optim import FlatSGD, build_scheduler
 
 from .conftest import kill_once_saved_then_rerun, run_cli
@@ -41,8 +43,9 @@ def test_a_run_writes_its_files_with_the_documented_columns(tmp_path, tiny_confi
     out = tmp_path / "run"
     train(tiny_config, out)
     assert sorted(p.name for p in out.iterdir()) == ["branches.pt", "config.yaml", "distances.csv",
-                                                     "learning_rates.csv", "metrics.csv", "predictions.npz",
-                                                     "states.pt", "timing.csv", "weights.npz"]
+                                                     "learning_rates.csv", "members.npz", "metrics.csv",
+                                                     "predictions.npz",
+                                                     "states.pt", "timing.csv"]
     assert torch.load(out / "states.pt", weights_only=False) == {}  # no saved_states: nothing for child runs
     assert torch.load(out / "branches.pt", weights_only=False) == {}  # no branch_states: nothing for branches
     # One learning rate per optimizer step; each epoch's first is the one metrics.csv reports.
@@ -99,10 +102,22 @@ def test_a_run_writes_its_files_with_the_documented_columns(tmp_path, tiny_confi
         disagreement = [float(r["disagreement"]) for r in distances]
         assert disagreement[0] == 0.0 and disagreement[2] == pytest.approx(changed) and changed > 0
 
-    with np.load(out / "weights.npz") as w, np.load(out / "predictions.npz") as p:
-        weights = w["weights"].astype(np.float64)
-        assert w["weights"].dtype == np.float16 and weights.shape[0] == 3
-        assert np.linalg.norm(weights[1] - weights[2]) == pytest.approx(p["weight_distances"][1, 2], rel=1e-2)
+    # The members stored whole: float32 parameters and BatchNorm buffers, a network each.
+    members = load_members(out / "members.npz")
+    with np.load(out / "predictions.npz") as p:
+        weights = members.weight_vectors().astype(np.float64)
+        assert weights.dtype == np.float64 and members.weight_vectors().dtype == np.float32 and len(members) == 3
+        assert members.epochs.tolist() == p["epochs"].tolist() and members.kinds.tolist() == p["kinds"].tolist()
+        assert np.linalg.norm(weights[1] - weights[2]) == pytest.approx(p["weight_distances"][1, 2], rel=1e-6)
+        final = yaml.safe_load((out / "config.yaml").read_text())
+        data = load_dataset("mnist1d", final["data"]["root"])
+        model = network(final, data)
+        model.load_state_dict({k: torch.from_numpy(v) for k, v in members.state(2).items()})
+        assert any("running_var" in k for k in members.states) and model.training
+        model.eval()
+        with torch.no_grad():
+            probs = torch.softmax(model(data.prepare(data.x_val)), 1).numpy()
+        assert np.allclose(probs, p["probs"][2][:len(probs)], atol=1e-5)  # the stored member predicts as it did
 
     config = yaml.safe_load((out / "config.yaml").read_text())
     assert config["distancing"]["checkpoints"] == [2]
@@ -113,7 +128,7 @@ def test_a_run_writes_its_files_with_the_documented_columns(tmp_path, tiny_confi
 def test_same_config_and_seed_give_byte_identical_tables(tmp_path, tiny_config):
     train(tiny_config, tmp_path / "a")
     train(tiny_config, tmp_path / "b")
-    for name in ("metrics.csv", "distances.csv", "predictions.npz", "weights.npz", "learning_rates.csv"):
+    for name in ("metrics.csv", "distances.csv", "predictions.npz", "members.npz", "learning_rates.csv"):
         assert (tmp_path / "a" / name).read_bytes() == (tmp_path / "b" / name).read_bytes(), name
     train(tiny_config, tmp_path / "c", "--set", "seed=1")
     assert (tmp_path / "a" / "metrics.csv").read_bytes() != (tmp_path / "c" / "metrics.csv").read_bytes()
@@ -150,7 +165,7 @@ def test_sigkill_at_any_moment_then_the_same_command_gives_identical_metrics(tmp
     assert "resuming" in result.stderr
     for name in ("metrics.csv", "distances.csv"):
         assert (out / name).read_bytes() == (tmp_path / "whole" / name).read_bytes(), name
-    for name in ("predictions.npz", "weights.npz"):
+    for name in ("predictions.npz", "members.npz"):
         assert (out / name).read_bytes() == (tmp_path / "whole" / name).read_bytes(), name
     assert not state.exists()  # the resume state is removed once the run has finished
 
@@ -176,7 +191,7 @@ def test_the_function_hill_resumes_exactly_after_its_checkpoint(tmp_path, tiny_c
     lines = []
     train_run(config, tmp_path / "stopped", state=state, log=lines.append, **quiet)
     assert "resuming" in lines[0] and "after epoch 2" in lines[0]
-    for name in ("metrics.csv", "distances.csv", "predictions.npz", "weights.npz"):
+    for name in ("metrics.csv", "distances.csv", "predictions.npz", "members.npz"):
         assert (tmp_path / "stopped" / name).read_bytes() == (tmp_path / "whole" / name).read_bytes(), name
 
 
@@ -185,7 +200,7 @@ def test_ensemble_validation_scores_members_on_more_samples_and_leaves_training_
     the training, its curves and its weights are byte-identical to a run without them."""
     train(tiny_config, tmp_path / "plain")
     train(tiny_config, tmp_path / "more", "--set", "data.ensemble_val_samples=1500")
-    for name in ("metrics.csv", "distances.csv", "learning_rates.csv", "weights.npz"):
+    for name in ("metrics.csv", "distances.csv", "learning_rates.csv", "members.npz"):
         assert (tmp_path / "plain" / name).read_bytes() == (tmp_path / "more" / name).read_bytes(), name
     plain, more = (np.load(tmp_path / run / "predictions.npz") for run in ("plain", "more"))
     assert more["probs"].shape == (3, 1500, 10) and np.array_equal(more["probs"][:, :1000], plain["probs"])
@@ -302,18 +317,19 @@ def test_a_run_started_from_another_takes_its_weights_statistics_and_momentum(tm
     states = torch.load(tmp_path / "parent" / "states.pt", weights_only=False)
     assert list(states) == [2] and states[2]["momentum"] is not None
     assert any("running_mean" in key for key in states[2]["model"])  # BatchNorm statistics travel too
-    parent = np.load(tmp_path / "parent" / "weights.npz")
+    parent = load_members(tmp_path / "parent" / "members.npz")
     child = ["--set", f"init={{from: {tmp_path / 'parent'}, epoch: 2}}", "--set", "train.schedule=fge",
              "--set", "train.restart_epochs=2", "--set", "train.min_lr=1e-4", "--set", "distancing.strength=0",
              "--set", "distancing.checkpoints=[]", "--set", "snapshots=[1, 3]"]
     config = resolve(yaml.safe_load(tiny_config.read_text()), *(parse_override(c) for c in child[1::2]))
     trainer = Trainer(config, RunOutputs(tmp_path / "x", tmp_path / "x.pt"), torch.device("cpu"), log=lambda _: None)
     trainer.start_from_parent()
-    assert np.allclose(trainer.flat.data.numpy(), parent["weights"][list(parent["epochs"]).index(2)], atol=1e-3)
+    assert all(np.array_equal(value, trainer.model.state_dict()[key].numpy())
+               for key, value in parent.state(parent.index(2)).items())  # the weights and BatchNorm statistics
     assert torch.equal(trainer.optimizer.buffer, states[2]["momentum"])
     train(tiny_config, tmp_path / "a", *child)
     train(tiny_config, tmp_path / "b", *child)
-    for name in ("metrics.csv", "distances.csv", "predictions.npz", "weights.npz"):
+    for name in ("metrics.csv", "distances.csv", "predictions.npz", "members.npz"):
         assert (tmp_path / "a" / name).read_bytes() == (tmp_path / "b" / name).read_bytes(), name
     assert np.load(tmp_path / "a" / "predictions.npz")["epochs"].tolist() == [1, 3, 4]  # the fge minima, final
     child[1] = f"init={{from: {tmp_path / 'parent'}, epoch: 3}}"
@@ -335,7 +351,7 @@ def test_a_run_started_from_another_resumes_from_its_own_state_after_sigkill(tmp
     command = [sys.executable, "-m", "distancing.cli", "train", *child, "--out", str(out), "--state", str(state)]
     result = kill_once_saved_then_rerun(command, state)
     assert result.returncode == 0 and "resuming" in result.stderr, result.stderr
-    for name in ("metrics.csv", "distances.csv", "predictions.npz", "weights.npz", "learning_rates.csv"):
+    for name in ("metrics.csv", "distances.csv", "predictions.npz", "members.npz", "learning_rates.csv"):
         assert (out / name).read_bytes() == (tmp_path / "whole" / name).read_bytes(), name
 
 
@@ -502,6 +518,18 @@ def test_2d_models_train_on_a_fabricated_cifar_archive(tmp_path, served_archive,
     assert history.metrics[1]["hill"] > 0
     with np.load(tmp_path / "run" / "predictions.npz") as p:
         assert p["probs"].shape == (2, 5, 10)  # checkpoint and final, 5 validation images
+    # The paper profile's basins on the stored members (channels_last weights, uint8 images): a
+    # line from a member to itself is flat, one between two members is measured at every point.
+    from distancing.basins import barrier, line, network
+    from distancing.data import load_dataset
+
+    members, data = load_members(tmp_path / "run" / "members.npz"), load_dataset("cifar10", tmp_path / "data")
+    first, final = members.state(0), members.state(1)
+    flat = line(network(config, data), final, final, members.parameters, data, points=3, samples=16, batch_size=8)
+    assert len({(r["train_loss"], r["val_error"]) for r in flat}) == 1
+    path = line(network(config, data), first, final, members.parameters, data, points=3, samples=16, batch_size=8)
+    assert all(np.isfinite(r["train_loss"]) for r in path)
+    assert barrier([r["t"] for r in path], [r["train_loss"] for r in path]) >= 0
 
 
 def test_the_function_hill_on_cifar_compares_augmented_batches_with_their_unaugmented_twins(tmp_path,
@@ -576,7 +604,7 @@ def test_without_the_function_distance_its_column_is_empty_and_nothing_else_chan
         assert b["function_distance"] == "nan" and float(a["function_distance"]) >= 0
         assert {k: v for k, v in a.items() if k != "function_distance"} == {
             k: v for k, v in b.items() if k != "function_distance"}
-    for name in ("predictions.npz", "weights.npz", "metrics.csv", "learning_rates.csv"):
+    for name in ("predictions.npz", "members.npz", "metrics.csv", "learning_rates.csv"):
         assert (tmp_path / "logged" / name).read_bytes() == (tmp_path / "lean" / name).read_bytes(), name
     count = {run: {r["phase"]: int(r["count"]) for r in read_csv(tmp_path / run / "timing.csv")}
              for run in ("logged", "lean")}
@@ -595,7 +623,7 @@ def test_without_curves_only_the_epochs_that_keep_a_member_are_evaluated(tmp_pat
             b[c] for c in ("train_loss", "train_acc", "hill", "status")]
         kept = int(a["epoch"]) in (1, 2, 4)  # the snapshot, the checkpoint, the last epoch
         assert (b["val_acc"], b["val_loss"]) == ((a["val_acc"], a["val_loss"]) if kept else ("nan", "nan"))
-    for name in ("predictions.npz", "weights.npz", "learning_rates.csv"):
+    for name in ("predictions.npz", "members.npz", "learning_rates.csv"):
         assert (tmp_path / "curves" / name).read_bytes() == (tmp_path / "members" / name).read_bytes(), name
     assert [r["epoch"] for r in read_csv(tmp_path / "members" / "distances.csv")] == ["2", "4"]
     timing = {r["phase"]: int(r["count"]) for r in read_csv(tmp_path / "members" / "timing.csv")}

@@ -187,13 +187,17 @@ def slope(xs: Sequence[float], ys: Sequence[float]) -> float:
 class Evidence:
     """What statistics read: run files (``files`` maps a kind of ``files.RUN_FILES``, metrics
     or distances, to run name -> path), the figures' panels and series (``plan.Plan.figure_runs`` per figure), the
-    checkpoint-ensemble table and the peer tables (ensembles by size, pairs of members, each member's scores)."""
+    checkpoint-ensemble table, the peer tables (ensembles by size, pairs of members, each member's
+    scores), each barriers figure's table of barriers (``barriers``: figure -> barriers.csv) and
+    the peers' members averaged in weight space (``averages``: weight_averages.csv)."""
 
     def __init__(self, files: Mapping[str, Mapping[str, Path]], figures: Mapping[str, Any],
                  ensembles: pd.DataFrame | None = None, peers: pd.DataFrame | None = None,
-                 pairs: pd.DataFrame | None = None, scores: pd.DataFrame | None = None) -> None:
+                 pairs: pd.DataFrame | None = None, scores: pd.DataFrame | None = None,
+                 barriers: Mapping[str, pd.DataFrame] | None = None, averages: pd.DataFrame | None = None) -> None:
         self.files, self.figures = files, figures
         self.ensembles, self.peers, self.pairs, self.scores = ensembles, peers, pairs, scores
+        self.barriers, self.averages = barriers or {}, averages
         self._cache: dict[tuple[str, str], pd.DataFrame] = {}
 
     def read(self, name: str, kind: str) -> pd.DataFrame:
@@ -225,6 +229,16 @@ class Evidence:
             return math.nan
         full = full_ensembles(rows, "run").iloc[0]
         return score(full, f"best_member_{metric}" if best_member else metric)
+
+
+    def barrier(self, figure: str, panel: str, series: str, column: str) -> dict[int, float]:
+        """Seed -> the barrier of one series' pair of members (``column``: train_loss, val_loss or
+        val_error; the error in points)."""
+        table = self.barriers[figure]
+        rows = table[(table["panel"] == panel) & (table["series"] == series)]
+        scale = 100.0 if column.endswith("error") else 1.0
+        return {int(seed): scale * float(value) for seed, value in zip(rows["seed"], rows[f"{column}_barrier"],
+                                                                          strict=True)}
 
 
 def score(row: Mapping[str, float], column: str) -> float:
@@ -388,6 +402,70 @@ def distance_disagreement(e: Evidence, panel: str, metric: str) -> list[float]: 
     return values
 
 
+def hill_barrier_excess(column: str) -> Callable[[Evidence, str, str], list[float]]:
+    """Per seed: the barrier from the hill's checkpoint to its next member − its twin's over the same epochs."""
+    def compute(e: Evidence, panel: str, metric: str) -> list[float]:  # noqa: ARG001
+        hill, twin = e.barrier("basins", panel, "distancing", column), e.barrier("basins", panel, "no_hill", column)
+        return [hill[seed] - twin[seed] for seed in sorted(hill)]
+    return compute
+
+
+def independent_barrier_excess(column: str) -> Callable[[Evidence, str, str], list[float]]:
+    """Per disjoint pair of seeds: the barrier between their independently seeded final members −
+    the twin's barrier (checkpoint to next member) of the pair's first seed."""
+    def compute(e: Evidence, panel: str, metric: str) -> list[float]:  # noqa: ARG001
+        apart, twin = e.barrier("basins", panel, "independent", column), e.barrier("basins", panel, "no_hill", column)
+        return [apart[seed] - twin[seed] for seed in sorted(apart)]
+    return compute
+
+
+BARRIERS = {"train_loss": "training-loss", "val_error": "validation-error"}
+BARRIER_UNITS = {"train_loss": "nats", "val_error": "points"}
+
+
+def barrier_statistics() -> dict[str, Statistic]:
+    """The basins figure's statistics, one pair per barrier (``basins.py``): the hill's step against
+    its twin's, and the control that independently seeded networks stand behind a higher barrier
+    than the twin's step (a barrier can be detected at all)."""
+    known = {}
+    for column, words in BARRIERS.items():
+        control = f"barrier_{column}_independent_vs_twin"
+        known[control] = Statistic(
+            "basins", f"the {words} barrier between the final members of two independently seeded no-hill runs "
+            f"− the twin's barrier from the checkpoint to its next member, per disjoint pair of seeds",
+            BARRIER_UNITS[column], "independent networks lie in different basins, detectably",
+            "independent networks look no more separated than one run's step", independent_barrier_excess(column))
+        known[f"barrier_{column}_hill_vs_twin"] = Statistic(
+            "basins", f"the {words} barrier from the hill's checkpoint to the run's next member − the no-hill "
+            f"twin's over the same epochs, paired by seed", BARRIER_UNITS[column],
+            "the hill's step crosses a higher barrier", "the hill's step crosses a lower barrier",
+            hill_barrier_excess(column), controls=(control,))
+    return known
+
+
+def weight_average_excess(method: str) -> Callable[[Evidence, str, str], list[float]]:
+    """Per replicate: the method's members averaged in weight space − their ensemble, as scores."""
+    def compute(e: Evidence, panel: str, metric: str) -> list[float]:  # noqa: ARG001
+        rows = e.averages[e.averages["method"] == method].sort_values("replicate")
+        return [score(row, metric) - score(row, f"ensemble_{metric}") for _, row in rows.iterrows()]
+    return compute
+
+
+def average_statistics() -> dict[str, Statistic]:
+    """For every peer of several members: its members averaged into one network (BatchNorm
+    recomputed; ``basins.average``) against their ensemble. Members in one basin average well;
+    members of different basins do not, which independently seeded networks (the deep ensembles)
+    show can be detected: the control of the others."""
+    control = "weight_average_vs_ensemble_deep_m_budget"
+    return {f"weight_average_vs_ensemble_{key}": Statistic(
+        "weight_averages", f"{peer.called}'s members averaged in weight space into one network − their "
+        f"ensemble, per replicate", "", "the averaged network beats the ensemble",
+        "the averaged network loses to the ensemble",
+        weight_average_excess(key), controls=() if key.startswith("deep_") else (control,),
+        per_panel=False, ensemble=True, peers=(key,) if key.startswith("deep_") else (key, "deep_m_budget"))
+        for key, peer in PEERS.items() if key != "single"}
+
+
 FIGURE_STATISTICS: dict[str, Statistic] = {
     "sgdr_vs_fixed_lr": Statistic(
         "fig1_1", "final validation accuracy, SGDR − fixed learning rate, paired by seed", "points",
@@ -469,7 +547,7 @@ FIGURE_STATISTICS: dict[str, Statistic] = {
 
 def statistics() -> dict[str, Statistic]:
     """Every statistic a claim may name: the figures' and the peer registry's (which plugins extend)."""
-    return FIGURE_STATISTICS | peer_statistics()
+    return FIGURE_STATISTICS | barrier_statistics() | peer_statistics() | average_statistics()
 
 
 # ---------------------------------------------------------------- verdicts

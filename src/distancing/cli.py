@@ -38,7 +38,7 @@ def build_parser() -> argparse.ArgumentParser:
     train = commands.add_parser("train", help="train one run into a directory (resumes if interrupted)")
     _add_config_arguments(train)
     train.add_argument("--out", required=True, help="run directory for config.yaml, metrics.csv, "
-                       "distances.csv, predictions.npz and weights.npz")
+                       "distances.csv, predictions.npz and members.npz")
     train.add_argument("--state", help="resume-state file (default: OUT/resume.pt); removed when the run ends")
     train.add_argument("--device", choices=("auto", "cpu", "cuda"), default="auto",
                        help="training device (default: auto, CUDA when available)")

@@ -14,6 +14,8 @@ from typing import TYPE_CHECKING
 
 import numpy as np
 
+from .members import load_members
+
 if TYPE_CHECKING:
     import pandas as pd
 
@@ -170,13 +172,13 @@ def checkpoint_ensemble_rows(predictions: Mapping[str, Path]) -> list[dict]:
     return rows
 
 
-def peer_members(predictions: Mapping[str, Path], weights: Mapping[str, Path], members: list[tuple[str, list[int]]]):
-    """Probabilities, labels and half-precision weights of one peer ensemble's members, in order.
+def peer_members(predictions: Mapping[str, Path], stored: Mapping[str, Path], members: list[tuple[str, list[int]]]):
+    """Probabilities, labels and float32 weight vectors of one peer ensemble's members, in order.
 
     ``members`` lists (run name, member epochs): the stored members (final model, checkpoints,
     snapshots) of each run at those epochs, in the order given. A diverged run contributes
-    nothing (it has no final model). ``predictions`` and ``weights`` map run names to their
-    predictions.npz and weights.npz.
+    nothing (it has no final model). ``predictions`` and ``stored`` map run names to their
+    predictions.npz and members.npz (``members.py``).
     """
     probs, vectors, labels = [], [], None
     for name, epochs in members:
@@ -184,15 +186,14 @@ def peer_members(predictions: Mapping[str, Path], weights: Mapping[str, Path], m
         labels = p["labels"]
         if "final" not in p["kinds"]:
             continue
-        stored = {int(epoch): i for i, epoch in enumerate(p["epochs"])}
-        missing = [epoch for epoch in epochs if epoch not in stored]
+        kept = {int(epoch): i for i, epoch in enumerate(p["epochs"])}
+        missing = [epoch for epoch in epochs if epoch not in kept]
         if missing:
             raise ValueError(f"run {name}: no stored member at epoch {', '.join(map(str, missing))}")
-        with np.load(weights[name]) as f:
-            w = f["weights"]
+        weights = load_members(stored[name]).weight_vectors()
         for epoch in epochs:
-            probs.append(p["probs"][stored[epoch]])
-            vectors.append(w[stored[epoch]].astype(np.float32))
+            probs.append(p["probs"][kept[epoch]])
+            vectors.append(weights[kept[epoch]])
     return np.stack(probs) if probs else None, labels, np.stack(vectors) if vectors else None
 
 
@@ -205,7 +206,7 @@ def pairwise_weight_distances(weights: np.ndarray) -> np.ndarray:
     return distances
 
 
-def peer_rows(predictions: Mapping[str, Path], weights: Mapping[str, Path], peers: Mapping[str, Mapping],
+def peer_rows(predictions: Mapping[str, Path], stored: Mapping[str, Path], peers: Mapping[str, Mapping],
               members: int) -> tuple[list[dict], list[dict], list[dict]]:
     """Per method and replicate: metrics of the ensemble of its first k members (k = 1..M), one
     row per pair of members (disagreement, weight distance, accuracy of the pair) and one per
@@ -216,7 +217,7 @@ def peer_rows(predictions: Mapping[str, Path], weights: Mapping[str, Path], peer
     for method, peer in peers.items():
         about = {"method": method, "label": peer["label"], "budget": peer["budget"]}
         for replicate, spec in enumerate(peer["ensembles"]):
-            probs, labels, vectors = peer_members(predictions, weights, spec)
+            probs, labels, vectors = peer_members(predictions, stored, spec)
             if probs is None:
                 continue
             probs, vectors = probs[:members], vectors[:members]

@@ -45,7 +45,8 @@ class Figure:
     """A figure: where its data come from, its panels, and the schema of its ``experiments`` entry.
 
     ``source`` is "formula" (drawn from equations, no runs), "runs" (metrics and distances),
-    "ensembles" (checkpoint ensembles of its runs) or "peers" (the peer-ensemble tables).
+    "ensembles" (checkpoint ensembles of its runs), "peers" (the peer-ensemble tables),
+    "barriers" (loss on lines between stored members) or "averages" (the peers' members averaged).
     ``function_distance``: whether it reads distances.csv's function distance (its runs log it).
     """
 
@@ -182,8 +183,25 @@ def _fig3_8(e: RunBuilder, f: dict[str, Any]) -> tuple[Panel, ...]:
     )),)
 
 
+@figure("basins", "barriers", _settings({
+    "models": {"type": "array", "minItems": 1, "items": {"type": "string"}},
+    "points": {"type": "integer", "minimum": 3},
+    "samples": {"type": "integer", "minimum": 2}}))
+def _basins(e: RunBuilder, f: dict[str, Any]) -> tuple[Panel, ...]:
+    # Which members each series pairs is the barriers measurement's (plan.Plan.barrier_pairs):
+    # a checkpoint with the run's next member, or one seed's final member with the next seed's.
+    return tuple(Panel(name, name, (
+        Series("distancing", "distancing: checkpoint → next member", e.distancing(name, checkpoints=e.many)),
+        Series("no_hill", "no hill: the same epochs (its twin)", e.control(e.distancing(name, checkpoints=e.many))),
+        Series("independent", "independent seeds: final → final", e.control(e.distancing(name, checkpoints=e.many))),
+    )) for name in f["models"])
+
+
 for _name in ("peers_members", "peers_diversity", "peers_weights", "peers_spaces"):
     figure(_name, "peers")()
+# The peers' members averaged in weight space (SWA's average), BatchNorm recomputed on the first
+# ``samples`` training inputs, against their ensembles (``basins.average``).
+figure("weight_averages", "averages", _settings({"samples": {"type": "integer", "minimum": 2}}))()
 
 
 def settings_schema() -> dict[str, Any]:

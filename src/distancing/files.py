@@ -23,7 +23,7 @@ RUN_FILES = {
     "metrics": "metrics.csv",
     "distances": "distances.csv",
     "predictions": "predictions.npz",
-    "weights": "weights.npz",
+    "members": "members.npz",
     "learning_rates": "learning_rates.csv",
     "states": "states.pt",
     "branches": "branches.pt",

@@ -126,6 +126,36 @@ class Plan:
             s.key: {"label": s.label, "value": s.value, "runs": [name(r) for r in self.over_seeds(s.run, figure)]}
             for s in panel.series}} for panel in self.figures()[figure].panels}
 
+    def barrier_pairs(self, figure: str) -> list[dict[str, Any]]:
+        """The pairs of members a barriers figure measures (``basins.py``), per panel, series and
+        seed: {"panel", "series", "seed", "a": [run, epoch], "b": [run, epoch]}.
+
+        The hill's series and its twin pair the member kept at the hill's first checkpoint with
+        the same run's next member: the step the hill acts on, and the same step without it. The
+        series ``independent`` pairs the final members of disjoint pairs of seeds (the first two,
+        the next two, ...; "seed" is the first of each): networks that share nothing but their
+        recipe, the control that shows a barrier can be detected at all. Disjoint, so that its
+        values are independent of each other as a claim's interval assumes."""
+        runs, pairs = self.runs(), []
+        for panel_key, panel in self.figure_runs(figure).items():
+            hill = runs[panel["series"]["distancing"]["runs"][0]]
+            checkpoint = hill["distancing"]["checkpoints"][0]
+            for series_key, series in panel["series"].items():
+                names = series["runs"]
+                for i, name in enumerate(names):
+                    config = runs[name]
+                    if series_key == "independent":
+                        if i % 2 or i + 1 == len(names):
+                            continue
+                        final = config["train"]["epochs"]
+                        a, b = [name, final], [names[i + 1], final]
+                    else:
+                        kept = sorted({*config["distancing"]["checkpoints"], *config["snapshots"],
+                                       config["train"]["epochs"]})
+                        a, b = [name, checkpoint], [name, next(e for e in kept if e > checkpoint)]
+                    pairs.append({"panel": panel_key, "series": series_key, "seed": config["seed"], "a": a, "b": b})
+        return pairs
+
     def run_names(self, figure: str) -> list[str]:
         """Every run one figure reads."""
         return sorted({name for panel in self.figure_runs(figure).values() for series in panel["series"].values()

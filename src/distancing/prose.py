@@ -43,7 +43,7 @@ def caption_tail(plan: Plan, figure: str) -> str:
     data, t = plan.builder.resolve_base()["data"], plan.builder.defaults
     seeds = ", ".join(map(str, plan.seeds))
     source = FIGURE_TABLE[figure].source
-    if source == "peers":
+    if source in ("peers", "averages"):
         p = plan.config["peers"]
         methods = "; ".join(f"{PEERS[key].label(plan.builder)} ({plan.peer_budget(key)} epochs)"
                             for key in p["methods"])

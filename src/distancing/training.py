@@ -47,13 +47,14 @@ from .files import (
     atomic_write_text,
 )
 from .hill import FlatParameters
+from .members import save_members
 from .methods import CheckpointLog, build_method
 from .models import build_model, count_parameters
 from .optim import FlatSGD, build_scheduler
 
 TIMING_PHASES = ("startup", "train_steps", "evaluation", "writes", "total")
 RESUME_FILE = "resume.pt"
-STATE_FORMAT = 5  # of the resume state; a state of another format is stale like one of another config
+STATE_FORMAT = 6  # of the resume state; a state of another format is stale like one of another config
 
 
 def canonical(value: Any) -> Any:
@@ -101,7 +102,7 @@ class History:
     member_epochs: list[int] = field(default_factory=list)
     member_kinds: list[str] = field(default_factory=list)
     member_probs: list[torch.Tensor] = field(default_factory=list)
-    member_weights: list[torch.Tensor] = field(default_factory=list)
+    member_states: list[dict[str, torch.Tensor]] = field(default_factory=list)  # whole: weights and buffers
     saved_states: dict[int, dict[str, Any]] = field(default_factory=dict)  # epoch -> state, for child runs
     branch_states: dict[int, bytes] = field(default_factory=dict)  # epoch -> the saved resume state, for branches
     timing: dict[str, list[float]] = field(default_factory=dict)
@@ -358,7 +359,11 @@ class Trainer:
         h.member_epochs.append(self.epoch)
         h.member_kinds.append(kind)
         h.member_probs.append(probs.clone())
-        h.member_weights.append(self.flat.data.detach().clone())
+        h.member_states.append(self.model_state())
+
+    def model_state(self) -> dict[str, torch.Tensor]:
+        """A copy of the network's state_dict: its float32 parameters and BatchNorm buffers."""
+        return {k: v.detach().clone() for k, v in self.model.state_dict().items()}
 
     def finish_epoch(self, stats: dict[str, float]) -> None:
         """Evaluate, store checkpoints and members, log distances and the metrics row."""
@@ -407,8 +412,7 @@ class Trainer:
         statistics and the momentum; the child brings its own schedule, seed and method."""
         buffer = self.optimizer.buffer
         self.history.saved_states[self.epoch] = {
-            "model": {k: v.detach().clone() for k, v in self.model.state_dict().items()},
-            "momentum": None if buffer is None else buffer.clone()}
+            "model": self.model_state(), "momentum": None if buffer is None else buffer.clone()}
 
     def branch_from(self, path: Path, epoch: int) -> None:
         """Continue from a trunk's resume state after ``epoch`` (``branching.py``): the trunk
@@ -460,10 +464,13 @@ class Trainer:
             {"step": i + 1, "epoch": i // steps + 1, "lr": lr} for i, lr in enumerate(self.history.learning_rates)])
 
     def write_predictions(self) -> None:
-        """Members' validation probabilities, their epochs and kinds, and pairwise weight distances."""
+        """Members' validation probabilities, their epochs and kinds, and pairwise weight distances;
+        the members stored whole (``members.py``)."""
         h = self.history
-        if h.member_weights:
-            weights = torch.stack(h.member_weights)
+        names = [name for name, _ in self.model.named_parameters()]
+        states = [{k: v.cpu().contiguous().numpy() for k, v in state.items()} for state in h.member_states]
+        if states:
+            weights = torch.stack([torch.cat([state[k].flatten() for k in names]) for state in h.member_states])
             weight_distances = torch.cdist(weights.double(), weights.double()).float().cpu().numpy()
             probs = torch.stack(h.member_probs).numpy()
         else:
@@ -472,11 +479,8 @@ class Trainer:
         epochs, kinds = np.asarray(h.member_epochs, dtype=np.int64), np.asarray(h.member_kinds, dtype=str)
         atomic_save_npz(self.outputs.predictions, probs=probs, labels=self.member_labels.cpu().numpy(),
                         epochs=epochs, kinds=kinds, weight_distances=weight_distances, status=np.asarray(h.status))
-        # The members' parameters in half precision, for weight distances between runs (deep
-        # ensembles); distances within a run are exact in predictions.npz.
-        weights = (torch.stack(h.member_weights).half().cpu().numpy() if h.member_weights
-                   else np.zeros((0, self.num_params), np.float16))
-        atomic_save_npz(self.outputs.weights, weights=weights, epochs=epochs, kinds=kinds)
+        template = {k: v.cpu().contiguous().numpy() for k, v in self.model.state_dict().items()}
+        save_members(self.outputs.members, epochs, kinds, states, names, template)
         atomic_torch_save(self.outputs.states, canonical(h.saved_states))
         atomic_torch_save(self.outputs.branches, h.branch_states)
 

@@ -100,12 +100,25 @@ def figure_inputs(figure):
         return inputs | {"members": tables.members, "pairs": tables.pairs, "scores": tables.scores}
     if source == "ensembles":
         return inputs | {"ensembles": rules.ensembles.output.checkpoints}
+    if source == "averages":
+        return inputs | {"averages": rules.average_members.output.averages}
+    if source == "barriers":
+        return inputs | {
+            "barriers": f"{RESULTS}/basins/{figure}/barriers.csv",
+            "paths": f"{RESULTS}/basins/{figure}/paths.csv",
+        }
     names = PLAN.run_names(figure)
     return inputs | {
         "metrics": run_files(names, "metrics"),
         "distances": run_files(names, "distances"),
         "learning_rates": run_files(names, "learning_rates"),
     }
+
+
+def barrier_runs(wildcards):
+    """Every run one of whose members a barriers figure pairs (src/distancing/basins.py)."""
+    pairs = PLAN.barrier_pairs(wildcards.figure)
+    return sorted({pair[end][0] for pair in pairs for end in ("a", "b")})
 
 
 def claim_figures():

@@ -21,7 +21,7 @@ rule ensembles:
 rule peer_ensembles:
     input:
         predictions=run_files(PEER_RUNS, "predictions"),
-        weights=run_files(PEER_RUNS, "weights"),
+        members=run_files(PEER_RUNS, "members"),
     output:
         members=f"{RESULTS}/ensembles/peers.csv",
         pairs=f"{RESULTS}/ensembles/peer_pairs.csv",

@@ -4,6 +4,7 @@ results page, results_page.opening)."""
 
 import json
 import logging
+from pathlib import Path
 
 import pandas as pd
 
@@ -19,7 +20,9 @@ import_plugins(snakemake.config)  # a plugin's peers bring their statistics
 files = {"metrics": RunFiles(snakemake.input.metrics), "distances": RunFiles(snakemake.input.distances)}
 evidence = Evidence(files, json.loads(snakemake.params.figures), pd.read_csv(snakemake.input.ensembles),
                     pd.read_csv(snakemake.input.peers), pd.read_csv(snakemake.input.pairs),
-                    pd.read_csv(snakemake.input.scores))
+                    pd.read_csv(snakemake.input.scores),
+                    {Path(path).parent.name: pd.read_csv(path) for path in snakemake.input.barriers},
+                    pd.read_csv(snakemake.input.averages[0]) if snakemake.input.averages else None)
 table = evaluate_claims(evidence, json.loads(snakemake.params.claims))
 atomic_write_text(snakemake.output.csv, table.to_csv(index=False, na_rep="nan"))
 atomic_write_text(snakemake.output.html, html_table(table))

@@ -13,7 +13,7 @@ from distancing.scripts import RunFiles, log_to
 
 snakemake = globals()["snakemake"]
 log_to(snakemake.log[0])
-rows, pairs, scores = peer_rows(RunFiles(snakemake.input.predictions), RunFiles(snakemake.input.weights),
+rows, pairs, scores = peer_rows(RunFiles(snakemake.input.predictions), RunFiles(snakemake.input.members),
                         json.loads(snakemake.params.peers), snakemake.params.members)
 atomic_write_text(snakemake.output.members, pd.DataFrame(rows).to_csv(index=False))
 atomic_write_text(snakemake.output.pairs, pd.DataFrame(pairs).to_csv(index=False))

@@ -1,0 +1,134 @@
+"""Are two members in one basin? The loss on the straight line between them, BatchNorm recomputed.
+
+For members a and b (``members.py``: parameters θ and BatchNorm buffers each) the path is
+
+    θ(t) = (1 − t) θ_a + t θ_b,   t = 0, 1/(K − 1), ..., 1   (K ≥ 3 points).
+
+An interpolated network's BatchNorm statistics are not the blend of the endpoints': the blended
+weights change every layer's activation statistics, and stale statistics alone make a midpoint
+look bad (Jordan et al. 2023, REPAIR). So at every point, the endpoints included, each
+BatchNorm layer's running statistics are reset and recomputed in one pass over the first n
+training inputs (train mode, no gradient, cumulative average: ``momentum=None``), and the
+network is then evaluated in evaluation mode. Along the path we record the training loss (on
+the same n un-augmented inputs) and the validation loss and error.
+
+The barrier of a path of values v(t) is the largest excess over the straight blend of its
+endpoints (Entezari et al. 2022):
+
+    B = max_t [ v(t) − ((1 − t) v(0) + t v(1)) ],
+
+zero (or nearly) when the two members are linearly connected (one basin), large when a ridge
+lies between them. Of the validation error it is Frankle et al.'s (2020) instability. The
+weights are blended in float64 and stored as float32, so the endpoints are the members exactly.
+
+The same mixing averages M members into one network, (1/M) Σ θ_i, BatchNorm recomputed the
+same way (SWA, Izmailov et al. 2018): members in one basin average into a good network,
+members in different basins do not. ``mix`` is the one definition of both.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from typing import Any
+
+import numpy as np
+import torch
+import torch.nn.functional as F
+from torch import nn
+
+from .config import model_options
+from .data import Dataset
+from .models import build_model
+
+PATH_COLUMNS = ("t", "train_loss", "val_loss", "val_error")
+
+
+def barrier(t: Sequence[float], values: Sequence[float]) -> float:
+    """max_t [v(t) − ((1 − t) v(0) + t v(1))] of a path sampled at ``t`` (from 0 to 1)."""
+    t, v = np.asarray(t, dtype=np.float64), np.asarray(values, dtype=np.float64)
+    return float(np.max(v - ((1 - t) * v[0] + t * v[-1])))
+
+
+def network(config: Mapping[str, Any], data: Dataset) -> nn.Module:
+    """An untrained network of a run's model, for loading members' states into."""
+    return build_model(config["model"]["name"], data.dim, data.in_channels, data.num_classes,
+                       **model_options(config))
+
+
+def mix(states: Sequence[Mapping[str, np.ndarray]], weights: Sequence[float],
+        parameters: Sequence[str]) -> dict[str, torch.Tensor]:
+    """Σ_i w_i θ_i of the members' parameters (in float64, stored as float32); the buffers are the
+    first member's, to be recomputed (``recompute_batchnorm``)."""
+    state = {name: torch.from_numpy(np.array(value)) for name, value in states[0].items()}
+    for name in parameters:
+        mixed = sum(w * s[name].astype(np.float64) for w, s in zip(weights, states, strict=True))
+        state[name] = torch.from_numpy(mixed.astype(states[0][name].dtype))
+    return state
+
+
+def blend(a: Mapping[str, np.ndarray], b: Mapping[str, np.ndarray], t: float,
+          parameters: Sequence[str]) -> dict[str, torch.Tensor]:
+    """The state at t on the line from a to b."""
+    return mix([a, b], [1 - t, t], parameters)
+
+
+def average(states: Sequence[Mapping[str, np.ndarray]], parameters: Sequence[str]) -> dict[str, torch.Tensor]:
+    """The members averaged in weight space (SWA's average, Izmailov et al. 2018)."""
+    return mix(states, [1 / len(states)] * len(states), parameters)
+
+
+@torch.no_grad()
+def recompute_batchnorm(model: nn.Module, inputs: torch.Tensor, batch_size: int) -> None:
+    """Reset every BatchNorm layer's running statistics and recompute them in one pass over
+    ``inputs`` (cumulative averages, as ``torch.optim.swa_utils.update_bn`` does)."""
+    norms = [m for m in model.modules() if isinstance(m, nn.modules.batchnorm._BatchNorm)]
+    momenta = [m.momentum for m in norms]
+    for m in norms:
+        m.reset_running_stats()
+        m.momentum = None
+    model.train()
+    for start in range(0, len(inputs), batch_size):
+        model(inputs[start:start + batch_size])
+    for m, momentum in zip(norms, momenta, strict=True):
+        m.momentum = momentum
+    model.eval()
+
+
+@torch.inference_mode()
+def loss_and_error(model: nn.Module, inputs: torch.Tensor, labels: torch.Tensor,
+                   batch_size: int) -> tuple[float, float]:
+    """Mean cross-entropy and error fraction in evaluation mode."""
+    model.eval()
+    loss, wrong = 0.0, 0
+    for start in range(0, len(labels), batch_size):
+        logits = model(inputs[start:start + batch_size]).float()
+        y = labels[start:start + batch_size]
+        loss += F.cross_entropy(logits, y, reduction="sum").item()
+        wrong += (logits.argmax(1) != y).sum().item()
+    return loss / len(labels), wrong / len(labels)
+
+
+@torch.inference_mode()
+def probabilities(model: nn.Module, inputs: torch.Tensor, batch_size: int) -> np.ndarray:
+    """Class probabilities in evaluation mode (float32), as members' are stored."""
+    model.eval()
+    parts = [torch.softmax(model(inputs[start:start + batch_size]).float(), 1)
+             for start in range(0, len(inputs), batch_size)]
+    return torch.cat(parts).cpu().numpy()
+
+
+def line(model: nn.Module, a: Mapping[str, np.ndarray], b: Mapping[str, np.ndarray], parameters: Sequence[str],
+         data: Dataset, points: int, samples: int, batch_size: int) -> list[dict[str, float]]:
+    """The path from member a to member b at ``points`` evenly spaced t (``PATH_COLUMNS``), with
+    BatchNorm recomputed at each on the first ``samples`` training inputs."""
+    train_x = data.prepare(data.x_train[:samples])
+    train_y = data.y_train[:samples]
+    val_x = data.prepare(data.x_val)
+    rows = []
+    for t in np.linspace(0.0, 1.0, points):
+        model.load_state_dict(blend(a, b, float(t), parameters))
+        recompute_batchnorm(model, train_x, batch_size)
+        train_loss, _ = loss_and_error(model, train_x, train_y, batch_size)
+        val_loss, val_error = loss_and_error(model, val_x, data.y_val, batch_size)
+        rows.append({"t": float(t), "train_loss": train_loss, "val_loss": val_loss, "val_error": val_error})
+    return rows
