@@ -96,7 +96,9 @@ def analyse(results: Path) -> dict:
         model["startup_cpu"] += float(timing["startup"]["cpu_seconds"])
         model["total_cpu"] += float(timing["total"]["cpu_seconds"])
     jobs = [read_rows(p)[0] for p in sorted((results / "benchmarks" / "train").glob("*.tsv"))]
+    measured = {p.stem: read_rows(p)[0] for p in sorted((results / "benchmarks" / "measurements").glob("*.tsv"))}
     return {"runs": len(runs), "phases": phases, "per_model": per_model, "train_jobs": len(jobs),
+            "measurements": {name: (float(job["cpu_time"]), float(job["s"])) for name, job in measured.items()},
             "epochs_described": described, "epochs_trained": trained,
             "train_jobs_wall": sum(float(j["s"]) for j in jobs)}
 
@@ -118,9 +120,13 @@ def report(found: dict, wall: float | None, cpu: float | None) -> str:
         row(f"&nbsp;&nbsp;{name}", *phases[phase])
     rest = phases["total"][0] - sum(phases[p][0] for p in names)
     row("&nbsp;&nbsp;the rest (after the last epoch)", rest, None)
+    measured = found["measurements"]
+    for name, (c, w) in measured.items():
+        row(f"measurement on stored members: {name} (Snakemake's benchmark of its job)", c, w)
     if cpu is not None:
         row("everything else: Snakemake, job shells and `distancing train` clients, the training server's "
-            "import, data preparation, ensembles, claims, figures", cpu - phases["total"][0], None)
+            "import, data preparation, ensembles, claims, figures",
+            cpu - phases["total"][0] - sum(c for c, _ in measured.values()), None)
     label = "pipeline CPU" if cpu is not None else "training-process CPU (pipeline total not measured)"
     lines.append(f"\n**overhead ratio** = {label} ÷ training-step CPU = {whole:.1f} ÷ {steps:.1f} = "
                  f"**{whole / steps:.3f}**")

@@ -83,3 +83,31 @@ def test_members_average_in_weight_space_and_the_line_ends_at_the_members_exactl
     assert mean["w"].dtype == torch.float32 and mean["bn.running_mean"].tolist() == [0.0, 0.0]
     assert np.array_equal(blend(states[0], states[1], 0.0, ["w"])["w"].numpy(), states[0]["w"])
     assert np.array_equal(blend(states[0], states[1], 1.0, ["w"])["w"].numpy(), states[1]["w"])
+
+
+def test_the_plane_puts_the_three_members_at_their_coordinates():
+    """A grid point at a member's coordinates mixes exactly that member; the axes are orthonormal,
+    so the coordinates keep the members' distances."""
+    from distancing.basins import mix, plane_weights
+
+    rng = np.random.default_rng(2)
+    a, b, c = ({"w": rng.normal(size=(4, 3)).astype(np.float32), "b": rng.normal(size=3).astype(np.float32)}
+               for _ in range(3))
+    points, corners = plane_weights(a, b, c, ["w", "b"], grid=5, margin=0.0)
+    flat = {k: np.concatenate([s["w"].ravel(), s["b"].ravel()]).astype(np.float64)
+            for k, s in zip("abc", (a, b, c), strict=True)}
+    for i, j in (("a", "b"), ("a", "c"), ("b", "c")):
+        assert np.hypot(*np.subtract(corners[i], corners[j])) == pytest.approx(np.linalg.norm(flat[i] - flat[j]))
+    assert len(points) == 25
+    xs, ys = sorted({p["x"] for p in points}), sorted({p["y"] for p in points})
+    assert xs[-1] - xs[0] == pytest.approx(ys[-1] - ys[0])  # a square
+    # Every point is a + x û + y v̂, û along b − a and v̂ the part of c − a orthogonal to it.
+    u = (flat["b"] - flat["a"]) / np.linalg.norm(flat["b"] - flat["a"])
+    v = (flat["c"] - flat["a"]) - ((flat["c"] - flat["a"]) @ u) * u
+    v /= np.linalg.norm(v)
+    for point in points:
+        mixed = mix([a, b, c], point["weights"], ["w", "b"])
+        theta = np.concatenate([mixed["w"].numpy().ravel(), mixed["b"].numpy().ravel()]).astype(np.float64)
+        assert (theta - flat["a"]) @ u == pytest.approx(point["x"], abs=1e-5)
+        assert (theta - flat["a"]) @ v == pytest.approx(point["y"], abs=1e-5)
+        assert np.linalg.norm(theta - flat["a"] - point["x"] * u - point["y"] * v) < 1e-5  # in the plane

@@ -305,7 +305,7 @@ def test_each_evaluation_runs_only_in_the_trees_of_the_runs_that_read_it(monkeyp
     (lambda c: c["peers"]["fge"].update(cycle_epochs=3), "peers.fge.cycle_epochs: 3 is not a multiple of 2"),
     (lambda c: c["peers"].pop("fge"), "peers.fge: the peer fge needs its settings"),
     (lambda c: c["peers"].update(methods=["single", "distancing", "snapshot"]),
-     "claims.control_deep_beats_single.statistic: peers_deep_m_budget_vs_single compares the peer "
+     "claims.control_deep_average_loses.statistic: weight_average_vs_ensemble_deep_m_budget compares the peer "
      "'deep_m_budget', which peers.methods does not list"),
     (lambda c: c.update(plugins=["no_such_module"]), "plugins: cannot import 'no_such_module'"),
     (lambda c: c["experiments"].pop("fig3_2"), "experiments: 'fig3_2' is a required property"),
@@ -503,7 +503,8 @@ def test_smoke_pipeline_writes_ensembles_and_claims(smoke_run):
     for r in claims:
         if r["mean"] != "nan" and r["n"] != "0":
             assert float(r["ci95_low"]) <= float(r["mean"]) <= float(r["ci95_high"])
-            assert int(r["n"]) == 2 and float(r["mde"]) >= 0
+            # Two seeds; independent networks pair seeds off, so two seeds make one pair.
+            assert int(r["n"]) == (1 if "independent" in r["statistic"] else 2) and float(r["mde"]) >= 0
     assert "| figure | claim |" in (results / "claims.md").read_text()
     # The results page: every figure, copied beside it, with its caption and its claims' rows.
     page = (workdir / "results-smoke" / "docs" / "results.md").read_text()
@@ -559,6 +560,34 @@ def test_smoke_barriers_read_the_stored_members_of_the_pairs_the_plan_declares(s
     for row in rows:
         want = [by[(row["panel"], "distancing", seed)] - by[(row["panel"], "no_hill", seed)] for seed in ("0", "1")]
         assert [float(v) for v in row["values"].split()] == pytest.approx(want, rel=1e-3, abs=1e-9)
+
+
+def test_smoke_member_records_name_every_stored_member_with_the_plans_seed_group_and_roles(smoke_run):
+    """members.csv holds one record per member each run stored (members.npz), of the same kind; the
+    seed is the run's own and the ensembles table takes seed and group from these records."""
+    from distancing.members import load_members
+
+    workdir, _ = smoke_run
+    results = workdir / "results-smoke"
+    config = yaml.safe_load((workdir / "config.yaml").read_text())
+    records = read_csv(results / "members.csv")
+    stored = {}
+    for run in (results / "runs").iterdir():
+        members = load_members(run / "members.npz")
+        stored |= {(run.name, str(e)): str(k) for e, k in zip(members.epochs, members.kinds, strict=True)}
+        assert all(r["seed"] == str(yaml.safe_load((run / "config.yaml").read_text())["seed"])
+                   for r in records if r["run"] == run.name)
+    assert {(r["run"], r["epoch"]): r["kind"] for r in records} == stored and len(records) == len(stored)
+    peers = Plan(config).peers()
+    for method, peer in peers.items():
+        for replicate, members in enumerate(peer["ensembles"]):
+            for run, epochs in members:
+                for epoch in epochs:
+                    (record,) = [r for r in records if (r["run"], r["epoch"]) == (run, str(epoch))]
+                    assert f"peers:{method}:{replicate}" in record["roles"].split()
+    by_run = {r["run"]: (r["seed"], r["group"]) for r in records}
+    for row in read_csv(results / "ensembles" / "checkpoints.csv"):
+        assert (row["seed"], row["group"]) == by_run[row["run"]]
 
 
 def test_smoke_weight_averages_sit_beside_their_ensembles_and_claims_read_them(smoke_run):

@@ -132,3 +132,50 @@ def line(model: nn.Module, a: Mapping[str, np.ndarray], b: Mapping[str, np.ndarr
         val_loss, val_error = loss_and_error(model, val_x, data.y_val, batch_size)
         rows.append({"t": float(t), "train_loss": train_loss, "val_loss": val_loss, "val_error": val_error})
     return rows
+
+
+def plane_weights(a: Mapping[str, np.ndarray], b: Mapping[str, np.ndarray], c: Mapping[str, np.ndarray],
+                  parameters: Sequence[str], grid: int, margin: float = 0.25) -> tuple[list[dict[str, float]],
+                                                                                      dict[str, tuple[float, float]]]:
+    """The plane through three members (Garipov et al. 2018): orthonormal axes from a, û along
+    b − a and v̂ along the part of c − a orthogonal to û, so a = (0, 0), b = (‖b − a‖, 0) and c =
+    (⟨c − a, û⟩, ‖c − a − ⟨c − a, û⟩ û‖). A point (x, y) is θ = a + x û + y v̂, which is the mix
+    (1 − α − β + βk) a + (α − βk) b + β c with α = x / ‖b − a‖, β = y / ‖v‖, k = ⟨c − a, û⟩ / ‖b − a‖.
+    Returns the ``grid`` × ``grid`` points of a square around the three members, wider than their
+    box by ``margin`` of its longer side each way, with their mixing weights, and the members' own
+    coordinates."""
+    flat = [np.concatenate([s[name].astype(np.float64).ravel() for name in parameters]) for s in (a, b, c)]
+    u, w = flat[1] - flat[0], flat[2] - flat[0]
+    length = float(np.linalg.norm(u))
+    along = float(w @ u) / length
+    height = float(np.linalg.norm(w - along * u / length))
+    corners = {"a": (0.0, 0.0), "b": (length, 0.0), "c": (along, height)}
+    xs, ys = [x for x, _ in corners.values()], [y for _, y in corners.values()]
+    half = (0.5 + margin) * max(max(xs) - min(xs), max(ys) - min(ys))  # a square: the same scale on both axes
+    middle_x, middle_y = (max(xs) + min(xs)) / 2, (max(ys) + min(ys)) / 2
+    points = []
+    for y in np.linspace(middle_y - half, middle_y + half, grid):
+        for x in np.linspace(middle_x - half, middle_x + half, grid):
+            alpha, beta, k = x / length, y / height, along / length
+            points.append({"x": float(x), "y": float(y),
+                           "weights": (1 - alpha - beta + beta * k, alpha - beta * k, beta)})
+    return points, corners
+
+
+def plane(model: nn.Module, a: Mapping[str, np.ndarray], b: Mapping[str, np.ndarray], c: Mapping[str, np.ndarray],
+          parameters: Sequence[str], data: Dataset, grid: int, samples: int,
+          batch_size: int) -> tuple[list[dict[str, float]], dict[str, tuple[float, float]]]:
+    """Training loss and validation loss and error at every point of ``plane_weights``' grid,
+    BatchNorm recomputed at each as on the line."""
+    train_x, train_y = data.prepare(data.x_train[:samples]), data.y_train[:samples]
+    val_x = data.prepare(data.x_val)
+    points, corners = plane_weights(a, b, c, parameters, grid)
+    rows = []
+    for point in points:
+        model.load_state_dict(mix([a, b, c], point["weights"], parameters))
+        recompute_batchnorm(model, train_x, batch_size)
+        train_loss, _ = loss_and_error(model, train_x, train_y, batch_size)
+        val_loss, val_error = loss_and_error(model, val_x, data.y_val, batch_size)
+        rows.append({"x": point["x"], "y": point["y"], "train_loss": train_loss, "val_loss": val_loss,
+                     "val_error": val_error})
+    return rows, corners

@@ -151,14 +151,10 @@ def final_first_order(epochs: np.ndarray, kinds: np.ndarray) -> list[int]:
     return sorted(members, key=lambda i: (kinds[i] != "final", -int(epochs[i])))
 
 
-def group_of(run_name: str) -> str:
-    """The run's name without its seed: the runs that differ only by seed form a group."""
-    return run_name.rsplit("-seed", 1)[0]
-
-
-def checkpoint_ensemble_rows(predictions: Mapping[str, Path]) -> list[dict]:
+def checkpoint_ensemble_rows(predictions: Mapping[str, Path], records: pd.DataFrame) -> list[dict]:
     """For each run (name -> predictions.npz): the ensemble of its final model and checkpoints,
-    growing one member at a time."""
+    growing one member at a time; its seed and group from the plan's member records (members.csv)."""
+    runs = records.drop_duplicates("run").set_index("run")
     rows = []
     for name, path in predictions.items():
         p = load_predictions(path)
@@ -166,7 +162,7 @@ def checkpoint_ensemble_rows(predictions: Mapping[str, Path]) -> list[dict]:
         for k in range(1, len(order) + 1):
             members = order[:k]
             row = ensemble_row(p["probs"][members], p["labels"], p["weight_distances"][np.ix_(members, members)])
-            rows.append({"run": name, "group": group_of(name), "seed": int(name.rsplit("-seed", 1)[1]),
+            rows.append({"run": name, "group": runs.at[name, "group"], "seed": int(runs.at[name, "seed"]),
                          "status": str(p["status"]), "member_epochs": "+".join(str(p["epochs"][i]) for i in members),
                          **row})
     return rows

@@ -197,6 +197,16 @@ def _basins(e: RunBuilder, f: dict[str, Any]) -> tuple[Panel, ...]:
     )) for name in f["models"])
 
 
+@figure("basins_plane", "plane", _settings({"model": {"type": "string"}, "grid": {"type": "integer", "minimum": 3},
+                                            "samples": {"type": "integer", "minimum": 2}}))
+def _basins_plane(e: RunBuilder, f: dict[str, Any]) -> tuple[Panel, ...]:
+    # One seed drawn (plan.Plan.plane_members): the hill's checkpoint and next member, and its twin's next member.
+    return (Panel(f["model"], f["model"], (
+        Series("distancing", "distancing", e.distancing(f["model"], checkpoints=e.many)),
+        Series("no_hill", "no hill (its twin)", e.control(e.distancing(f["model"], checkpoints=e.many))),
+    )),)
+
+
 for _name in ("peers_members", "peers_diversity", "peers_weights", "peers_spaces"):
     figure(_name, "peers")()
 # The peers' members averaged in weight space (SWA's average), BatchNorm recomputed on the first

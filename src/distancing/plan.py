@@ -23,6 +23,15 @@ from .peers import PEERS
 from .runs import Run, RunBuilder, RunSet, collect
 
 
+def kept_members(config: Mapping[str, Any]) -> dict[int, str]:
+    """Epoch -> kind of every member a run keeps, as the trainer keeps them: a checkpoint, else the
+    final model, else a snapshot."""
+    final = config["train"]["epochs"]
+    epochs = sorted({*config["distancing"]["checkpoints"], *config["snapshots"], final})
+    return {e: "checkpoint" if e in config["distancing"]["checkpoints"] else "final" if e == final else "snapshot"
+            for e in epochs}
+
+
 def merge_profiles(*layers: Mapping[str, Any]) -> dict[str, Any]:
     """Profiles merged over the default config as Snakemake merges ``--configfile`` over the
     Snakefile's ``configfile``: mappings key by key, anything else (lists too) replaced."""
@@ -150,11 +159,53 @@ class Plan:
                         final = config["train"]["epochs"]
                         a, b = [name, final], [names[i + 1], final]
                     else:
-                        kept = sorted({*config["distancing"]["checkpoints"], *config["snapshots"],
-                                       config["train"]["epochs"]})
-                        a, b = [name, checkpoint], [name, next(e for e in kept if e > checkpoint)]
+                        a, b = [name, checkpoint], [name, next(e for e in kept_members(config) if e > checkpoint)]
                     pairs.append({"panel": panel_key, "series": series_key, "seed": config["seed"], "a": a, "b": b})
         return pairs
+
+    def plane_members(self, figure: str) -> dict[str, list]:
+        """The three members a plane figure draws, of its first seed: ``a`` the hill's first
+        checkpoint, ``b`` the hill run's next member, ``c`` its no-hill twin's member at that epoch
+        (the twin shares the checkpoint, so the plane holds both steps from it)."""
+        (panel,) = self.figure_runs(figure).values()
+        hill, twin = panel["series"]["distancing"]["runs"][0], panel["series"]["no_hill"]["runs"][0]
+        config = self.runs()[hill]
+        checkpoint = config["distancing"]["checkpoints"][0]
+        after = next(e for e in kept_members(config) if e > checkpoint)
+        return {"a": [hill, checkpoint], "b": [hill, after], "c": [twin, after]}
+
+    def member_records(self) -> list[dict[str, Any]]:
+        """One record per member a run keeps (``members.npz``): its run, epoch and kind, the run's
+        seed and group from the plan (never parsed from a name), and the roles the plan gives it:
+        ``<figure>:<panel>:<series>`` in an ensemble figure, ``peers:<method>:<replicate>`` in a
+        peer ensemble, ``<figure>:<panel>:<series>:<a|b>`` at an end of a measured line,
+        ``<figure>:<a|b|c>`` for a corner of a plane."""
+        roles: dict[tuple[str, int], list[str]] = {}
+        runs = self.runs()
+        for name, figure in self.figures().items():
+            if figure.source == "ensembles":
+                for panel_key, panel in self.figure_runs(name).items():
+                    for series_key, series in panel["series"].items():
+                        for run in series["runs"]:
+                            for epoch in kept_members(runs[run]):
+                                roles.setdefault((run, epoch), []).append(f"{name}:{panel_key}:{series_key}")
+            if figure.source == "plane":
+                for end, (run, epoch) in self.plane_members(name).items():
+                    roles.setdefault((run, epoch), []).append(f"{name}:{end}")
+            if figure.source == "barriers":
+                for pair in self.barrier_pairs(name):
+                    for end in ("a", "b"):
+                        run, epoch = pair[end]
+                        roles.setdefault((run, epoch), []).append(f"{name}:{pair['panel']}:{pair['series']}:{end}")
+        for method, peer in self.peers().items():
+            for replicate, members in enumerate(peer["ensembles"]):
+                for run, epochs in members:
+                    for epoch in epochs:
+                        roles.setdefault((run, epoch), []).append(f"peers:{method}:{replicate}")
+        tree = self.tree()
+        return [{"run": run, "epoch": epoch, "kind": kind, "seed": config["seed"], "group": tree.groups[run],
+                 "roles": " ".join(roles.get((run, epoch), []))}
+                for run, config in sorted(runs.items()) for epoch, kind in kept_members(config).items()]
 
     def run_names(self, figure: str) -> list[str]:
         """Every run one figure reads."""

@@ -155,6 +155,10 @@ class RunBuilder:
     def name(self, run: Run) -> str:
         """The run's directory name: what differs from the base, in ``KNOBS`` order, then the seed;
         a run started from another is named after its parent (seed included) and the epoch it starts from."""
+        return f"{self.group(run)}-seed{self.canonical(run).seed}"
+
+    def group(self, run: Run) -> str:
+        """The run's name without its own seed: the runs that differ only by seed form a group."""
         run = self.canonical(run)
         parts = []
         if run.init_from is not None:
@@ -172,7 +176,6 @@ class RunBuilder:
         if run.checkpoints:
             parts.append("ck" + "+".join(str(c) for c in run.checkpoints))
         parts += [knob.tag(getattr(run, knob.field)) for knob in KNOBS if getattr(run, knob.field) is not None]
-        parts.append(f"seed{run.seed}")
         return "-".join(parts)
 
     def run_config(self, run: Run) -> dict[str, Any]:
@@ -259,6 +262,7 @@ class RunSet:
     configs: dict[str, dict[str, Any]]
     parents: dict[str, str]  # run -> the run whose saved state it starts from
     trunks: dict[str, tuple[str, int]]  # run -> (the run that trains its first epochs, the last of them)
+    groups: dict[str, str]  # run -> its group: the runs that differ only by seed (``RunBuilder.group``)
 
     def epochs_described(self) -> int:
         """The epochs the runs describe, each from its first."""
@@ -306,13 +310,14 @@ def collect(builder: RunBuilder, wanted: Iterable[Run], curves: Iterable[Run] = 
     wanted = list(wanted)
     configs: dict[str, dict[str, Any]] = {}
     parents: dict[str, str] = {}
+    groups: dict[str, str] = {}
     starts: dict[str, set[int]] = {}
     while wanted:
         run = builder.canonical(wanted.pop(0))
         name = builder.name(run)
         if name in configs:
             continue
-        configs[name] = builder.run_config(run)
+        configs[name], groups[name] = builder.run_config(run), builder.group(run)
         if run.init_from is not None:
             parent, epoch = run.init_from
             parent_epochs = builder.run_config(parent)["train"]["epochs"]
@@ -341,7 +346,7 @@ def collect(builder: RunBuilder, wanted: Iterable[Run], curves: Iterable[Run] = 
         config["function_distance"] = root[name] in with_function_distance
         if root[name] not in scored:
             config["data"] = dict(config["data"], ensemble_val_samples=None)
-    return RunSet(configs, parents, trunks)
+    return RunSet(configs, parents, trunks, groups)
 
 
 def root_of(name: str, trunks: Mapping[str, tuple[str, int]]) -> str:

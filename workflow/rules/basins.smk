@@ -1,7 +1,10 @@
-# Loss barriers between stored members (src/distancing/basins.py): the loss on the straight line
-# between two members, BatchNorm recomputed at every point. Read from members.npz; never retrains.
+# Measurements on stored members (src/distancing/basins.py, members.npz; never retrains): the loss on
+# the straight line between two members and on the plane through three, and the peers' members
+# averaged in weight space, BatchNorm recomputed at every point. Each job's CPU is benchmarked
+# (results/benchmarks/measurements/), for benchmarks/pipeline_cost.py.
 
 BARRIER_FIGURES = [figure for figure in FIGURE_NAMES if FIGURE_TABLE[figure].source == "barriers"]
+PLANE_FIGURES = [figure for figure in FIGURE_NAMES if FIGURE_TABLE[figure].source == "plane"]
 
 
 rule barriers:
@@ -20,6 +23,8 @@ rule barriers:
     threads: config["threads"]
     log:
         f"{RESULTS}/logs/barriers/{{figure}}.log",
+    benchmark:
+        f"{RESULTS}/benchmarks/measurements/barriers-{{figure}}.tsv"
     script:
         "../scripts/barriers.py"
 
@@ -38,5 +43,29 @@ rule average_members:
     threads: config["threads"]
     log:
         f"{RESULTS}/logs/average_members.log",
+    benchmark:
+        f"{RESULTS}/benchmarks/measurements/average_members.tsv"
     script:
         "../scripts/average_members.py"
+
+
+rule plane:
+    input:
+        members=lambda wildcards: run_files(plane_runs(wildcards), "members"),
+        configs=lambda wildcards: run_files(plane_runs(wildcards), "config"),
+    output:
+        plane=f"{RESULTS}/basins/{{figure}}/plane.csv",
+        corners=f"{RESULTS}/basins/{{figure}}/corners.csv",
+    wildcard_constraints:
+        figure="|".join(PLANE_FIGURES) or "(?!)",
+    params:
+        corners=lambda wildcards: json_param(PLAN.plane_members(wildcards.figure)),
+        grid=lambda wildcards: config["experiments"][wildcards.figure]["grid"],
+        samples=lambda wildcards: config["experiments"][wildcards.figure]["samples"],
+    threads: config["threads"]
+    log:
+        f"{RESULTS}/logs/plane/{{figure}}.log",
+    benchmark:
+        f"{RESULTS}/benchmarks/measurements/plane-{{figure}}.tsv"
+    script:
+        "../scripts/plane.py"

@@ -100,6 +100,11 @@ def figure_inputs(figure):
         return inputs | {"members": tables.members, "pairs": tables.pairs, "scores": tables.scores}
     if source == "ensembles":
         return inputs | {"ensembles": rules.ensembles.output.checkpoints}
+    if source == "plane":
+        return inputs | {
+            "plane": f"{RESULTS}/basins/{figure}/plane.csv",
+            "corners": f"{RESULTS}/basins/{figure}/corners.csv",
+        }
     if source == "averages":
         return inputs | {"averages": rules.average_members.output.averages}
     if source == "barriers":
@@ -119,6 +124,11 @@ def barrier_runs(wildcards):
     """Every run one of whose members a barriers figure pairs (src/distancing/basins.py)."""
     pairs = PLAN.barrier_pairs(wildcards.figure)
     return sorted({pair[end][0] for pair in pairs for end in ("a", "b")})
+
+
+def plane_runs(wildcards):
+    """The runs whose members a plane figure draws."""
+    return sorted({run for run, _ in PLAN.plane_members(wildcards.figure).values()})
 
 
 def claim_figures():

@@ -7,9 +7,21 @@ ENSEMBLE_RUNS = sorted(
 PEER_RUNS = PLAN.peer_runs()
 
 
+rule member_records:
+    output:
+        records=f"{RESULTS}/members.csv",
+    params:
+        records=json_param(PLAN.member_records()),
+    log:
+        f"{RESULTS}/logs/member_records.log",
+    script:
+        "../scripts/member_records.py"
+
+
 rule ensembles:
     input:
         predictions=run_files(ENSEMBLE_RUNS, "predictions"),
+        records=rules.member_records.output.records,
     output:
         checkpoints=f"{RESULTS}/ensembles/checkpoints.csv",
     log:

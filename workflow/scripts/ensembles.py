@@ -11,6 +11,6 @@ from distancing.scripts import RunFiles, log_to
 snakemake = globals()["snakemake"]
 log_to(snakemake.log[0])
 predictions = RunFiles(snakemake.input.predictions)
-checkpoints = pd.DataFrame(checkpoint_ensemble_rows(predictions))
+checkpoints = pd.DataFrame(checkpoint_ensemble_rows(predictions, pd.read_csv(snakemake.input.records)))
 atomic_write_text(snakemake.output.checkpoints, checkpoints.to_csv(index=False))
 logging.info("%d runs: %d checkpoint-ensemble rows", len(predictions), len(checkpoints))
