@@ -311,6 +311,14 @@ def validate(config: dict[str, Any]) -> dict[str, Any]:
     return c
 
 
+def member_kinds(config: Mapping[str, Any]) -> dict[int, str]:
+    """Epoch -> kind of every ensemble member a run keeps: a checkpoint, else the final model,
+    else a snapshot (what the trainer keeps and the plan's member records list)."""
+    final, checkpoints = config["train"]["epochs"], config["distancing"]["checkpoints"]
+    epochs = sorted({*checkpoints, *config["snapshots"], final})
+    return {e: "checkpoint" if e in checkpoints else "final" if e == final else "snapshot" for e in epochs}
+
+
 def model_options(config: Mapping[str, Any]) -> dict[str, Any]:
     """Keyword arguments of the configured model (its own sub-mapping; none for resnet18)."""
     return dict(config["model"].get(config["model"]["name"], {}))

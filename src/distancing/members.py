@@ -50,6 +50,10 @@ class Members:
                 for name in self.parameters]
         return np.concatenate(flat, axis=1)
 
+    def weight_vector(self, i: int) -> np.ndarray:
+        """Member i's parameters, flattened and concatenated in the model's order (float32)."""
+        return np.concatenate([self.states[name][i].ravel() for name in self.parameters])
+
     def state(self, i: int) -> dict[str, np.ndarray]:
         """Member i's state_dict as arrays (``torch_state`` makes tensors of them)."""
         return {name: np.asarray(values[i]) for name, values in self.states.items()}

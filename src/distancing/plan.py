@@ -17,19 +17,10 @@ from pathlib import Path
 from typing import Any
 
 from .claims import DIRECTIONS, METRICS, statistics
-from .config import ConfigError
+from .config import ConfigError, member_kinds
 from .figures import FIGURE_TABLE, Figure, settings_schema
 from .peers import PEERS
 from .runs import Run, RunBuilder, RunSet, collect
-
-
-def kept_members(config: Mapping[str, Any]) -> dict[int, str]:
-    """Epoch -> kind of every member a run keeps, as the trainer keeps them: a checkpoint, else the
-    final model, else a snapshot."""
-    final = config["train"]["epochs"]
-    epochs = sorted({*config["distancing"]["checkpoints"], *config["snapshots"], final})
-    return {e: "checkpoint" if e in config["distancing"]["checkpoints"] else "final" if e == final else "snapshot"
-            for e in epochs}
 
 
 def merge_profiles(*layers: Mapping[str, Any]) -> dict[str, Any]:
@@ -159,7 +150,7 @@ class Plan:
                         final = config["train"]["epochs"]
                         a, b = [name, final], [names[i + 1], final]
                     else:
-                        a, b = [name, checkpoint], [name, next(e for e in kept_members(config) if e > checkpoint)]
+                        a, b = [name, checkpoint], [name, next(e for e in member_kinds(config) if e > checkpoint)]
                     pairs.append({"panel": panel_key, "series": series_key, "seed": config["seed"], "a": a, "b": b})
         return pairs
 
@@ -171,7 +162,7 @@ class Plan:
         hill, twin = panel["series"]["distancing"]["runs"][0], panel["series"]["no_hill"]["runs"][0]
         config = self.runs()[hill]
         checkpoint = config["distancing"]["checkpoints"][0]
-        after = next(e for e in kept_members(config) if e > checkpoint)
+        after = next(e for e in member_kinds(config) if e > checkpoint)
         return {"a": [hill, checkpoint], "b": [hill, after], "c": [twin, after]}
 
     def member_records(self) -> list[dict[str, Any]]:
@@ -187,7 +178,7 @@ class Plan:
                 for panel_key, panel in self.figure_runs(name).items():
                     for series_key, series in panel["series"].items():
                         for run in series["runs"]:
-                            for epoch in kept_members(runs[run]):
+                            for epoch in member_kinds(runs[run]):
                                 roles.setdefault((run, epoch), []).append(f"{name}:{panel_key}:{series_key}")
             if figure.source == "plane":
                 for end, (run, epoch) in self.plane_members(name).items():
@@ -205,7 +196,7 @@ class Plan:
         tree = self.tree()
         return [{"run": run, "epoch": epoch, "kind": kind, "seed": config["seed"], "group": tree.groups[run],
                  "roles": " ".join(roles.get((run, epoch), []))}
-                for run, config in sorted(runs.items()) for epoch, kind in kept_members(config).items()]
+                for run, config in sorted(runs.items()) for epoch, kind in member_kinds(config).items()]
 
     def run_names(self, figure: str) -> list[str]:
         """Every run one figure reads."""

@@ -45,3 +45,15 @@ class RunFiles(Mapping):
 
     def __len__(self) -> int:
         return len(self._files)
+
+
+def run_configs_pinned(paths: Iterable[str | Path]) -> dict[str, dict]:
+    """Run name -> its resolved config.yaml, for a script that runs stored members as networks:
+    it pins the kernels the runs used (``numerics.py``), so call it before torch is imported."""
+    import yaml
+
+    from .numerics import pin
+
+    configs = {name: yaml.safe_load(path.read_text()) for name, path in RunFiles(paths).items()}
+    pin(next(iter(configs.values()))["numerics"])
+    return configs

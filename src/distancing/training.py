@@ -32,7 +32,7 @@ from torch import nn
 
 from . import __version__, numerics
 from .branching import prefix
-from .config import ConfigError, dump, model_options
+from .config import ConfigError, dump, member_kinds, model_options
 from .data import Dataset, augment, load_dataset
 from .files import (
     DISTANCES_COLUMNS,
@@ -220,7 +220,7 @@ class Trainer:
         logged = min(len(self.data.y_train), len(self.data.y_val)) if config["function_distance"] else 0
         self.record = CheckpointLog(config["distancing"]["function"]["distance"], logged)
         self.checkpoint_epochs = set(config["distancing"]["checkpoints"])
-        self.snapshot_epochs = set(config["snapshots"])
+        self.member_kinds = member_kinds(config)  # epoch -> the kind of member kept there
         self.generator = torch.Generator(device=device).manual_seed(config["seed"])
         self.history = History()
         self.epoch = 0
@@ -371,9 +371,9 @@ class Trainer:
         val_loss, val_acc, probs, log_probs = math.nan, math.nan, None, None
         if not diverged:
             stored = self.epoch in self.checkpoint_epochs
-            last = self.epoch == self.config["train"]["epochs"]
+            kind = self.member_kinds.get(self.epoch)
             # Without curves (nothing reads them), only the epochs that keep a member are evaluated.
-            evaluated = self.config["curves"] or stored or last or self.epoch in self.snapshot_epochs
+            evaluated = self.config["curves"] or kind is not None
             if evaluated:
                 val_loss, val_acc, probs = self.evaluate()
                 if stored or (self.record.epochs and self.record.samples):  # the log's function distance
@@ -383,12 +383,8 @@ class Trainer:
                 self.record.add(self.epoch, self.flat.data, log_probs, probs)
             if self.epoch in self.config["saved_states"]:
                 self.save_state_for_children()
-            if stored:
-                self.keep_member("checkpoint", probs)
-            elif last:
-                self.keep_member("final", probs)
-            elif self.epoch in self.snapshot_epochs:
-                self.keep_member("snapshot", probs)
+            if kind is not None:
+                self.keep_member(kind, probs)
             if evaluated and self.record.epochs:
                 self.history.distances += self.record.rows(self.epoch, self.flat.data, log_probs, probs)
         status = "diverged" if diverged else "ok"

@@ -5,15 +5,11 @@ results/basins/<figure>/paths.csv (a row per point) and barriers.csv (a row per 
 import json
 import logging
 
-import yaml
-
-from distancing.numerics import pin
-from distancing.scripts import RunFiles, log_to
+from distancing.scripts import RunFiles, log_to, run_configs_pinned
 
 snakemake = globals()["snakemake"]
 log_to(snakemake.log[0])
-configs = {name: yaml.safe_load(path.read_text()) for name, path in RunFiles(snakemake.input.configs).items()}
-pin(next(iter(configs.values()))["numerics"])  # before torch: the runs' kernels (numerics.py)
+configs = run_configs_pinned(snakemake.input.configs)  # before torch: the runs' kernels
 
 import numpy as np  # noqa: E402
 import pandas as pd  # noqa: E402
@@ -46,7 +42,7 @@ for pair in json.loads(snakemake.params.pairs):
              "a_epoch": a_epoch, "b_run": b_run, "b_epoch": b_epoch}
     paths += [dict(about, point=i, **row) for i, row in enumerate(rows)]
     t = [row["t"] for row in rows]
-    w_a, w_b = a.weight_vectors()[a.index(a_epoch)], b.weight_vectors()[b.index(b_epoch)]
+    w_a, w_b = a.weight_vector(a.index(a_epoch)), b.weight_vector(b.index(b_epoch))
     barriers.append(dict(about, weight_distance=float(np.linalg.norm(w_a.astype(np.float64) - w_b)),
                          **{f"{column}_barrier": barrier(t, [row[column] for row in rows])
                             for column in PATH_COLUMNS[1:]}))

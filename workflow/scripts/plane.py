@@ -5,15 +5,11 @@ results/basins/<figure>/plane.csv, and the members' coordinates into corners.csv
 import json
 import logging
 
-import yaml
-
-from distancing.numerics import pin
-from distancing.scripts import RunFiles, log_to
+from distancing.scripts import RunFiles, log_to, run_configs_pinned
 
 snakemake = globals()["snakemake"]
 log_to(snakemake.log[0])
-configs = {name: yaml.safe_load(path.read_text()) for name, path in RunFiles(snakemake.input.configs).items()}
-pin(next(iter(configs.values()))["numerics"])  # before torch: the runs' kernels (numerics.py)
+configs = run_configs_pinned(snakemake.input.configs)  # before torch: the runs' kernels
 
 import pandas as pd  # noqa: E402
 import torch  # noqa: E402
