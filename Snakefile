@@ -11,7 +11,7 @@ min_version("8.0")
 include: "workflow/rules/common.smk"
 include: "workflow/rules/train.smk"
 include: "workflow/rules/ensembles.smk"
-include: "workflow/rules/basins.smk"
+include: "workflow/rules/measurements.smk"
 include: "workflow/rules/figures.smk"
 include: "workflow/rules/claims.smk"
 include: "workflow/rules/results.smk"

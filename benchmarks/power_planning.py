@@ -6,14 +6,15 @@
 The headline claims are the ones on Figure 3.7 and on the peer ensembles: the hill against its
 twin's ensemble, the distancing ensemble against one network, distancing against the snapshot
 ensemble, FGE and the deep ensembles, and the controls they rest on, in accuracy and in
-calibrated NLL. ``--run`` runs the pipeline's claims (the Snakemake target ``claims.csv``,
-nothing else) from nothing with only those claims declared, each at ``--replicates`` seeds from
-``--first-seed``: calibration seeds, disjoint from every seed a profile reports (the deep
-ensembles' included). It prints, per claim and panel, the spread of the paired differences seen,
-the effect worth detecting the claim declares, and the seeds a paired t-test needs to detect it
-at that spread (``claims.seeds_needed``: two-sided α = 0.05, power 0.8), then the most any
-accuracy claim and any calibrated-NLL claim needs. The verdicts on these seeds are not
-reported anywhere: only their spread is used.
+calibrated NLL; and the basins claims on the barriers measurement (the hill's barrier against
+its twin's, and the independent networks' control), in training loss and validation error.
+``--run`` runs the pipeline's claims (the Snakemake target ``claims.csv``, nothing else) from
+nothing with only those claims declared, each at ``--replicates`` seeds from ``--first-seed``:
+calibration seeds, disjoint from every seed a profile reports (the deep ensembles' included).
+It prints, per claim and panel, the spread of the paired differences seen, the effect worth
+detecting the claim declares, and the seeds a paired t-test needs to detect it at that spread
+(``claims.seeds_needed``: two-sided α = 0.05, power 0.8), then the most any claim needs per
+metric or unit. The verdicts on these seeds are not reported anywhere: only their spread is used.
 """
 
 from __future__ import annotations
@@ -35,10 +36,11 @@ from distancing.plan import load_profiles
 
 
 def headline(config: dict) -> dict:
-    """The claims on Figure 3.7 and the peer ensembles (each with the controls it rests on)."""
+    """The claims on Figure 3.7, the peer ensembles and the barriers (each with the controls it rests on)."""
     known = statistics()
     return {name: spec for name, spec in config["claims"].items()
-            if known[spec["statistic"]].figure == "fig3_7" or known[spec["statistic"]].peers}
+            if known[spec["statistic"]].figure == "fig3_7" or known[spec["statistic"]].peers
+            or known[spec["statistic"]].measurement == "barriers"}
 
 
 def plan(claims: pd.DataFrame) -> str:
@@ -47,7 +49,7 @@ def plan(claims: pd.DataFrame) -> str:
              "|---|---|---|---|---|---|---|"]
     most: dict[str, int] = {}
     for r in claims.itertuples():
-        metric = r.metric if isinstance(r.metric, str) else "the statistic's unit"  # disagreement: points
+        metric = r.metric if isinstance(r.metric, str) else r.unit  # disagreement, error barrier: points
         values = np.array([float(v) for v in str(r.values).split()], dtype=float)
         values = values[np.isfinite(values)]
         sd = float(values.std(ddof=1)) if len(values) > 1 else float("nan")

@@ -7,7 +7,8 @@ from pathlib import Path
 
 import pandas as pd
 
-sys.path.insert(0, str(Path(__file__).parents[1] / "benchmarks"))
+ROOT = Path(__file__).parents[1]
+sys.path.insert(0, str(ROOT / "benchmarks"))
 
 import power_planning  # noqa: E402
 import seed_robustness  # noqa: E402
@@ -39,14 +40,28 @@ def test_seed_robustness_lists_every_change_of_category_and_counts_the_fragile_o
 def test_power_planning_reads_the_spread_of_each_claim_and_the_most_seeds_each_metric_needs():
     from distancing.claims import seeds_needed
 
-    values = {"a": [1.0, 2.0, 3.0, 2.0], "b": [0.5, -0.5, 1.5, 0.5], "c": [0.01, 0.03, 0.02, 0.04]}
+    values = {"a": [1.0, 2.0, 3.0, 2.0], "b": [0.5, -0.5, 1.5, 0.5], "c": [0.01, 0.03, 0.02, 0.04],
+              "barrier": [0.02, 0.09, 0.05, 0.2]}
+    metric = {"a": "accuracy", "b": "accuracy", "c": "nll_calibrated", "barrier": float("nan")}  # a barrier: none
+    effect = {"a": 1.0, "b": 1.0, "c": 0.02, "barrier": 0.1}
     table = pd.DataFrame([
-        {"claim": claim, "panel": "mobilenetv2", "metric": "nll_calibrated" if claim == "c" else "accuracy",
-         "n": 4, "effect": 0.02 if claim == "c" else 1.0, "unit": "", "values": " ".join(map(str, v)),
-         "seeds_needed": seeds_needed(float(pd.Series(v).std()), 0.02 if claim == "c" else 1.0)}
+        {"claim": claim, "panel": "mobilenetv2", "metric": metric[claim], "n": 4, "effect": effect[claim],
+         "unit": "nats" if claim == "barrier" else "", "values": " ".join(map(str, v)),
+         "seeds_needed": seeds_needed(float(pd.Series(v).std()), effect[claim])}
         for claim, v in values.items()])
     text = power_planning.plan(table)
     assert f"| b | mobilenetv2 | accuracy | 4 | {pd.Series(values['b']).std():.3g} | 1 | " in text
     most = max(seeds_needed(float(pd.Series(values[k]).std()), 1.0) for k in ("a", "b"))
-    assert text.endswith(f"Most seeds any claim needs: accuracy {most}; nll_calibrated "
+    barrier = seeds_needed(float(pd.Series(values["barrier"]).std()), 0.1)
+    assert text.endswith(f"Most seeds any claim needs: accuracy {most}; nats {barrier}; nll_calibrated "
                          f"{seeds_needed(float(pd.Series(values['c']).std()), 0.02)}.")
+
+
+def test_power_planning_plans_the_headline_and_the_barrier_claims_only():
+    from distancing.plan import load_profiles
+
+    config = load_profiles(default=ROOT / "config.yaml")
+    planned = power_planning.headline(config)
+    assert {"hill_crosses_a_barrier", "control_independent_networks_behind_error_barrier", "beats_fge",
+            "hill_improves_ensemble", "distancing_average_loses"} <= set(planned)
+    assert not {"sgdr_beats_fixed_lr", "distance_grows", "ensemble_depends_on_s"} & set(planned)

@@ -27,7 +27,7 @@ from distancing.figures import FIGURE_TABLE, settings_schema
 from distancing.files import RUN_FILES
 from distancing.plan import Plan, check_config, cli_settings, load_profiles
 
-from . import toy_peer  # noqa: F401  (registers the plugin peer the smoke run uses)
+from . import toy_measurement, toy_peer  # noqa: F401  (register the plugins the smoke run uses)
 
 ROOT = Path(__file__).resolve().parents[1]
 SCHEMA = ROOT / "workflow" / "schemas" / "config.schema.yaml"
@@ -41,7 +41,7 @@ def smoke_config() -> dict:
 
 def snakemake(workdir: Path, *args: str, timeout: float = 600) -> subprocess.CompletedProcess:
     """Snakemake on a copied pipeline; the repository on PYTHONPATH, so its jobs find the smoke
-    run's plugin (tests/toy_peer.py) as a researcher's own module."""
+    run's plugins (tests/toy_peer.py, tests/toy_measurement.py) as a researcher's own modules."""
     env = {**os.environ, "PYTHONPATH": os.pathsep.join(filter(None, [str(ROOT), os.environ.get("PYTHONPATH")]))}
     return subprocess.run([sys.executable, "-m", "snakemake", "--snakefile", str(workdir / "Snakefile"),
                            "--directory", str(workdir), *args], capture_output=True, text=True, timeout=timeout,
@@ -309,8 +309,15 @@ def test_each_evaluation_runs_only_in_the_trees_of_the_runs_that_read_it(monkeyp
      "'deep_m_budget', which peers.methods does not list"),
     (lambda c: c.update(plugins=["no_such_module"]), "plugins: cannot import 'no_such_module'"),
     (lambda c: c["experiments"].pop("fig3_2"), "experiments: 'fig3_2' is a required property"),
-    (lambda c: c["experiments"]["basins"].update(points=2),
-     "experiments.basins.points: 2 is less than the minimum of 3"),
+    (lambda c: c["measurements"]["barriers"].update(points=2),
+     "measurements.barriers.points: 2 is less than the minimum of 3"),
+    (lambda c: c["measurements"].update(curvature={}),
+     "measurements.curvature: unknown measurement 'curvature'; registered: barriers, plane, averages"),
+    (lambda c: c["measurements"].pop("plane"),
+     "measurements.plane: the figure basins_plane draws this measurement; list it with its settings"),
+    (lambda c: c["claims"].update(toy={"statistic": "final_norm_hill_vs_twin", "direction": "differs", "seeds": 2}),
+     "claims.toy.statistic: final_norm_hill_vs_twin reads the measurement 'member_norms', which no figure "
+     "computes here (measurements does not list it)"),
     (lambda c: c["claims"]["hill_crosses_a_barrier"].update(statistic="barrier_curvature_hill_vs_twin"),
      "claims.hill_crosses_a_barrier.statistic: unknown statistic 'barrier_curvature_hill_vs_twin'"),
 ])
@@ -393,10 +400,13 @@ def smoke_run(tmp_path_factory, data_root):
     background process (profiles/local-cluster/submit.sh) sharing nothing but files."""
     config = smoke_config()
     toy = {"toy_pair_beats_single": {"statistic": "peers_toy_pair_vs_single", "metric": "accuracy",
-                                     "direction": "greater", "effect": 1.0, "seeds": 2}}
-    workdir = copy_pipeline(tmp_path_factory.mktemp("pipeline"), data_root, plugins=["tests.toy_peer"],
+                                     "direction": "greater", "effect": 1.0, "seeds": 2},
+           "toy_hill_changes_norm": {"statistic": "final_norm_hill_vs_twin", "direction": "differs", "seeds": 2}}
+    workdir = copy_pipeline(tmp_path_factory.mktemp("pipeline"), data_root,
+                            plugins=["tests.toy_peer", "tests.toy_measurement"],
                             peers=dict(config["peers"], methods=[*config["peers"]["methods"], "toy_pair"]),
-                            claims={**config["claims"], **toy})  # a plugin peer, through every rule
+                            measurements={**config["measurements"], "member_norms": {}},
+                            claims={**config["claims"], **toy})  # a plugin peer and measurement, through every rule
     started = time.perf_counter()
     result = snakemake(workdir, "--profile", str(workdir / "profiles" / "local-cluster"), "figures")
     assert result.returncode == 0, result.stderr[-5000:]
@@ -535,12 +545,12 @@ def test_smoke_barriers_read_the_stored_members_of_the_pairs_the_plan_declares(s
     workdir, _ = smoke_run
     config = yaml.safe_load((workdir / "config.yaml").read_text())
     results = workdir / "results-smoke"
-    barriers = read_csv(results / "basins" / "basins" / "barriers.csv")
-    paths = read_csv(results / "basins" / "basins" / "paths.csv")
-    declared = Plan(config).barrier_pairs("basins")
+    barriers = read_csv(results / "measurements" / "barriers" / "barriers.csv")
+    paths = read_csv(results / "measurements" / "barriers" / "paths.csv")
+    declared = Plan(config).readings("barriers")
     assert [(r["panel"], r["series"], int(r["seed"]), [r["a_run"], int(r["a_epoch"])], [r["b_run"], int(r["b_epoch"])])
-            for r in barriers] == [(p["panel"], p["series"], p["seed"], p["a"], p["b"]) for p in declared]
-    points = config["experiments"]["basins"]["points"]
+            for r in barriers] == [(*p["about"].values(), p["members"]["a"], p["members"]["b"]) for p in declared]
+    points = config["measurements"]["barriers"]["points"]
     starts = {}
     for r in barriers:
         path = [q for q in paths if (q["panel"], q["series"], q["seed"]) == (r["panel"], r["series"], r["seed"])]
@@ -596,7 +606,7 @@ def test_smoke_weight_averages_sit_beside_their_ensembles_and_claims_read_them(s
     workdir, _ = smoke_run
     config = yaml.safe_load((workdir / "config.yaml").read_text())
     results = workdir / "results-smoke"
-    averages = read_csv(results / "basins" / "weight_averages.csv")
+    averages = read_csv(results / "measurements" / "averages" / "averages.csv")
     peers = read_csv(results / "ensembles" / "peers.csv")
     full = {}
     for r in peers:
@@ -613,6 +623,39 @@ def test_smoke_weight_averages_sit_beside_their_ensembles_and_claims_read_them(s
             if r["method"] == "distancing"]
     assert [float(v) for v in row["values"].split()] == pytest.approx(want, rel=1e-3, abs=1e-9)
     assert row["figure"] == "weight_averages" and config["peers"]["members"] == 2
+
+
+def test_smoke_a_plugin_measurement_reaches_its_claim(smoke_run):
+    """The toy measurement (tests/toy_measurement.py: a registry entry, a compute function, a
+    statistic) runs as its own rule on the stored members of Figure 3.7's runs: one row per member
+    with the norm numpy computes from members.npz, the members' records name it, and its claim's
+    values are the hill's final norm − its twin's, per panel and seed."""
+    from distancing.members import load_members
+
+    workdir, _ = smoke_run
+    config = yaml.safe_load((workdir / "config.yaml").read_text())
+    results = workdir / "results-smoke"
+    norms = read_csv(results / "measurements" / "member_norms" / "norms.csv")
+    assert list(norms[0]) == ["panel", "series", "seed", "run", "epoch", "norm"]
+    plan = Plan(config)
+    runs = {name for panel in plan.figure_runs("fig3_7").values() for series in panel["series"].values()
+            for name in series["runs"]}
+    expected = {}
+    for name in runs:
+        members = load_members(results / "runs" / name / "members.npz")
+        for i, epoch in enumerate(members.epochs):
+            expected[(name, str(epoch))] = float(np.linalg.norm(members.weight_vectors()[i].astype(np.float64)))
+    assert {(r["run"], r["epoch"]): float(r["norm"]) for r in norms} == pytest.approx(expected)
+    records = {(r["run"], r["epoch"]): r["roles"].split() for r in read_csv(results / "members.csv")}
+    for r in norms:
+        assert f"member_norms:{r['panel']}:{r['series']}:{r['seed']}:{r['epoch']}" in records[(r["run"], r["epoch"])]
+    final = {(r["panel"], r["series"], r["seed"]): float(r["norm"]) for r in norms
+             if r["epoch"] == str(config["base"]["train"]["epochs"])}
+    rows = [r for r in read_csv(results / "claims.csv") if r["claim"] == "toy_hill_changes_norm"]
+    assert {r["panel"] for r in rows} == {"mobilenetv2", "resnet"} and {r["figure"] for r in rows} == {"fig3_7"}
+    for row in rows:
+        want = [final[(row["panel"], "distancing", seed)] - final[(row["panel"], "no_hill", seed)] for seed in "01"]
+        assert [float(v) for v in row["values"].split()] == pytest.approx(want, rel=1e-3, abs=1e-9)
 
 
 def test_a_finished_tree_has_nothing_to_do_and_plot_edits_rerun_only_plots(smoke_run):

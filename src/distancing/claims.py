@@ -65,6 +65,7 @@ import pandas as pd
 from scipy import stats
 
 from .ensembles import full_ensembles
+from .measurements import INDEPENDENT, MEASUREMENTS
 from .peers import PEERS
 
 DIRECTIONS = ("greater", "less", "differs", "not_below", "not_above")
@@ -188,17 +189,20 @@ class Evidence:
     """What statistics read: run files (``files`` maps a kind of ``files.RUN_FILES``, metrics
     or distances, to run name -> path), the figures' panels and series (``plan.Plan.figure_runs`` per figure), the
     checkpoint-ensemble table, the peer tables (ensembles by size, pairs of members, each member's
-    scores), each barriers figure's table of barriers (``barriers``: figure -> barriers.csv) and
-    the peers' members averaged in weight space (``averages``: weight_averages.csv)."""
+    scores) and the measurements' tables (``measurements``: measurement -> table -> rows)."""
 
     def __init__(self, files: Mapping[str, Mapping[str, Path]], figures: Mapping[str, Any],
                  ensembles: pd.DataFrame | None = None, peers: pd.DataFrame | None = None,
                  pairs: pd.DataFrame | None = None, scores: pd.DataFrame | None = None,
-                 barriers: Mapping[str, pd.DataFrame] | None = None, averages: pd.DataFrame | None = None) -> None:
+                 measurements: Mapping[str, Mapping[str, pd.DataFrame]] | None = None) -> None:
         self.files, self.figures = files, figures
         self.ensembles, self.peers, self.pairs, self.scores = ensembles, peers, pairs, scores
-        self.barriers, self.averages = barriers or {}, averages
+        self.measurements = measurements or {}
         self._cache: dict[tuple[str, str], pd.DataFrame] = {}
+
+    def table(self, measurement: str, table: str) -> pd.DataFrame:
+        """One table a measurement wrote (``measurements.py``)."""
+        return self.measurements[measurement][table]
 
     def read(self, name: str, kind: str) -> pd.DataFrame:
         if (name, kind) not in self._cache:
@@ -231,10 +235,10 @@ class Evidence:
         return score(full, f"best_member_{metric}" if best_member else metric)
 
 
-    def barrier(self, figure: str, panel: str, series: str, column: str) -> dict[int, float]:
+    def barrier(self, panel: str, series: str, column: str) -> dict[int, float]:
         """Seed -> the barrier of one series' pair of members (``column``: train_loss, val_loss or
-        val_error; the error in points)."""
-        table = self.barriers[figure]
+        val_error; the error in points), from the barriers measurement."""
+        table = self.table("barriers", "barriers")
         rows = table[(table["panel"] == panel) & (table["series"] == series)]
         scale = 100.0 if column.endswith("error") else 1.0
         return {int(seed): scale * float(value) for seed, value in zip(rows["seed"], rows[f"{column}_barrier"],
@@ -264,9 +268,12 @@ def sweep_slopes(evidence: Evidence, figure: str, panel: str, f: Callable[[str],
 
 @dataclass(frozen=True)
 class Statistic:
-    """A per-seed statistic of one figure (one row per panel), with the words for each sign."""
+    """A per-seed statistic of one figure (one row per panel), with the words for each sign.
 
-    figure: str  # the figure that draws what it compares
+    A statistic of a measurement (``measurements.py``) names it in ``measurement`` and leaves
+    ``figure`` empty: its figure is the one the measurement is on."""
+
+    figure: str  # the figure that draws what it compares ("" for a measurement's: the figure it is on)
     measures: str
     unit: str
     up: str  # what a positive value means
@@ -278,6 +285,11 @@ class Statistic:
     per_panel: bool = True  # one row per panel of the figure; False: one row comparing panels
     ensemble: bool = False  # compares ensembles: the claim names a metric of ``METRICS``
     peers: tuple[str, ...] = ()  # the peer methods (``peers.PEERS``) it reads from the peer tables
+    measurement: str = ""  # the measurement whose tables it reads (a key of ``measurements.MEASUREMENTS``)
+
+    def __post_init__(self) -> None:
+        if self.measurement and not self.figure:
+            object.__setattr__(self, "figure", MEASUREMENTS[self.measurement].on)
 
     def unit_of(self, metric: str | None) -> str:
         """The unit of its values: an ensemble statistic's metric, per what its own unit says (a slope)."""
@@ -405,7 +417,7 @@ def distance_disagreement(e: Evidence, panel: str, metric: str) -> list[float]: 
 def hill_barrier_excess(column: str) -> Callable[[Evidence, str, str], list[float]]:
     """Per seed: the barrier from the hill's checkpoint to its next member − its twin's over the same epochs."""
     def compute(e: Evidence, panel: str, metric: str) -> list[float]:  # noqa: ARG001
-        hill, twin = e.barrier("basins", panel, "distancing", column), e.barrier("basins", panel, "no_hill", column)
+        hill, twin = e.barrier(panel, "distancing", column), e.barrier(panel, "no_hill", column)
         return [hill[seed] - twin[seed] for seed in sorted(hill)]
     return compute
 
@@ -414,7 +426,7 @@ def independent_barrier_excess(column: str) -> Callable[[Evidence, str, str], li
     """Per disjoint pair of seeds: the barrier between their independently seeded final members −
     the twin's barrier (checkpoint to next member) of the pair's first seed."""
     def compute(e: Evidence, panel: str, metric: str) -> list[float]:  # noqa: ARG001
-        apart, twin = e.barrier("basins", panel, "independent", column), e.barrier("basins", panel, "no_hill", column)
+        apart, twin = e.barrier(panel, INDEPENDENT, column), e.barrier(panel, "no_hill", column)
         return [apart[seed] - twin[seed] for seed in sorted(apart)]
     return compute
 
@@ -431,22 +443,24 @@ def barrier_statistics() -> dict[str, Statistic]:
     for column, words in BARRIERS.items():
         control = f"barrier_{column}_independent_vs_twin"
         known[control] = Statistic(
-            "basins", f"the {words} barrier between the final members of two independently seeded no-hill runs "
+            "", f"the {words} barrier between the final members of two independently seeded no-hill runs "
             f"− the twin's barrier from the checkpoint to its next member, per disjoint pair of seeds",
             BARRIER_UNITS[column], "independent networks lie in different basins, detectably",
-            "independent networks look no more separated than one run's step", independent_barrier_excess(column))
+            "independent networks look no more separated than one run's step", independent_barrier_excess(column),
+            measurement="barriers")
         known[f"barrier_{column}_hill_vs_twin"] = Statistic(
-            "basins", f"the {words} barrier from the hill's checkpoint to the run's next member − the no-hill "
+            "", f"the {words} barrier from the hill's checkpoint to the run's next member − the no-hill "
             f"twin's over the same epochs, paired by seed", BARRIER_UNITS[column],
             "the hill's step crosses a higher barrier", "the hill's step crosses a lower barrier",
-            hill_barrier_excess(column), controls=(control,))
+            hill_barrier_excess(column), controls=(control,), measurement="barriers")
     return known
 
 
 def weight_average_excess(method: str) -> Callable[[Evidence, str, str], list[float]]:
     """Per replicate: the method's members averaged in weight space − their ensemble, as scores."""
     def compute(e: Evidence, panel: str, metric: str) -> list[float]:  # noqa: ARG001
-        rows = e.averages[e.averages["method"] == method].sort_values("replicate")
+        averages = e.table("averages", "averages")
+        rows = averages[averages["method"] == method].sort_values("replicate")
         return [score(row, metric) - score(row, f"ensemble_{metric}") for _, row in rows.iterrows()]
     return compute
 
@@ -458,11 +472,12 @@ def average_statistics() -> dict[str, Statistic]:
     show can be detected: the control of the others."""
     control = "weight_average_vs_ensemble_deep_m_budget"
     return {f"weight_average_vs_ensemble_{key}": Statistic(
-        "weight_averages", f"{peer.called}'s members averaged in weight space into one network − their "
+        "", f"{peer.called}'s members averaged in weight space into one network − their "
         f"ensemble, per replicate", "", "the averaged network beats the ensemble",
         "the averaged network loses to the ensemble",
         weight_average_excess(key), controls=() if key.startswith("deep_") else (control,),
-        per_panel=False, ensemble=True, peers=(key,) if key.startswith("deep_") else (key, "deep_m_budget"))
+        per_panel=False, ensemble=True, peers=(key,) if key.startswith("deep_") else (key, "deep_m_budget"),
+        measurement="averages")
         for key, peer in PEERS.items() if key != "single"}
 
 
@@ -545,9 +560,23 @@ FIGURE_STATISTICS: dict[str, Statistic] = {
 }
 
 
+STATISTIC_SOURCES: list[Callable[[], dict[str, Statistic]]] = [peer_statistics, barrier_statistics,
+                                                                 average_statistics]
+
+
+def register_statistics(source: Callable[[], dict[str, Statistic]]) -> None:
+    """Add a function returning statistics by name (a plugin's, for its measurement), called
+    whenever the statistics are listed, so that it sees every registered peer."""
+    STATISTIC_SOURCES.append(source)
+
+
 def statistics() -> dict[str, Statistic]:
-    """Every statistic a claim may name: the figures' and the peer registry's (which plugins extend)."""
-    return FIGURE_STATISTICS | barrier_statistics() | peer_statistics() | average_statistics()
+    """Every statistic a claim may name: the figures', the peer registry's (which plugins extend),
+    the measurements' and any a plugin registers (``register_statistics``)."""
+    known = dict(FIGURE_STATISTICS)
+    for source in STATISTIC_SOURCES:
+        known |= source()
+    return known
 
 
 # ---------------------------------------------------------------- verdicts

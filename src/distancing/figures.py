@@ -44,9 +44,10 @@ class Panel:
 class Figure:
     """A figure: where its data come from, its panels, and the schema of its ``experiments`` entry.
 
-    ``source`` is "formula" (drawn from equations, no runs), "runs" (metrics and distances),
-    "ensembles" (checkpoint ensembles of its runs), "peers" (the peer-ensemble tables),
-    "barriers" (loss on lines between stored members) or "averages" (the peers' members averaged).
+    ``source`` is one of ``SOURCES``: "formula" (drawn from equations, no runs), "runs" (metrics
+    and distances), "ensembles" (checkpoint ensembles of its runs), "peers" (the peer-ensemble
+    tables); or a measurement on stored members (``measurements.MEASUREMENTS``: "barriers", loss
+    on lines between members, "plane", "averages", the peers' members averaged), whose tables it draws.
     ``function_distance``: whether it reads distances.csv's function distance (its runs log it).
     """
 
@@ -67,6 +68,7 @@ class FigureSpec:
     function_distance: bool = False
 
 
+SOURCES = ("formula", "runs", "ensembles", "peers")  # besides the measurements
 FIGURE_TABLE: dict[str, FigureSpec] = {}  # figure name -> spec, in the order figures are listed
 
 
@@ -183,12 +185,9 @@ def _fig3_8(e: RunBuilder, f: dict[str, Any]) -> tuple[Panel, ...]:
     )),)
 
 
-@figure("basins", "barriers", _settings({
-    "models": {"type": "array", "minItems": 1, "items": {"type": "string"}},
-    "points": {"type": "integer", "minimum": 3},
-    "samples": {"type": "integer", "minimum": 2}}))
+@figure("basins", "barriers", MODELS)
 def _basins(e: RunBuilder, f: dict[str, Any]) -> tuple[Panel, ...]:
-    # Which members each series pairs is the barriers measurement's (plan.Plan.barrier_pairs):
+    # Which members each series pairs is the barriers measurement's (measurements.checkpoint_steps):
     # a checkpoint with the run's next member, or one seed's final member with the next seed's.
     return tuple(Panel(name, name, (
         Series("distancing", "distancing: checkpoint → next member", e.distancing(name, checkpoints=e.many)),
@@ -197,10 +196,9 @@ def _basins(e: RunBuilder, f: dict[str, Any]) -> tuple[Panel, ...]:
     )) for name in f["models"])
 
 
-@figure("basins_plane", "plane", _settings({"model": {"type": "string"}, "grid": {"type": "integer", "minimum": 3},
-                                            "samples": {"type": "integer", "minimum": 2}}))
+@figure("basins_plane", "plane", _settings({"model": {"type": "string"}}))
 def _basins_plane(e: RunBuilder, f: dict[str, Any]) -> tuple[Panel, ...]:
-    # One seed drawn (plan.Plan.plane_members): the hill's checkpoint and next member, and its twin's next member.
+    # One seed drawn (measurements.plane_corners): the hill's checkpoint and next member, and its twin's next member.
     return (Panel(f["model"], f["model"], (
         Series("distancing", "distancing", e.distancing(f["model"], checkpoints=e.many)),
         Series("no_hill", "no hill (its twin)", e.control(e.distancing(f["model"], checkpoints=e.many))),
@@ -209,9 +207,8 @@ def _basins_plane(e: RunBuilder, f: dict[str, Any]) -> tuple[Panel, ...]:
 
 for _name in ("peers_members", "peers_diversity", "peers_weights", "peers_spaces"):
     figure(_name, "peers")()
-# The peers' members averaged in weight space (SWA's average), BatchNorm recomputed on the first
-# ``samples`` training inputs, against their ensembles (``basins.average``).
-figure("weight_averages", "averages", _settings({"samples": {"type": "integer", "minimum": 2}}))()
+# The peers' members averaged in weight space (SWA's average) against their ensembles (the averages measurement).
+figure("weight_averages", "averages")()
 
 
 def settings_schema() -> dict[str, Any]:

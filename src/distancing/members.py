@@ -81,3 +81,37 @@ def load_members(path: str | Path) -> Members:
             raise MembersError(f"{path}: members stored by another version; retrain the run")
         states = {key[len(STATE):]: f[key] for key in f.files if key.startswith(STATE)}
         return Members(f["epochs"], f["kinds"], states, tuple(str(p) for p in f["parameters"]))
+
+
+class Stored:
+    """The members and run configs a measurement's rule declares (run name -> members.npz, run
+    name -> resolved config), each run's members read once; ``data`` loads a run's dataset
+    (with torch) once per distinct data config."""
+
+    def __init__(self, paths: Mapping[str, Path], configs: Mapping[str, dict]) -> None:
+        self.paths, self.configs = paths, configs
+        self._members: dict[str, Members] = {}
+        self._data: dict[tuple, object] = {}
+
+    def members(self, run: str) -> Members:
+        if run not in self._members:
+            self._members[run] = load_members(self.paths[run])
+        return self._members[run]
+
+    def state(self, run: str, epoch: int) -> dict[str, np.ndarray]:
+        members = self.members(run)
+        return members.state(members.index(epoch))
+
+    def weight_vector(self, run: str, epoch: int) -> np.ndarray:
+        members = self.members(run)
+        return members.weight_vector(members.index(epoch))
+
+    def data(self, run: str):
+        """The run's dataset (``data.load_dataset`` of its ``data`` block)."""
+        from .data import load_dataset
+
+        block = self.configs[run]["data"]
+        key = tuple(block[k] for k in ("dataset", "root", "train_samples", "ensemble_val_samples"))
+        if key not in self._data:
+            self._data[key] = load_dataset(*key)
+        return self._data[key]

@@ -2,7 +2,8 @@
 Snakemake targets, from the pipeline's ``config.yaml``.
 
 It sits above the run builder (``runs.py``: runs, names, run configs and the tree of trunks and
-branches), the figure table (``figures.py``), the peer registry (``peers.py``) and the claims'
+branches), the figure table (``figures.py``), the peer registry (``peers.py``), the measurement
+registry (``measurements.py``, whose readings it builds from its figures) and the claims'
 statistics (``claims.py``), and hands each of them the builder; nothing below imports it. The
 report's prose is ``prose.py``. No torch here: the Snakefile imports this.
 """
@@ -18,7 +19,10 @@ from typing import Any
 
 from .claims import DIRECTIONS, METRICS, statistics
 from .config import ConfigError, member_kinds
-from .figures import FIGURE_TABLE, Figure, settings_schema
+from .figures import FIGURE_TABLE, SOURCES, Figure, settings_schema
+from .measurements import MEASUREMENTS
+from .measurements import roles as measured_roles
+from .measurements import settings_schema as measurement_schema
 from .peers import PEERS
 from .runs import Run, RunBuilder, RunSet, collect
 
@@ -60,6 +64,7 @@ class Plan:
         self.claims = {name: dict(spec, seeds=min(spec["seeds"], cap or spec["seeds"]))
                        for name, spec in config.get("claims", {}).items()}
         self._figures: dict[str, Figure] | None = None
+        self._readings: dict[str, list[dict[str, Any]]] = {}
         self._tree: RunSet | None = None
 
     # ------------------------------------------------------------ the table
@@ -126,51 +131,19 @@ class Plan:
             s.key: {"label": s.label, "value": s.value, "runs": [name(r) for r in self.over_seeds(s.run, figure)]}
             for s in panel.series}} for panel in self.figures()[figure].panels}
 
-    def barrier_pairs(self, figure: str) -> list[dict[str, Any]]:
-        """The pairs of members a barriers figure measures (``basins.py``), per panel, series and
-        seed: {"panel", "series", "seed", "a": [run, epoch], "b": [run, epoch]}.
-
-        The hill's series and its twin pair the member kept at the hill's first checkpoint with
-        the same run's next member: the step the hill acts on, and the same step without it. The
-        series ``independent`` pairs the final members of disjoint pairs of seeds (the first two,
-        the next two, ...; "seed" is the first of each): networks that share nothing but their
-        recipe, the control that shows a barrier can be detected at all. Disjoint, so that its
-        values are independent of each other as a claim's interval assumes."""
-        runs, pairs = self.runs(), []
-        for panel_key, panel in self.figure_runs(figure).items():
-            hill = runs[panel["series"]["distancing"]["runs"][0]]
-            checkpoint = hill["distancing"]["checkpoints"][0]
-            for series_key, series in panel["series"].items():
-                names = series["runs"]
-                for i, name in enumerate(names):
-                    config = runs[name]
-                    if series_key == "independent":
-                        if i % 2 or i + 1 == len(names):
-                            continue
-                        final = config["train"]["epochs"]
-                        a, b = [name, final], [names[i + 1], final]
-                    else:
-                        a, b = [name, checkpoint], [name, next(e for e in member_kinds(config) if e > checkpoint)]
-                    pairs.append({"panel": panel_key, "series": series_key, "seed": config["seed"], "a": a, "b": b})
-        return pairs
-
-    def plane_members(self, figure: str) -> dict[str, list]:
-        """The three members a plane figure draws, of its first seed: ``a`` the hill's first
-        checkpoint, ``b`` the hill run's next member, ``c`` its no-hill twin's member at that epoch
-        (the twin shares the checkpoint, so the plane holds both steps from it)."""
-        (panel,) = self.figure_runs(figure).values()
-        hill, twin = panel["series"]["distancing"]["runs"][0], panel["series"]["no_hill"]["runs"][0]
-        config = self.runs()[hill]
-        checkpoint = config["distancing"]["checkpoints"][0]
-        after = next(e for e in member_kinds(config) if e > checkpoint)
-        return {"a": [hill, checkpoint], "b": [hill, after], "c": [twin, after]}
+    def readings(self, measurement: str) -> list[dict[str, Any]]:
+        """The members a measurement reads (``measurements.py``), from its figure's runs; built once."""
+        if measurement not in self._readings:
+            entry = MEASUREMENTS[measurement]
+            self._readings[measurement] = entry.reads(self, entry.on)
+        return self._readings[measurement]
 
     def member_records(self) -> list[dict[str, Any]]:
         """One record per member a run keeps (``members.npz``): its run, epoch and kind, the run's
         seed and group from the plan (never parsed from a name), and the roles the plan gives it:
         ``<figure>:<panel>:<series>`` in an ensemble figure, ``peers:<method>:<replicate>`` in a
-        peer ensemble, ``<figure>:<panel>:<series>:<a|b>`` at an end of a measured line,
-        ``<figure>:<a|b|c>`` for a corner of a plane."""
+        peer ensemble, ``<measurement>:<about>:<name>`` where a measurement reads it (such as
+        ``barriers:resnet:distancing:3:a``, an end of a line)."""
         roles: dict[tuple[str, int], list[str]] = {}
         runs = self.runs()
         for name, figure in self.figures().items():
@@ -180,19 +153,14 @@ class Plan:
                         for run in series["runs"]:
                             for epoch in member_kinds(runs[run]):
                                 roles.setdefault((run, epoch), []).append(f"{name}:{panel_key}:{series_key}")
-            if figure.source == "plane":
-                for end, (run, epoch) in self.plane_members(name).items():
-                    roles.setdefault((run, epoch), []).append(f"{name}:{end}")
-            if figure.source == "barriers":
-                for pair in self.barrier_pairs(name):
-                    for end in ("a", "b"):
-                        run, epoch = pair[end]
-                        roles.setdefault((run, epoch), []).append(f"{name}:{pair['panel']}:{pair['series']}:{end}")
         for method, peer in self.peers().items():
             for replicate, members in enumerate(peer["ensembles"]):
                 for run, epochs in members:
                     for epoch in epochs:
                         roles.setdefault((run, epoch), []).append(f"peers:{method}:{replicate}")
+        for measurement in self.config["measurements"]:
+            for member, role in measured_roles(measurement, self.readings(measurement)):
+                roles.setdefault(member, []).append(role)
         tree = self.tree()
         return [{"run": run, "epoch": epoch, "kind": kind, "seed": config["seed"], "group": tree.groups[run],
                  "roles": " ".join(roles.get((run, epoch), []))}
@@ -237,7 +205,8 @@ class Plan:
         return self.tree().trunks.get(name)
 
 def import_plugins(config: Mapping[str, Any]) -> None:
-    """Import the modules under ``plugins``: they register peers (``peers.register``) or figures."""
+    """Import the modules under ``plugins``: they register peers (``peers.register``), measurements
+    (``measurements.register``) and their statistics (``claims.register_statistics``), or figures."""
     import importlib
 
     for module in config.get("plugins", []):
@@ -261,6 +230,8 @@ def check_config(config: Mapping[str, Any], schema_path: str) -> Plan:
     with open(schema_path) as f:
         schema = yaml.safe_load(f)
     schema["properties"]["experiments"] = settings_schema()
+    schema["properties"]["measurements"] = measurement_schema()
+    check_measurements(config)
     validator = jsonschema.Draft202012Validator(schema)
     errors = sorted(validator.iter_errors(dict(config)), key=lambda e: list(e.absolute_path))
     if errors:
@@ -289,11 +260,39 @@ def check_config(config: Mapping[str, Any], schema_path: str) -> Plan:
     check_epochs(config, epochs)
     try:
         plan.runs()
+        for measurement in config["measurements"]:
+            plan.readings(measurement)  # what each reads of its figure, before any job
     except ConfigError as exc:  # a run's keys come from base, unless the error names its own block
         message = str(exc)
-        raise ConfigError(message if message.startswith(("models.", "peers.", "init.")) else f"base.{message}") \
-            from None
+        own = message.startswith(("models.", "peers.", "init.", "measurements."))
+        raise ConfigError(message if own else f"base.{message}") from None
     return plan
+
+
+def check_measurements(config: Mapping[str, Any]) -> None:
+    """Every measurement listed is registered; every figure draws a known source, and a
+    measurement the config computes; every claim reads only measurements the config computes."""
+    listed = config.get("measurements") or {}
+    for key in listed:
+        if key not in MEASUREMENTS:
+            raise ConfigError(f"measurements.{key}: unknown measurement {key!r}; registered: {', '.join(MEASUREMENTS)}")
+        if MEASUREMENTS[key].on not in FIGURE_TABLE:
+            raise ConfigError(f"measurements.{key}: it is measured on the figure {MEASUREMENTS[key].on!r}, which is "
+                              f"not registered")
+    for name, spec in FIGURE_TABLE.items():
+        if spec.source not in SOURCES and spec.source not in MEASUREMENTS:
+            raise ConfigError(f"plugins: the figure {name} draws {spec.source!r}, which is neither a source "
+                              f"({', '.join(SOURCES)}) nor a registered measurement ({', '.join(MEASUREMENTS)})")
+        if spec.source in MEASUREMENTS and spec.source not in listed:
+            raise ConfigError(f"measurements.{spec.source}: the figure {name} draws this measurement; list it "
+                              f"with its settings")
+    known = statistics()
+    for claim, spec in (config.get("claims") or {}).items():
+        statistic = known.get(spec.get("statistic"))
+        if statistic is not None and statistic.measurement and statistic.measurement not in listed:
+            raise ConfigError(f"claims.{claim}.statistic: {spec['statistic']} reads the measurement "
+                              f"{statistic.measurement!r}, which no figure computes here (measurements does not "
+                              f"list it)")
 
 
 def check_epochs(config: Mapping[str, Any], epochs: int) -> None:

@@ -10,16 +10,7 @@ rule claims:
         peers=rules.peer_ensembles.output.members,
         pairs=rules.peer_ensembles.output.pairs,
         scores=rules.peer_ensembles.output.scores,
-        barriers=[
-            f"{RESULTS}/basins/{figure}/barriers.csv"
-            for figure in claim_figures()
-            if FIGURE_TABLE[figure].source == "barriers"
-        ],
-        averages=[
-            rules.average_members.output.averages
-            for figure in claim_figures()
-            if FIGURE_TABLE[figure].source == "averages"
-        ],
+        measurements=claim_measurement_tables(),
     output:
         csv=report(
             f"{RESULTS}/claims.csv",

@@ -5,6 +5,7 @@ import os
 from distancing.config import ConfigError
 from distancing.files import RUN_FILES
 from distancing.claims import statistics
+from distancing.measurements import MEASUREMENTS
 from distancing.plan import check_config, cli_settings
 from distancing.prose import caption_tail, regime
 
@@ -31,6 +32,7 @@ DATA = PLAN.builder.resolve_base()["data"]
 FIGURE_TABLE = PLAN.figures()  # the experiment design: figure -> source and panels of series
 FIGURE_NAMES = list(FIGURE_TABLE)
 ALL_FIGURES = expand(f"{FIGURES}/{{figure}}.{{ext}}", figure=FIGURE_NAMES, ext=["png", "pdf"])
+MEASURED = list(config["measurements"])  # the measurements to compute, with their settings
 CLAIMS = PLAN.claims  # as declared, with at most max_claim_seeds seeds each
 # The report opens on what the claims decided: the claims rule writes that page; before the
 # claims exist, the report opens on a page that says so.
@@ -100,18 +102,8 @@ def figure_inputs(figure):
         return inputs | {"members": tables.members, "pairs": tables.pairs, "scores": tables.scores}
     if source == "ensembles":
         return inputs | {"ensembles": rules.ensembles.output.checkpoints}
-    if source == "plane":
-        return inputs | {
-            "plane": f"{RESULTS}/basins/{figure}/plane.csv",
-            "corners": f"{RESULTS}/basins/{figure}/corners.csv",
-        }
-    if source == "averages":
-        return inputs | {"averages": rules.average_members.output.averages}
-    if source == "barriers":
-        return inputs | {
-            "barriers": f"{RESULTS}/basins/{figure}/barriers.csv",
-            "paths": f"{RESULTS}/basins/{figure}/paths.csv",
-        }
+    if source in MEASUREMENTS:
+        return inputs | measurement_tables(source)
     names = PLAN.run_names(figure)
     return inputs | {
         "metrics": run_files(names, "metrics"),
@@ -120,15 +112,14 @@ def figure_inputs(figure):
     }
 
 
-def barrier_runs(wildcards):
-    """Every run one of whose members a barriers figure pairs (src/distancing/basins.py)."""
-    pairs = PLAN.barrier_pairs(wildcards.figure)
-    return sorted({pair[end][0] for pair in pairs for end in ("a", "b")})
+def measurement_tables(measurement):
+    """Table name -> path of each table a measurement writes."""
+    return {table: f"{RESULTS}/measurements/{measurement}/{table}.csv" for table in MEASUREMENTS[measurement].tables}
 
 
-def plane_runs(wildcards):
-    """The runs whose members a plane figure draws."""
-    return sorted({run for run, _ in PLAN.plane_members(wildcards.figure).values()})
+def measurement_runs(measurement):
+    """Every run one of whose members the measurement reads."""
+    return sorted({run for reading in PLAN.readings(measurement) for run, _ in reading["members"].values()})
 
 
 def claim_figures():
@@ -144,3 +135,12 @@ def claim_runs():
     return sorted(
         {name for figure in claim_figures() if FIGURE_TABLE[figure].source == "runs" for name in PLAN.run_names(figure)}
     )
+
+
+def claim_measurement_tables():
+    """Every table of the measurements the declared claims read."""
+    known = statistics()
+    read = {known[spec["statistic"]].measurement for spec in CLAIMS.values()} - {""}
+    return [
+        path for measurement in MEASURED if measurement in read for path in measurement_tables(measurement).values()
+    ]

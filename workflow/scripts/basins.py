@@ -1,5 +1,5 @@
 """Basins: the training loss (left) and validation error (right) on the straight line between
-pairs of members, BatchNorm recomputed at every point (results/basins/basins/paths.csv), one row
+pairs of members, BatchNorm recomputed at every point (results/measurements/barriers/paths.csv), one row
 per network: the hill's checkpoint to the run's next member, the same step of its no-hill twin,
 and independently seeded networks (the control); mean over seeds with a band of one standard
 deviation. The legend gives each series' mean barrier."""

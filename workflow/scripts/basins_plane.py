@@ -1,7 +1,7 @@
 """The plane through three members of one seed (Figure 0.1 on a trained network): training loss
 (left) and validation error (right) on the plane through the hill's checkpoint, the distancing
 run's next member and its no-hill twin's member at the same epoch, BatchNorm recomputed at every
-point (results/basins/basins_plane/plane.csv)."""
+point (results/measurements/plane/plane.csv)."""
 
 import matplotlib.pyplot as plt
 

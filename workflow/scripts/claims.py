@@ -16,13 +16,14 @@ from distancing.scripts import RunFiles, log_to
 
 snakemake = globals()["snakemake"]
 log_to(snakemake.log[0])
-import_plugins(snakemake.config)  # a plugin's peers bring their statistics
+import_plugins(snakemake.config)  # a plugin's peers and measurements bring their statistics
+measurements = {}  # measurement -> table -> rows, from results/measurements/<measurement>/<table>.csv
+for path in map(Path, snakemake.input.measurements):
+    measurements.setdefault(path.parent.name, {})[path.stem] = pd.read_csv(path)
 files = {"metrics": RunFiles(snakemake.input.metrics), "distances": RunFiles(snakemake.input.distances)}
 evidence = Evidence(files, json.loads(snakemake.params.figures), pd.read_csv(snakemake.input.ensembles),
                     pd.read_csv(snakemake.input.peers), pd.read_csv(snakemake.input.pairs),
-                    pd.read_csv(snakemake.input.scores),
-                    {Path(path).parent.name: pd.read_csv(path) for path in snakemake.input.barriers},
-                    pd.read_csv(snakemake.input.averages[0]) if snakemake.input.averages else None)
+                    pd.read_csv(snakemake.input.scores), measurements)
 table = evaluate_claims(evidence, json.loads(snakemake.params.claims))
 atomic_write_text(snakemake.output.csv, table.to_csv(index=False, na_rep="nan"))
 atomic_write_text(snakemake.output.html, html_table(table))

@@ -1,0 +1,84 @@
+"""The measurement registry: what each built-in measurement reads of the plan, the roles it
+gives members, and the check of the tables it writes (torch-free; tests/test_basins.py tests
+the computations, tests/test_pipeline.py runs them)."""
+
+import pytest
+
+from distancing.config import member_kinds
+from distancing.measurements import MEASUREMENTS, Measurement, roles, run_members, table_frame
+from distancing.plan import Plan, load_profiles
+
+from .test_pipeline import ROOT
+
+
+@pytest.fixture(scope="module")
+def plan():
+    return Plan(load_profiles(default=ROOT / "config.yaml"))
+
+
+def test_barriers_pair_each_hills_checkpoint_with_its_next_member_and_disjoint_independent_seeds(plan):
+    readings = plan.readings("barriers")
+    figure = plan.figure_runs("basins")
+    runs = plan.runs()
+    for panel_key, panel in figure.items():
+        checkpoint = runs[panel["series"]["distancing"]["runs"][0]]["distancing"]["checkpoints"][0]
+        for series in ("distancing", "no_hill"):
+            mine = [r for r in readings if r["about"]["panel"] == panel_key and r["about"]["series"] == series]
+            assert [r["about"]["seed"] for r in mine] == [runs[n]["seed"] for n in panel["series"][series]["runs"]]
+            for reading, name in zip(mine, panel["series"][series]["runs"], strict=True):
+                after = min(e for e in member_kinds(runs[name]) if e > checkpoint)
+                assert reading["members"] == {"a": [name, checkpoint], "b": [name, after]}
+        independent = [r for r in readings if r["about"]["panel"] == panel_key
+                       and r["about"]["series"] == "independent"]
+        names = panel["series"]["independent"]["runs"]
+        assert len(independent) == len(names) // 2
+        ends = [run for r in independent for run, _ in r["members"].values()]
+        assert ends == names[:2 * len(independent)]  # disjoint pairs: 0-1, 2-3, ...
+        assert all(epoch == runs[run]["train"]["epochs"] for r in independent for run, epoch in r["members"].values())
+
+
+def test_the_plane_reads_the_checkpoint_and_both_next_members_of_the_first_seed(plan):
+    (reading,) = plan.readings("plane")
+    (panel,) = plan.figure_runs("basins_plane").values()
+    hill, twin = panel["series"]["distancing"]["runs"][0], panel["series"]["no_hill"]["runs"][0]
+    (a_run, a_epoch), (b_run, b_epoch), (c_run, c_epoch) = reading["members"].values()
+    assert (a_run, b_run, c_run) == (hill, hill, twin) and b_epoch == c_epoch > a_epoch
+    assert a_epoch == plan.runs()[hill]["distancing"]["checkpoints"][0]
+
+
+def test_averages_read_exactly_the_members_each_peer_ensemble_uses(plan):
+    readings = plan.readings("averages")
+    expected = [((method, replicate), [[run, epoch] for run, epochs in ensemble for epoch in epochs])
+                for method, peer in plan.peers().items() for replicate, ensemble in enumerate(peer["ensembles"])]
+    assert [((r["about"]["method"], r["about"]["replicate"]), list(r["members"].values())) for r in readings] \
+        == expected
+
+
+def test_run_members_read_every_stored_member_and_roles_name_each(plan):
+    readings = run_members(plan, "fig3_7")
+    runs = plan.runs()
+    assert sum(len(r["members"]) for r in readings) == sum(len(member_kinds(runs[n]))
+                                                           for n in plan.run_names("fig3_7"))
+    first = readings[0]
+    panel, series, seed = first["about"].values()
+    given = dict(roles("norms", readings[:1]))
+    for name, (run, epoch) in first["members"].items():
+        assert given[(run, epoch)] == f"norms:{panel}:{series}:{seed}:{name}"
+
+
+def test_a_table_with_other_columns_than_declared_stops_in_one_line():
+    entry = MEASUREMENTS["averages"]
+    row = dict.fromkeys(entry.tables["averages"], 0.0)
+    assert list(table_frame(entry, "averages", [row]).columns) == list(entry.tables["averages"])
+    assert list(table_frame(entry, "averages", []).columns) == list(entry.tables["averages"])  # empty, still typed
+    with pytest.raises(ValueError, match=r"^measurement averages: a row of its table averages has the columns "
+                                         r"method, accuracy; its entry declares method, label") as error:
+        table_frame(entry, "averages", [{"method": "fge", "accuracy": 0.9}])
+    assert "\n" not in str(error.value)
+
+
+def test_a_measurement_registered_twice_is_refused():
+    from distancing.measurements import register
+
+    with pytest.raises(ValueError, match="measurement 'plane' is registered twice"):
+        register(Measurement("plane", on="basins_plane", reads=run_members, tables={}, compute="x:y"))
