@@ -264,7 +264,7 @@ def check_config(config: Mapping[str, Any], schema_path: str) -> Plan:
             plan.readings(measurement)  # what each reads of its figure, before any job
     except ConfigError as exc:  # a run's keys come from base, unless the error names its own block
         message = str(exc)
-        own = message.startswith(("models.", "peers.", "init.", "measurements."))
+        own = message.startswith(("models.", "peers.", "init.", "measurements"))
         raise ConfigError(message if own else f"base.{message}") from None
     return plan
 
