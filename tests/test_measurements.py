@@ -82,3 +82,29 @@ def test_a_measurement_registered_twice_is_refused():
 
     with pytest.raises(ValueError, match="measurement 'plane' is registered twice"):
         register(Measurement("plane", on="basins_plane", reads=run_members, tables={}, compute="x:y"))
+
+
+@pytest.mark.parametrize("key, on, message", [
+    ("steps_of_fig1_1", "fig1_1",  # the pairs of checkpoint steps need the hill's series, which fig1_1 lacks
+     "measurements: the figure fig1_1 has no series 'distancing' to take the hill's checkpoint from"),
+    ("lost", "no_such_figure", "measurements.lost: it is measured on the figure 'no_such_figure', which is not "
+                               "registered"),
+])
+def test_a_measurement_on_a_figure_it_cannot_read_stops_before_any_job(key, on, message):
+    """A plugin's measurement on a figure that lacks what it reads, or on no figure at all, stops
+    in one line naming the key, before Snakemake builds a job."""
+    from distancing.config import ConfigError
+    from distancing.measurements import checkpoint_steps, register
+    from distancing.plan import check_config
+
+    from .test_pipeline import SCHEMA, smoke_config
+
+    register(Measurement(key, on=on, reads=checkpoint_steps, tables={}, compute="x:y"))
+    try:
+        config = smoke_config()
+        config["measurements"][key] = {}
+        with pytest.raises(ConfigError) as error:
+            check_config(config, str(SCHEMA))
+        assert str(error.value).startswith(message) and "\n" not in str(error.value)
+    finally:
+        MEASUREMENTS.pop(key)

@@ -23,8 +23,8 @@ entry says:
 The config lists the measurements to compute under ``measurements`` (key -> settings), as
 ``peers.methods`` lists the peers; a figure draws a measurement by naming it as its source, a
 claim reads it through a statistic that names it (``claims.Statistic.measurement``). Adding one
-is one ``register(Measurement(...))`` here or in a module under ``plugins`` (``tests/
-toy_measurement.py`` is one), its compute function, and its key under ``measurements``.
+is one ``register(Measurement(...))`` here or in a module under ``plugins``
+(``tests/toy_measurement.py`` is one), its compute function, and its key under ``measurements``.
 No torch here: the Snakefile imports this.
 """
 
