@@ -108,3 +108,20 @@ def test_a_measurement_on_a_figure_it_cannot_read_stops_before_any_job(key, on, 
         assert str(error.value).startswith(message) and "\n" not in str(error.value)
     finally:
         MEASUREMENTS.pop(key)
+
+
+def test_a_figure_drawing_neither_a_source_nor_a_measurement_stops_in_one_line():
+    from distancing.config import ConfigError
+    from distancing.figures import FIGURE_TABLE, figure
+    from distancing.plan import check_config
+
+    from .test_pipeline import SCHEMA, smoke_config
+
+    figure("curvature_map", "curvature")()
+    try:
+        with pytest.raises(ConfigError) as error:
+            check_config(smoke_config(), str(SCHEMA))
+        assert str(error.value).startswith("plugins: the figure curvature_map draws 'curvature', which is neither "
+                                           "a source (formula, runs, ensembles, peers) nor a registered measurement")
+    finally:
+        FIGURE_TABLE.pop("curvature_map")
