@@ -316,8 +316,8 @@ def test_each_evaluation_runs_only_in_the_trees_of_the_runs_that_read_it(monkeyp
     (lambda c: c["measurements"].pop("plane"),
      "measurements.plane: the figure basins_plane draws this measurement; list it with its settings"),
     (lambda c: c["claims"].update(toy={"statistic": "final_norm_hill_vs_twin", "direction": "differs", "seeds": 2}),
-     "claims.toy.statistic: final_norm_hill_vs_twin reads the measurement 'member_norms', which no figure "
-     "computes here (measurements does not list it)"),
+     "claims.toy.statistic: final_norm_hill_vs_twin reads the measurement 'member_norms', which this config "
+     "does not compute (list it under measurements)"),
     (lambda c: c["claims"]["hill_crosses_a_barrier"].update(statistic="barrier_curvature_hill_vs_twin"),
      "claims.hill_crosses_a_barrier.statistic: unknown statistic 'barrier_curvature_hill_vs_twin'"),
 ])

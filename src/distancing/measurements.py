@@ -14,9 +14,10 @@ entry says:
   which the rule checks;
 - ``compute``: ``"module:function"``, called by ``workflow/scripts/measure.py`` (with torch
   where it needs it) as ``function(stored, readings, settings, read)``: ``stored`` the
-  declared members and run configs (``members.Stored``), ``settings`` the mapping under
-  ``measurements.<key>`` in the config, ``read`` the paths of the pipeline tables it names
-  under ``read``; it returns table -> rows;
+  declared members and run configs (``members.Stored``: ``weight_vector``, ``state`` and
+  ``data`` of a run), ``settings`` the mapping under ``measurements.<key>`` in the config,
+  ``read`` the paths of the pipeline tables it names under ``read``; it returns table -> rows,
+  each row a mapping of the table's declared columns in their order;
 - ``settings``: the JSON schema of its settings, and ``read``: pipeline tables it reads
   besides members (``peer_ensembles``: the peers' ensemble scores).
 

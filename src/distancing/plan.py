@@ -291,8 +291,8 @@ def check_measurements(config: Mapping[str, Any]) -> None:
         statistic = known.get(spec.get("statistic"))
         if statistic is not None and statistic.measurement and statistic.measurement not in listed:
             raise ConfigError(f"claims.{claim}.statistic: {spec['statistic']} reads the measurement "
-                              f"{statistic.measurement!r}, which no figure computes here (measurements does not "
-                              f"list it)")
+                              f"{statistic.measurement!r}, which this config does not compute (list it under "
+                              f"measurements)")
 
 
 def check_epochs(config: Mapping[str, Any], epochs: int) -> None:
