@@ -60,25 +60,31 @@ def test_a_configfile_profile_is_merged_over_config_yaml_as_load_profiles_merges
     assert train_jobs(result) == len(default)
 
 
-def test_a_measurement_added_through_the_registry_appears_in_the_dag(tmp_path):
-    """The README's cost of a measurement: one entry with its compute function (here in a plugin
-    module, tests/toy_measurement.py) and its key under measurements; its rule reads the stored
-    members of the runs it names and the claims read its table (the smoke run of
-    tests/test_pipeline.py runs it for real)."""
+def plugin_dry_run(tmp_path, profile_settings: dict) -> tuple[str, Plan]:
+    """A dry run to the claims of the smoke profile with ``profile_settings`` (a plugin, its
+    config and a claim on it) merged over it, which must succeed: its output, and the plan."""
     profile = tmp_path / "profile.yaml"
-    claims = {"toy_hill_changes_norm": {"statistic": "final_norm_hill_vs_twin", "direction": "differs", "seeds": 2}}
-    profile.write_text(yaml.safe_dump({"plugins": ["tests.toy_measurement"], "measurements": {"member_norms": {}},
-                                       "claims": claims}))
+    profile.write_text(yaml.safe_dump(profile_settings))
     result = subprocess.run([sys.executable, "-m", "snakemake", "-n", "-p", "--configfile",
                              "configs/smoke.yaml", str(profile), "--config", "results=/nonexistent/results",
                              "--", "/nonexistent/results/claims.csv"],
                             cwd=ROOT, capture_output=True, text=True, timeout=300)
     out = result.stdout + result.stderr
     assert result.returncode == 0, out[-3000:]
+    config = load_profiles(ROOT / "configs" / "smoke.yaml", profile, default=ROOT / "config.yaml")
+    return out, check_config(config, str(ROOT / "workflow" / "schemas" / "config.schema.yaml"))
+
+
+def test_a_measurement_added_through_the_registry_appears_in_the_dag(tmp_path):
+    """The README's cost of a measurement: one entry with its compute function (here in a plugin
+    module, tests/toy_measurement.py) and its key under measurements; its rule reads the stored
+    members of the runs it names and the claims read its table (the smoke run of
+    tests/test_pipeline.py runs it for real)."""
+    claims = {"toy_hill_changes_norm": {"statistic": "final_norm_hill_vs_twin", "direction": "differs", "seeds": 2}}
+    out, plan = plugin_dry_run(tmp_path, {"plugins": ["tests.toy_measurement"],
+                                          "measurements": {"member_norms": {}}, "claims": claims})
     assert "rule measure_member_norms:" in out
     assert "/nonexistent/results/measurements/member_norms/norms.csv" in out
-    config = load_profiles(ROOT / "configs" / "smoke.yaml", profile, default=ROOT / "config.yaml")
-    plan = check_config(config, str(ROOT / "workflow" / "schemas" / "config.schema.yaml"))
     read = {run for reading in plan.readings("member_norms") for run, _ in reading["members"].values()}
     assert read == set(plan.run_names("fig3_7"))
     for run in read:
@@ -89,26 +95,18 @@ def test_a_peer_added_through_the_registry_appears_in_the_dag(tmp_path):
     """The README's cost of a peer: one entry (here in a plugin module, tests/toy_peer.py) and one
     line of config; its runs are trained, its ensembles built, and the generated statistic can
     be claimed (the smoke run of tests/test_pipeline.py runs it for real)."""
-    profile = tmp_path / "profile.yaml"
     methods = yaml.safe_load((ROOT / "config.yaml").read_text())["peers"]["methods"] + ["toy_pair"]
     claims = {"toy_pair_beats_single": {"statistic": "peers_toy_pair_vs_single", "metric": "accuracy",
                                         "direction": "greater", "effect": 1.0, "seeds": 2}}
-    profile.write_text(yaml.safe_dump({"plugins": ["tests.toy_peer"], "peers": {"methods": methods},
-                                       "claims": claims}))
-    result = subprocess.run([sys.executable, "-m", "snakemake", "-n", "-p", "--configfile",
-                             "configs/smoke.yaml", str(profile), "--config", "results=/nonexistent/results",
-                             "--", "/nonexistent/results/claims.csv"],
-                            cwd=ROOT, capture_output=True, text=True, timeout=300)
-    out = result.stdout + result.stderr
-    assert result.returncode == 0, out[-3000:]
+    out, experiments = plugin_dry_run(tmp_path, {"plugins": ["tests.toy_peer"], "peers": {"methods": methods},
+                                                 "claims": claims})
     for seed in (100, 101, 102, 103):  # two replicates (the smoke profile's peer claims)
         assert f"/nonexistent/results/runs/mobilenetv2-nohill-cosine-e3-seed{seed}/predictions.npz" in out
-    config = load_profiles(ROOT / "configs" / "smoke.yaml", profile, default=ROOT / "config.yaml")
-    experiments = check_config(config, str(ROOT / "workflow" / "schemas" / "config.schema.yaml"))
     toy = experiments.peers()["toy_pair"]
     assert toy["label"] == "two 3-epoch networks" and toy["budget"] == 6  # 2 runs of 3 epochs, counted
     assert "peers_distancing_vs_toy_pair" in statistics()  # generated, ready to be claimed
     # Without the plugin the same config stops before any job, naming the key.
+    profile = tmp_path / "profile.yaml"
     profile.write_text(yaml.safe_dump({"peers": {"methods": methods}}))
     result = subprocess.run([sys.executable, "-m", "snakemake", "-n", "--configfile", "configs/smoke.yaml",
                              str(profile)], cwd=ROOT, capture_output=True, text=True, timeout=300)

@@ -119,21 +119,36 @@ def probabilities(model: nn.Module, inputs: torch.Tensor, batch_size: int) -> np
     return torch.cat(parts).cpu().numpy()
 
 
+Scored = tuple[tuple[torch.Tensor, torch.Tensor], tuple[torch.Tensor, torch.Tensor]]  # (inputs, labels) twice
+
+
+def scoring_inputs(data: Dataset, samples: int) -> Scored:
+    """The first ``samples`` training inputs (BatchNorm's pass and the training loss) and the
+    validation split, prepared once for every point of a line or a plane."""
+    return ((data.prepare(data.x_train[:samples]), data.y_train[:samples]),
+            (data.prepare(data.x_val), data.y_val))
+
+
+def scored_point(model: nn.Module, state: Mapping[str, torch.Tensor], inputs: Scored,
+                 batch_size: int) -> dict[str, float]:
+    """One point of a line or a plane: the mixed ``state`` loaded, BatchNorm recomputed on the
+    training inputs, then the training loss on them and the validation loss and error
+    (``PATH_COLUMNS`` after t)."""
+    (train_x, train_y), (val_x, val_y) = inputs
+    model.load_state_dict(state)
+    recompute_batchnorm(model, train_x, batch_size)
+    train_loss, _ = loss_and_error(model, train_x, train_y, batch_size)
+    val_loss, val_error = loss_and_error(model, val_x, val_y, batch_size)
+    return {"train_loss": train_loss, "val_loss": val_loss, "val_error": val_error}
+
+
 def line(model: nn.Module, a: Mapping[str, np.ndarray], b: Mapping[str, np.ndarray], parameters: Sequence[str],
          data: Dataset, points: int, samples: int, batch_size: int) -> list[dict[str, float]]:
     """The path from member a to member b at ``points`` evenly spaced t (``PATH_COLUMNS``), with
     BatchNorm recomputed at each on the first ``samples`` training inputs."""
-    train_x = data.prepare(data.x_train[:samples])
-    train_y = data.y_train[:samples]
-    val_x = data.prepare(data.x_val)
-    rows = []
-    for t in np.linspace(0.0, 1.0, points):
-        model.load_state_dict(blend(a, b, float(t), parameters))
-        recompute_batchnorm(model, train_x, batch_size)
-        train_loss, _ = loss_and_error(model, train_x, train_y, batch_size)
-        val_loss, val_error = loss_and_error(model, val_x, data.y_val, batch_size)
-        rows.append({"t": float(t), "train_loss": train_loss, "val_loss": val_loss, "val_error": val_error})
-    return rows
+    inputs = scoring_inputs(data, samples)
+    return [{"t": float(t), **scored_point(model, blend(a, b, float(t), parameters), inputs, batch_size)}
+            for t in np.linspace(0.0, 1.0, points)]
 
 
 def plane_weights(a: Mapping[str, np.ndarray], b: Mapping[str, np.ndarray], c: Mapping[str, np.ndarray],
@@ -169,17 +184,11 @@ def plane(model: nn.Module, a: Mapping[str, np.ndarray], b: Mapping[str, np.ndar
           batch_size: int) -> tuple[list[dict[str, float]], dict[str, tuple[float, float]]]:
     """Training loss and validation loss and error at every point of ``plane_weights``' grid,
     BatchNorm recomputed at each as on the line."""
-    train_x, train_y = data.prepare(data.x_train[:samples]), data.y_train[:samples]
-    val_x = data.prepare(data.x_val)
     points, corners = plane_weights(a, b, c, parameters, grid)
-    rows = []
-    for point in points:
-        model.load_state_dict(mix([a, b, c], point["weights"], parameters))
-        recompute_batchnorm(model, train_x, batch_size)
-        train_loss, _ = loss_and_error(model, train_x, train_y, batch_size)
-        val_loss, val_error = loss_and_error(model, val_x, data.y_val, batch_size)
-        rows.append({"x": point["x"], "y": point["y"], "train_loss": train_loss, "val_loss": val_loss,
-                     "val_error": val_error})
+    inputs = scoring_inputs(data, samples)
+    rows = [{"x": point["x"], "y": point["y"],
+             **scored_point(model, mix([a, b, c], point["weights"], parameters), inputs, batch_size)}
+            for point in points]
     return rows, corners
 
 
