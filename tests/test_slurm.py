@@ -16,7 +16,9 @@ import shutil
 import signal
 import subprocess
 import sys
+import threading
 import time
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 from types import SimpleNamespace
 
@@ -25,7 +27,9 @@ import yaml
 
 from distancing.plan import load_profiles
 from distancing.slurm import (
+    SlurmCancelError,
     SlurmLimitError,
+    cancel_whole_run,
     check_jobs,
     check_request,
     job_request,
@@ -101,6 +105,59 @@ def test_a_job_cancelled_by_a_user_reads_as_cancelled_so_it_is_retried():
     read_cancelled_as_cancelled(plugin)  # once only
     states, _ = asyncio.run(plugin.query_job_status("sacct ...", None))
     assert states == {"7": "CANCELLED", "8": "RUNNING", "9": "COMPLETED"}
+
+
+def test_ctrl_c_waits_for_submissions_in_flight_drops_the_rest_and_cancels_the_run_by_name():
+    """The plugin's cancel, as Snakemake calls it on Ctrl-C: a submission in flight lands before
+    scancel runs, one not yet started never does, and scancel names the run, not a list of ids."""
+    started, release, events = threading.Event(), threading.Event(), []
+
+    def submit(job):
+        started.set()
+        release.wait(10)
+        events.append(f"submitted {job}")
+
+    def scancel(args, **_):
+        events.append(" ".join(args))
+        return subprocess.CompletedProcess(args, 0, "", "")
+
+    class Executor:  # the plugin's executor, as far as its cancel reads it
+        run_uuid = "run-7"
+        _submitted_job_clusters = set()
+
+        def __init__(self):
+            self._job_submission_executor = ThreadPoolExecutor(max_workers=1)
+
+        def cancel_jobs(self, active_jobs):
+            raise AssertionError("the plugin's own cancel ran")
+
+    cancel_whole_run(Executor, run=scancel)
+    cancel_whole_run(Executor, run=scancel)  # once only
+    executor = Executor()
+    executor._job_submission_executor.submit(submit, "in flight")
+    executor._job_submission_executor.submit(submit, "queued")
+    assert started.wait(10)
+    threading.Timer(0.2, release.set).start()
+    executor.cancel_jobs([])
+    assert events == ["submitted in flight", "scancel --name run-7"]
+
+
+def test_a_failed_cancel_is_one_line():
+    class Executor:
+        run_uuid = "run-7"
+
+        def __init__(self):
+            self._job_submission_executor = ThreadPoolExecutor(max_workers=1)
+
+        def cancel_jobs(self, active_jobs):
+            raise AssertionError("the plugin's own cancel ran")
+
+    def fail(args, **_):
+        return subprocess.CompletedProcess(args, 1, "", "scancel: error: Unable to contact slurm controller\n")
+
+    cancel_whole_run(Executor, run=fail)
+    with pytest.raises(SlurmCancelError, match=r"^cannot cancel the jobs of run run-7: scancel --name run-7: .*ler$"):
+        Executor().cancel_jobs([])
 
 
 def test_an_unreachable_cluster_is_one_line_too():
@@ -221,37 +278,114 @@ def test_real_slurm_refuses_a_job_no_node_can_run_before_submitting(partition, t
     assert slurm_jobs(result.stderr) == {} and "submitted" not in result.stderr
 
 
-def test_real_slurm_ctrl_c_ends_the_pipeline_and_cancels_its_queued_jobs(partition, tmp_path, data_root):
+def slow_sbatch(folder: Path, seconds: float) -> Path:
+    """A folder whose ``sbatch`` submits through the real one after ``seconds``, deaf to Ctrl-C meanwhile,
+    as a submission that is talking to a busy controller when the terminal's SIGINT arrives."""
+    folder.mkdir(parents=True, exist_ok=True)
+    wrapper = folder / "sbatch"
+    wrapper.write_text(f"#!/bin/sh\ntrap '' INT\nsleep {seconds}\nexec {shutil.which('sbatch')} \"$@\"\n")
+    wrapper.chmod(0o755)
+    return folder
+
+
+def wait_for(condition, seconds: float, what: str, step: float = 0.2):
+    """Poll ``condition`` until it returns something truthy; fail naming ``what`` after ``seconds``."""
+    deadline = time.monotonic() + seconds
+    while not (value := condition()):
+        assert time.monotonic() < deadline, f"timed out after {seconds:.0f} s waiting for {what}"
+        time.sleep(step)
+    return value
+
+
+def run_jobs(run_id: str) -> dict[str, str]:
+    """SLURM job id -> state of every job in the queue (pending or running) named by this workflow run's id."""
+    out = subprocess.run(["squeue", "-h", "--name", run_id, "-o", "%i %T"], capture_output=True, text=True,
+                         check=True).stdout
+    return dict(line.split() for line in out.splitlines())
+
+
+def accounted_jobs(run_id: str) -> dict[str, str]:
+    """SLURM job id -> state in accounting of every job this workflow run submitted."""
+    out = subprocess.run(["sacct", "-X", "-n", "-P", "--name", run_id, "-S", "now-1days", "-o", "JobID,State"],
+                         capture_output=True, text=True, check=True).stdout
+    return {job: state.split()[0] for job, state in (line.split("|")[:2] for line in out.splitlines())}
+
+
+def group_alive(pgid: int) -> bool:
+    """Whether any process of the process group (the pipeline and everything it started) is still alive."""
+    try:
+        os.killpg(pgid, 0)
+    except ProcessLookupError:
+        return False
+    return True
+
+
+def ctrl_c_while_queued(workdir: Path, partition: str, log: Path, path: Path | None = None) -> tuple[dict, dict, str]:
+    """Start Figure 1.1's four training jobs behind a job that holds every node, press Ctrl-C once one of
+    them is queued, and wait until the pipeline and every process it started have exited.
+
+    Returns the run's jobs queued when Ctrl-C was pressed, those still in the queue at the end, and the
+    run's id (its jobs' SLURM name). Every wait has a deadline; none is a fixed sleep."""
     nodes = query_partitions()[partition].nodes
     blocker = subprocess.run(["sbatch", "--parsable", "-p", partition, "-N", str(len(nodes)), "--exclusive",
                               "-o", "/dev/null", "--wrap", "sleep 600"], capture_output=True, text=True, check=True)
     blocker_id = blocker.stdout.strip().split(";")[0]
-    workdir = pipeline(tmp_path / "p", data_root)
+    environment = env()
+    if path:
+        environment["PATH"] = f"{path}{os.pathsep}{environment['PATH']}"
     try:
-        before = new_jobs(set()) | {blocker_id}
-        # Figure 1.1's four independent training jobs, with the profile's own status timing.
-        # SIGINT as a terminal delivers it, even where this test runs in the background (SIG_IGN inherited).
-        process = subprocess.Popen(on_slurm(workdir, partition, "fig1_1", patient=True), env=env(),
-                                   preexec_fn=lambda: signal.signal(signal.SIGINT, signal.SIG_DFL),
-                                   stdout=subprocess.DEVNULL,
-                                   stderr=subprocess.DEVNULL, start_new_session=True)
-        deadline = time.monotonic() + 120
-        while not (queued := new_jobs(before)):
-            assert process.poll() is None and time.monotonic() < deadline
-            time.sleep(0.5)
-        started = time.monotonic()
-        for _ in range(3):  # Ctrl-C, and again if one lands while Snakemake is inside a submission
-            os.killpg(process.pid, signal.SIGINT)
-            with contextlib.suppress(subprocess.TimeoutExpired):
-                process.wait(timeout=60)
-            if process.poll() is not None:
-                break
-        assert process.poll() is not None, "three Ctrl-C did not end the pipeline"
-        print(f"Ctrl-C ended the pipeline in {time.monotonic() - started:.0f} s")
-        assert process.returncode != 0
-        assert not new_jobs(before) and set(sacct(queued).values()) == {"CANCELLED"}
+        with open(log, "w") as output:
+            # The profile's own status timing. SIGINT as a terminal delivers it, to the whole process group,
+            # even where this test runs in the background (SIG_IGN inherited).
+            process = subprocess.Popen(on_slurm(workdir, partition, "fig1_1", patient=True), env=environment,
+                                       preexec_fn=lambda: signal.signal(signal.SIGINT, signal.SIG_DFL),
+                                       stdout=output, stderr=output, start_new_session=True)
+
+            def run_id():
+                found = re.search(r"SLURM run ID: (\S+)", log.read_text())
+                assert found or process.poll() is None, log.read_text()[-3000:]
+                return found and found.group(1)
+
+            run = wait_for(run_id, 120, "the SLURM run ID in Snakemake's log")
+            queued = wait_for(lambda: process.poll() is None and run_jobs(run), 120, "a job of the run in squeue")
+            for _ in range(3):  # Ctrl-C, and again if one lands while Snakemake is inside a submission
+                os.killpg(process.pid, signal.SIGINT)
+                with contextlib.suppress(subprocess.TimeoutExpired):
+                    process.wait(timeout=60)
+                if process.poll() is not None:
+                    break
+            assert process.poll() is not None, "three Ctrl-C did not end the pipeline"
+            assert process.returncode != 0
+            wait_for(lambda: not group_alive(process.pid), 60, "every process the pipeline started to exit")
+        return queued, run_jobs(run), run
     finally:
         subprocess.run(["scancel", blocker_id])
+
+
+def assert_all_cancelled(queued: dict, left: dict, run: str, log: Path) -> dict[str, str]:
+    """No job of the run is left in the queue, and accounting has every one of them cancelled."""
+    assert not left, f"jobs left in the queue after Ctrl-C (job id: state): {left}; Snakemake's log: {log}"
+    accounted = wait_for(lambda: (jobs := accounted_jobs(run)) and "PENDING" not in jobs.values() and jobs, 30,
+                         "accounting to record the cancellations")
+    assert set(queued) <= set(accounted) and set(accounted.values()) == {"CANCELLED"}, accounted
+    return accounted
+
+
+def test_real_slurm_ctrl_c_ends_the_pipeline_and_cancels_its_queued_jobs(partition, tmp_path, data_root):
+    log = tmp_path / "snakemake.log"
+    assert_all_cancelled(*ctrl_c_while_queued(pipeline(tmp_path / "p", data_root), partition, log), log)
+
+
+def test_real_slurm_ctrl_c_cancels_jobs_whose_submission_was_in_flight(partition, tmp_path, data_root):
+    """The plugin submits in a pool of two threads and learns of a job only when its sbatch returns.
+    With each sbatch taking 2 s, Ctrl-C lands while two of the four submissions are still in flight:
+    they must be cancelled too, not left pending behind a pipeline that has exited."""
+    (data_root / "mnist1d.ready").touch()  # the four training jobs are submitted together
+    log = tmp_path / "snakemake.log"
+    queued, left, run = ctrl_c_while_queued(pipeline(tmp_path / "p", data_root), partition, log,
+                                            path=slow_sbatch(tmp_path / "bin", 2))
+    accounted = assert_all_cancelled(queued, left, run, log)
+    assert len(accounted) > len(queued), f"no submission landed after Ctrl-C: {accounted}; log: {log}"
 
 
 def test_real_slurm_a_cancelled_training_job_is_resubmitted_and_resumes_to_the_same_bytes(partition, tmp_path,

@@ -1,4 +1,4 @@
-"""Refuse SLURM jobs that no node of their partition could ever run.
+"""Refuse SLURM jobs that no node of their partition could ever run; cancel a whole run on Ctrl-C.
 
 SLURM accepts a job that asks for more CPUs, memory or GPUs than any node of its partition
 has, or more time than the partition allows, and leaves it PENDING for ever; Snakemake with
@@ -17,6 +17,10 @@ from dataclasses import dataclass, field
 
 class SlurmLimitError(RuntimeError):
     """A job asks for more than its partition can ever give."""
+
+
+class SlurmCancelError(RuntimeError):
+    """The jobs of a run could not be cancelled."""
 
 
 @dataclass
@@ -191,3 +195,42 @@ def read_cancelled_as_cancelled(plugin=None) -> None:
 
     query_job_status.reads_cancelled = True
     plugin.query_job_status = query_job_status
+
+
+def cancel_run(name: str, clusters: bool = False, run: Callable[..., subprocess.CompletedProcess] = subprocess.run):
+    """``scancel`` every job named ``name`` (a workflow run's id): one line on failure."""
+    command = ["scancel", "--name", name] + (["--clusters=all"] if clusters else [])
+    try:
+        result = run(command, capture_output=True, text=True, timeout=60)
+    except (OSError, subprocess.TimeoutExpired) as error:
+        raise SlurmCancelError(f"cannot cancel the jobs of run {name}: {' '.join(command)} failed: {error}") from None
+    if result.returncode != 0:
+        message = (result.stderr.strip().splitlines() or ["no output"])[-1]
+        raise SlurmCancelError(f"cannot cancel the jobs of run {name}: {' '.join(command)}: {message}")
+
+
+def cancel_whole_run(executor=None, run: Callable[..., subprocess.CompletedProcess] = subprocess.run) -> None:
+    """Make Ctrl-C cancel every job the workflow run submitted, including those whose sbatch was in flight.
+
+    Plugin 2.8.0 submits jobs from a pool of two threads and learns of a job only when its sbatch
+    returns. On Ctrl-C it ``scancel``s the jobs it has learnt of, then waits for the pool, whose
+    queued and in-flight submissions land after the cancel and stay in the queue behind a pipeline
+    that has exited. Every job of a run carries the run's id as its SLURM job name, so: drop the
+    submissions not yet started, wait for those in flight, then cancel by that name.
+    """
+    if executor is None:
+        from snakemake_executor_plugin_slurm import Executor as executor
+    original = executor.cancel_jobs
+    if getattr(original, "cancels_whole_run", False):
+        return
+
+    def cancel_jobs(self, active_jobs):
+        pool = getattr(self, "_job_submission_executor", None)
+        name = getattr(self, "run_uuid", None)
+        if pool is None or not name:  # a plugin that does not submit this way: its own cancel
+            return original(self, active_jobs)
+        pool.shutdown(wait=True, cancel_futures=True)
+        cancel_run(name, clusters=bool(getattr(self, "_submitted_job_clusters", None)), run=run)
+
+    cancel_jobs.cancels_whole_run = True
+    executor.cancel_jobs = cancel_jobs
