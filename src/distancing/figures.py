@@ -1,11 +1,11 @@
 """The figure table: the one table of the experiment design.
 
-``FIGURE_TABLE`` maps a figure to its source, the schema of its settings under ``experiments``
-and a function building its panels -> series from a run builder (``runs.RunBuilder``), each
-series a stable data key, a display label and a run. The plan (``plan.py``) derives the
-Snakemake targets, each figure's inputs, the runs to train, the claims' inputs and the config
-schema's ``experiments`` from it; a figure is one ``@figure`` entry, one plot script and one
-caption. No torch here: the Snakefile imports this.
+``FIGURE_TABLE`` maps a figure to the key of its source (``sources.py``), the schema of its
+settings under ``experiments`` and a function building its panels -> series from a run builder
+(``runs.RunBuilder``), each series a stable data key, a display label and a run. The plan
+(``plan.py``) derives the Snakemake targets, each figure's inputs, the runs to train, the claims'
+inputs and the config schema's ``experiments`` from it; a figure is one ``@figure`` entry, one
+plot script and one caption. No torch here: the Snakefile imports this.
 """
 
 from __future__ import annotations
@@ -15,6 +15,7 @@ from dataclasses import dataclass, replace
 from typing import Any
 
 from .runs import Run, RunBuilder, number
+from .sources import Source
 
 
 @dataclass(frozen=True)
@@ -42,25 +43,22 @@ class Panel:
 
 @dataclass(frozen=True)
 class Figure:
-    """A figure: where its data come from, its panels, and the schema of its ``experiments`` entry.
-
-    ``source`` is one of ``SOURCES``: "formula" (drawn from equations, no runs), "runs" (metrics
-    and distances), "ensembles" (checkpoint ensembles of its runs), "peers" (the peer-ensemble
-    tables); or a measurement on stored members (``measurements.MEASUREMENTS``: "barriers", loss
-    on lines between members, "plane", "averages", the peers' members averaged), whose tables it draws.
+    """A figure: where its data come from (``sources.py``: a kind of source, which knows the
+    figure's inputs and what its runs evaluate) and its panels.
     ``function_distance``: whether it reads distances.csv's function distance (its runs log it).
     """
 
     name: str
-    source: str
+    source: Source
     panels: tuple[Panel, ...] = ()
     function_distance: bool = False
 
 
 @dataclass(frozen=True)
 class FigureSpec:
-    """An entry of the figure table: its source, the JSON schema of its settings under
-    ``experiments`` (None: it takes none), and the function that builds its panels from them."""
+    """An entry of the figure table: the key of its source (``sources.source_of``), the JSON schema
+    of its settings under ``experiments`` (None: it takes none), and the function that builds its
+    panels from them."""
 
     source: str
     settings: dict[str, Any] | None = None
@@ -68,7 +66,6 @@ class FigureSpec:
     function_distance: bool = False
 
 
-SOURCES = ("formula", "runs", "ensembles", "peers")  # besides the measurements
 FIGURE_TABLE: dict[str, FigureSpec] = {}  # figure name -> spec, in the order figures are listed
 
 

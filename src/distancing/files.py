@@ -10,7 +10,8 @@ import csv
 import io
 import os
 import tempfile
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
+from dataclasses import dataclass
 from pathlib import Path
 from typing import IO, Any
 
@@ -28,6 +29,7 @@ RUN_FILES = {
     "states": "states.pt",
     "branches": "branches.pt",
 }
+PEER_TABLES = {"members": "peers.csv", "pairs": "peer_pairs.csv", "scores": "peer_member_scores.csv"}
 TIMING_FILE = "timing.csv"  # the run's own CPU and wall time; not a declared output
 METRICS_COLUMNS = ("epoch", "lr", "train_loss", "train_acc", "val_loss", "val_acc", "hill", "checkpoints", "status")
 # Per epoch and stored checkpoint: the weight L2 distance, the function distance D on training
@@ -35,6 +37,36 @@ METRICS_COLUMNS = ("epoch", "lr", "train_loss", "train_acc", "val_loss", "val_ac
 DISTANCES_COLUMNS = ("epoch", "checkpoint", "checkpoint_epoch", "distance", "function_distance", "disagreement")
 LEARNING_RATE_COLUMNS = ("step", "epoch", "lr")
 TIMING_COLUMNS = ("phase", "cpu_seconds", "wall_seconds", "count")
+
+
+
+@dataclass(frozen=True)
+class Layout:
+    """Where the pipeline keeps its files under the profile's ``results`` folder: defined once, for
+    the rules' outputs and for the inputs the plan gives the rules that read them."""
+
+    results: str
+
+    def run_file(self, run: str, kind: str) -> str:
+        """One file of a run (``kind``: a key of ``RUN_FILES``)."""
+        return f"{self.results}/runs/{run}/{RUN_FILES[kind]}"
+
+    def run_files(self, runs: Iterable[str], kind: str) -> list[str]:
+        return [self.run_file(run, kind) for run in runs]
+
+    @property
+    def checkpoint_ensembles(self) -> str:
+        return f"{self.results}/ensembles/checkpoints.csv"
+
+    @property
+    def peer_tables(self) -> dict[str, str]:
+        """The peer-ensemble tables: ensembles, member pairs and member scores."""
+        return {name: f"{self.results}/ensembles/{file}" for name, file in PEER_TABLES.items()}
+
+    def measurement_tables(self, measurement: str, tables: Mapping[str, object]) -> dict[str, str]:
+        """Table name -> path of each table a measurement writes."""
+        return {table: f"{self.results}/measurements/{measurement}/{table}.csv" for table in tables}
+
 
 _UMASK = os.umask(0)
 os.umask(_UMASK)

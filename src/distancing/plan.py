@@ -19,12 +19,14 @@ from typing import Any
 
 from .claims import DIRECTIONS, METRICS, statistics
 from .config import ConfigError, member_kinds
-from .figures import FIGURE_TABLE, SOURCES, Figure, settings_schema
+from .figures import FIGURE_TABLE, Figure, settings_schema
+from .files import Layout
 from .measurements import MEASUREMENTS
 from .measurements import roles as measured_roles
 from .measurements import settings_schema as measurement_schema
 from .peers import PEERS
 from .runs import Run, RunBuilder, RunSet, collect
+from .sources import Inputs, source_of
 
 
 def merge_profiles(*layers: Mapping[str, Any]) -> dict[str, Any]:
@@ -58,6 +60,7 @@ class Plan:
 
     def __init__(self, config: Mapping[str, Any]) -> None:
         self.config = config
+        self.layout = Layout(config["results"])
         self.builder = RunBuilder(config)
         self.seeds = self.builder.seeds
         cap = config.get("max_claim_seeds")
@@ -73,8 +76,9 @@ class Plan:
         """Every figure: its source and its panels of series (the experiment design); built once."""
         if self._figures is None:
             settings = self.config["experiments"]
-            self._figures = {name: Figure(name, spec.source, spec.panels(self.builder, settings.get(name, {}))
-                                          if spec.panels else (), spec.function_distance)
+            self._figures = {name: Figure(name, source_of(spec.source, name),
+                                          spec.panels(self.builder, settings.get(name, {})) if spec.panels else (),
+                                          spec.function_distance)
                              for name, spec in FIGURE_TABLE.items()}
         return self._figures
 
@@ -147,7 +151,7 @@ class Plan:
         roles: dict[tuple[str, int], list[str]] = {}
         runs = self.runs()
         for name, figure in self.figures().items():
-            if figure.source == "ensembles":
+            if figure.source.ensembles:
                 for panel_key, panel in self.figure_runs(name).items():
                     for series_key, series in panel["series"].items():
                         for run in series["runs"]:
@@ -171,6 +175,44 @@ class Plan:
         return sorted({name for panel in self.figure_runs(figure).values() for series in panel["series"].values()
                        for name in series["runs"]})
 
+    # ------------------------------------------------------------ what the rules read
+
+    def figure_inputs(self, figure: str) -> Inputs:
+        """The tables a figure's rule reads: its source's (``sources.py``), for the runs it draws."""
+        return self.figures()[figure].source.inputs(self.layout, self.run_names(figure))
+
+    def ensemble_runs(self) -> list[str]:
+        """Every run whose members a checkpoint-ensemble figure reads."""
+        return sorted({name for figure in self.figures().values() if figure.source.ensembles
+                       for name in self.run_names(figure.name)})
+
+    def measurement_tables(self, measurement: str) -> dict[str, str]:
+        """Table name -> path of each table a measurement writes."""
+        return self.layout.measurement_tables(measurement, MEASUREMENTS[measurement].tables)
+
+    def measurement_runs(self, measurement: str) -> list[str]:
+        """Every run one of whose members the measurement reads."""
+        return sorted({run for reading in self.readings(measurement) for run, _ in reading["members"].values()})
+
+    def claim_figures(self) -> list[str]:
+        """The figures whose series the declared claims read, in the figure table's order."""
+        known = statistics()
+        wanted = {known[spec["statistic"]].figure for spec in self.claims.values()}
+        return [figure for figure in self.figures() if figure in wanted]
+
+    def claim_runs(self) -> list[str]:
+        """Every run whose metrics and distances the claims read: those of their figures drawn from
+        curves (the others read the ensemble and measurement tables)."""
+        return sorted({name for figure in self.claim_figures() if self.figures()[figure].source.curves
+                       for name in self.run_names(figure)})
+
+    def claim_measurement_tables(self) -> list[str]:
+        """Every table of the measurements the declared claims read, in the config's order."""
+        known = statistics()
+        read = {known[spec["statistic"]].measurement for spec in self.claims.values()} - {""}
+        return [path for measurement in self.config["measurements"] if measurement in read
+                for path in self.measurement_tables(measurement).values()]
+
     def tree(self) -> RunSet:
         """Every unique run the figures and peer ensembles need, with the parents runs start from and
         the trunks runs branch from (``runs.collect``); built once."""
@@ -181,9 +223,9 @@ class Plan:
                             for run, _ in members]
             self._tree = collect(
                 self.builder, [run for runs in drawn.values() for run in runs] + peer_members,
-                curves=[run for figure in figures if figure.source == "runs" for run in drawn[figure.name]],
+                curves=[run for figure in figures if figure.source.curves for run in drawn[figure.name]],
                 function_distance=[run for figure in figures if figure.function_distance for run in drawn[figure.name]],
-                members=[run for figure in figures if figure.source == "ensembles" for run in drawn[figure.name]]
+                members=[run for figure in figures if figure.source.ensembles for run in drawn[figure.name]]
                 + peer_members)
         return self._tree
 
@@ -280,12 +322,7 @@ def check_measurements(config: Mapping[str, Any]) -> None:
             raise ConfigError(f"measurements.{key}: it is measured on the figure {MEASUREMENTS[key].on!r}, which is "
                               f"not registered")
     for name, spec in FIGURE_TABLE.items():
-        if spec.source not in SOURCES and spec.source not in MEASUREMENTS:
-            raise ConfigError(f"plugins: the figure {name} draws {spec.source!r}, which is neither a source "
-                              f"({', '.join(SOURCES)}) nor a registered measurement ({', '.join(MEASUREMENTS)})")
-        if spec.source in MEASUREMENTS and spec.source not in listed:
-            raise ConfigError(f"measurements.{spec.source}: the figure {name} draws this measurement; list it "
-                              f"with its settings")
+        source_of(spec.source, name).check(name, listed)
     known = statistics()
     for claim, spec in (config.get("claims") or {}).items():
         statistic = known.get(spec.get("statistic"))

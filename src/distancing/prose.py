@@ -5,7 +5,6 @@ settings reach every caption. No torch here: the Snakefile imports this.
 
 from __future__ import annotations
 
-from .figures import FIGURE_TABLE
 from .peers import PEERS
 from .plan import Plan
 
@@ -42,8 +41,8 @@ def caption_tail(plan: Plan, figure: str) -> str:
     """The settings paragraph every figure's caption ends with (``snakemake.params.caption``)."""
     data, t = plan.builder.resolve_base()["data"], plan.builder.defaults
     seeds = ", ".join(map(str, plan.seeds))
-    source = FIGURE_TABLE[figure].source
-    if source in ("peers", "averages"):
+    paragraph = plan.figures()[figure].source.caption()  # sources.py
+    if paragraph == "peers":
         p = plan.config["peers"]
         methods = "; ".join(f"{PEERS[key].label(plan.builder)} ({plan.peer_budget(key)} epochs)"
                             for key in p["methods"])
@@ -56,7 +55,7 @@ def caption_tail(plan: Plan, figure: str) -> str:
             f"of SGD with momentum {t['momentum']:g}, learning rate {t['lr']:g}, weight decay "
             f"{t['weight_decay']:g}, {schedule_words(plan)} unless stated. Models: {models}. Seeds: as many of "
             f"{seeds} as the claims on this figure declare (the n column of results/claims.csv)")
-    if source == "runs":
+    if paragraph == "curves":
         text += ("; curves are the mean over seeds with a band of one standard deviation; a cross marks where "
                  "a diverged run ended")
     return text + "."

@@ -4,13 +4,13 @@
 
 rule claims:
     input:
-        metrics=run_files(claim_runs(), "metrics"),
-        distances=run_files(claim_runs(), "distances"),
-        ensembles=rules.ensembles.output.checkpoints,
-        peers=rules.peer_ensembles.output.members,
-        pairs=rules.peer_ensembles.output.pairs,
-        scores=rules.peer_ensembles.output.scores,
-        measurements=claim_measurement_tables(),
+        metrics=run_files(PLAN.claim_runs(), "metrics"),
+        distances=run_files(PLAN.claim_runs(), "distances"),
+        ensembles=LAYOUT.checkpoint_ensembles,
+        peers=LAYOUT.peer_tables["members"],
+        pairs=LAYOUT.peer_tables["pairs"],
+        scores=LAYOUT.peer_tables["scores"],
+        measurements=PLAN.claim_measurement_tables(),
     output:
         csv=report(
             f"{RESULTS}/claims.csv",
@@ -27,7 +27,7 @@ rule claims:
         md=f"{RESULTS}/claims.md",
         summary=REPORT_SUMMARY,
     params:
-        figures=json_param({figure: PLAN.figure_runs(figure) for figure in claim_figures()}),
+        figures=json_param({figure: PLAN.figure_runs(figure) for figure in PLAN.claim_figures()}),
         claims=json_param(CLAIMS),
         regime=regime(PLAN),
     log:

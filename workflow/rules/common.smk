@@ -4,7 +4,6 @@ import os
 
 from distancing.config import ConfigError
 from distancing.files import RUN_FILES
-from distancing.claims import statistics
 from distancing.measurements import MEASUREMENTS
 from distancing.plan import check_config, cli_settings
 from distancing.prose import caption_tail, regime
@@ -26,6 +25,7 @@ except ConfigError as error:
 RESULTS = config["results"]
 FIGURES = config["figures"]
 DOCS = config["docs"]  # the results page and the figures it shows
+LAYOUT = PLAN.layout  # where every table lives (distancing.files.Layout)
 RUNS = PLAN.runs()
 DATA = PLAN.builder.resolve_base()["data"]
 
@@ -58,12 +58,12 @@ def run_settings(name):
 
 def run_file(name, kind):
     """The path of one file of a run (``kind``: a key of distancing.files.RUN_FILES)."""
-    return f"{RESULTS}/runs/{name}/{RUN_FILES[kind]}"
+    return LAYOUT.run_file(name, kind)
 
 
 def run_files(names, kind):
     """Paths of one kind of file (metrics, distances, predictions, ...) of several runs."""
-    return [run_file(name, kind) for name in names]
+    return LAYOUT.run_files(names, kind)
 
 
 def parent_states(wildcards):
@@ -91,56 +91,7 @@ def figure_series(figure):
 
 
 def figure_inputs(figure):
-    """A figure rule's named inputs: its script, and the run files or ensemble tables it draws."""
+    """A figure rule's named inputs: its script, and the tables its source reads (distancing.sources)."""
     # The script is an input too, so that touching it (not only editing it) redraws the figure.
-    inputs = {"script": os.path.join(workflow.basedir, f"workflow/scripts/{figure}.py")}
-    source = FIGURE_TABLE[figure].source
-    if source == "formula":
-        return inputs
-    if source == "peers":
-        tables = rules.peer_ensembles.output
-        return inputs | {"members": tables.members, "pairs": tables.pairs, "scores": tables.scores}
-    if source == "ensembles":
-        return inputs | {"ensembles": rules.ensembles.output.checkpoints}
-    if source in MEASUREMENTS:
-        return inputs | measurement_tables(source)
-    names = PLAN.run_names(figure)
-    return inputs | {
-        "metrics": run_files(names, "metrics"),
-        "distances": run_files(names, "distances"),
-        "learning_rates": run_files(names, "learning_rates"),
-    }
-
-
-def measurement_tables(measurement):
-    """Table name -> path of each table a measurement writes."""
-    return {table: f"{RESULTS}/measurements/{measurement}/{table}.csv" for table in MEASUREMENTS[measurement].tables}
-
-
-def measurement_runs(measurement):
-    """Every run one of whose members the measurement reads."""
-    return sorted({run for reading in PLAN.readings(measurement) for run, _ in reading["members"].values()})
-
-
-def claim_figures():
-    """The figures (with runs) whose series the declared claims read."""
-    known = statistics()
-    wanted = {known[spec["statistic"]].figure for spec in CLAIMS.values()}
-    return [figure for figure in FIGURE_NAMES if figure in wanted]
-
-
-def claim_runs():
-    """Every run whose metrics and distances the claims read: those of their figures drawn from runs
-    (the others read the ensemble tables)."""
-    return sorted(
-        {name for figure in claim_figures() if FIGURE_TABLE[figure].source == "runs" for name in PLAN.run_names(figure)}
-    )
-
-
-def claim_measurement_tables():
-    """Every table of the measurements the declared claims read."""
-    known = statistics()
-    read = {known[spec["statistic"]].measurement for spec in CLAIMS.values()} - {""}
-    return [
-        path for measurement in MEASURED if measurement in read for path in measurement_tables(measurement).values()
-    ]
+    script = os.path.join(workflow.basedir, f"workflow/scripts/{figure}.py")
+    return {"script": script} | PLAN.figure_inputs(figure)

@@ -1,9 +1,7 @@
 # Ensembles from stored validation predictions: a run's checkpoints plus final model, and every
 # method of the peer registry (distancing.peers) against the others at one budget.
 
-ENSEMBLE_RUNS = sorted(
-    {name for figure in FIGURE_NAMES if FIGURE_TABLE[figure].source == "ensembles" for name in PLAN.run_names(figure)}
-)
+ENSEMBLE_RUNS = PLAN.ensemble_runs()
 PEER_RUNS = PLAN.peer_runs()
 
 
@@ -23,7 +21,7 @@ rule ensembles:
         predictions=run_files(ENSEMBLE_RUNS, "predictions"),
         records=rules.member_records.output.records,
     output:
-        checkpoints=f"{RESULTS}/ensembles/checkpoints.csv",
+        checkpoints=LAYOUT.checkpoint_ensembles,
     log:
         f"{RESULTS}/logs/ensembles.log",
     script:
@@ -35,9 +33,7 @@ rule peer_ensembles:
         predictions=run_files(PEER_RUNS, "predictions"),
         members=run_files(PEER_RUNS, "members"),
     output:
-        members=f"{RESULTS}/ensembles/peers.csv",
-        pairs=f"{RESULTS}/ensembles/peer_pairs.csv",
-        scores=f"{RESULTS}/ensembles/peer_member_scores.csv",
+        **LAYOUT.peer_tables,
     params:
         peers=json_param(PLAN.peers()),
         members=config["peers"]["members"],

@@ -17,7 +17,7 @@ for figure in FIGURE_NAMES:
             png=report(
                 f"{FIGURES}/{figure}.png",
                 caption=f"../report/{figure}.rst",
-                category="Peers" if FIGURE_TABLE[figure].source == "peers" else "Figures",
+                category=FIGURE_TABLE[figure].source.category,
                 labels={"figure": figure.replace("fig", "").replace("_", ".")},
             ),
             pdf=f"{FIGURES}/{figure}.pdf",

@@ -13,10 +13,10 @@ for measurement in MEASURED:
             f"measure_{measurement}"
         input:
             **{name: PIPELINE_TABLES[name] for name in MEASUREMENTS[measurement].read},
-            members=run_files(measurement_runs(measurement), "members"),
-            configs=run_files(measurement_runs(measurement), "config"),
+            members=run_files(PLAN.measurement_runs(measurement), "members"),
+            configs=run_files(PLAN.measurement_runs(measurement), "config"),
         output:
-            **measurement_tables(measurement),
+            **PLAN.measurement_tables(measurement),
         params:
             measurement=measurement,
             readings=json_param(PLAN.readings(measurement)),
