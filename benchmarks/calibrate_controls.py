@@ -39,7 +39,7 @@ from pathlib import Path
 
 import numpy as np
 
-from distancing.claims import interval, minimum_detectable_effect, seeds_needed
+from distancing.claims.inference import interval, minimum_detectable_effect, seeds_needed
 from distancing.config import merge, resolve
 from distancing.ensembles import accuracy, calibrated_nll, disagreement
 from distancing.numerics import pin

@@ -36,7 +36,7 @@ from pathlib import Path
 import numpy as np
 import yaml
 
-from distancing.claims import interval, minimum_detectable_effect
+from distancing.claims.inference import interval, minimum_detectable_effect
 from distancing.ensembles import accuracy, calibrated_nll, disagreement
 from distancing.files import RUN_FILES, TIMING_FILE
 from distancing.numerics import pin

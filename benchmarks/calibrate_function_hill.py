@@ -37,7 +37,7 @@ import numpy as np
 import pandas as pd
 from calibrate_fge import members, train  # the same cached worker, run by run
 
-from distancing.claims import interval
+from distancing.claims.inference import interval
 from distancing.ensembles import accuracy
 from distancing.files import RUN_FILES
 from distancing.numerics import pin

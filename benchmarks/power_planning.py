@@ -31,7 +31,7 @@ import pandas as pd
 import yaml
 from pipeline_cost import children_cpu, pipeline_config
 
-from distancing.claims import statistics
+from distancing.claims.catalogue import statistics
 from distancing.plan import load_profiles
 
 

@@ -25,7 +25,7 @@ from pathlib import Path
 import pandas as pd
 from pipeline_cost import pipeline_config, run_pipeline
 
-from distancing.claims import decided
+from distancing.claims.verdicts import decided
 from distancing.plan import load_profiles
 
 

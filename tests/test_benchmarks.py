@@ -38,7 +38,7 @@ def test_seed_robustness_lists_every_change_of_category_and_counts_the_fragile_o
 
 
 def test_power_planning_reads_the_spread_of_each_claim_and_the_most_seeds_each_metric_needs():
-    from distancing.claims import seeds_needed
+    from distancing.claims.inference import seeds_needed
 
     values = {"a": [1.0, 2.0, 3.0, 2.0], "b": [0.5, -0.5, 1.5, 0.5], "c": [0.01, 0.03, 0.02, 0.04],
               "barrier": [0.02, 0.09, 0.05, 0.2]}

@@ -6,8 +6,9 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from distancing.claims import FIGURE_STATISTICS as STATISTICS
-from distancing.claims import interval, minimum_detectable_effect, slope, verdict
+from distancing.claims.catalogue import FIGURE_STATISTICS as STATISTICS
+from distancing.claims.inference import interval, minimum_detectable_effect, slope
+from distancing.claims.verdicts import verdict
 from distancing.ensembles import accuracy, calibrated_nll, disagreement, ece, ensemble_row, final_first_order, nll
 from distancing.members import MembersError, load_members, save_members
 
@@ -108,7 +109,8 @@ GATING_PANELS = {
 
 def test_controls_gate_only_undecided_verdicts(tmp_path):
     """Figure 3.7 with five panels: each verdict of the claim with its control holding and failing."""
-    from distancing.claims import Evidence, evaluate_claims
+    from distancing.claims.catalogue import Evidence
+    from distancing.claims.verdicts import evaluate_claims
 
     runs, ensembles, panels = {}, [], {}
     for panel, (snapshot_gain, gain, spread) in GATING_PANELS.items():
@@ -167,7 +169,9 @@ def test_controls_gate_only_undecided_verdicts(tmp_path):
 def test_an_undecided_claim_names_the_seeds_its_effect_needs(tmp_path):
     """Values 1, −1, 0.5 (sd 1.04): three seeds are too few for an effect of 0.5; the n needed is
     the smallest at which the paired t-test's detectable effect reaches 0.5."""
-    from distancing.claims import Evidence, evaluate_claims, minimum_detectable_effect, seeds_needed
+    from distancing.claims.catalogue import Evidence
+    from distancing.claims.inference import minimum_detectable_effect, seeds_needed
+    from distancing.claims.verdicts import evaluate_claims
 
     runs, ensembles, names = {}, [], {"single": [], "no_hill": []}
     for seed, gain in enumerate((1.0, -1.0, 0.5)):
@@ -193,7 +197,7 @@ def test_an_undecided_claim_names_the_seeds_its_effect_needs(tmp_path):
 def test_p_values_and_holm_against_independent_computations():
     from scipy import stats
 
-    from distancing.claims import holm, p_value
+    from distancing.claims.inference import holm, p_value
 
     values = [0.3, 1.2, 0.8, 0.5, 1.1]
     assert p_value(values) == pytest.approx(stats.ttest_1samp(values, 0.0).pvalue)
@@ -313,7 +317,8 @@ def test_members_are_stored_whole_and_an_earlier_version_is_refused_in_one_line(
 def test_the_weight_decay_claim_subtracts_each_no_hill_twin(tmp_path):
     """The jump of the distance to the first checkpoint after the second (epoch 2 -> 3), hill − twin,
     with weight decay − without: (1.0 − 0.4) − (0.5 − 0.3) = 0.4."""
-    from distancing.claims import Evidence, evaluate_claims
+    from distancing.claims.catalogue import Evidence
+    from distancing.claims.verdicts import evaluate_claims
 
     def run(name, before, after):
         folder = tmp_path / name
@@ -338,7 +343,8 @@ def test_the_function_hills_member_claims_read_pairs_and_scores_and_are_qualifie
     """Disagreement of the function-space hill's members − the weight hill's, per replicate, in
     points; less accurate members would explain more disagreement, not less, so their accuracy
     qualifies a decided verdict (a note) and never gates an undecided one."""
-    from distancing.claims import ENSEMBLING_HELPS, Evidence, evaluate_claims, statistics
+    from distancing.claims.catalogue import ENSEMBLING_HELPS, Evidence, statistics
+    from distancing.claims.verdicts import evaluate_claims
 
     known = statistics()
     more = known["disagreement_function_vs_distancing"]
@@ -379,7 +385,7 @@ def test_peer_statistics_come_from_the_registry_with_their_controls():
     """Every registered peer gets "beats one network" and "distancing against it"; the latter rests on
     ensembling helping at all (the deep ensemble's control), is qualified by the control its registry
     entry names, and both read the full ensembles of the peer table."""
-    from distancing.claims import Evidence, peer_difference, statistics
+    from distancing.claims.catalogue import Evidence, peer_difference, statistics
 
     known = statistics()
     assert known["peers_distancing_vs_fge"].controls == ("peers_deep_m_budget_vs_single",)
@@ -402,7 +408,7 @@ def test_controls_gate_what_their_failure_would_explain():
     """The rule of claims.py, applied to every statistic: ensemble against ensemble (or against its
     own best member) rests on ensembling helping at all; the hill's ensemble against one network on
     the snapshot ensemble doing so; controls rest on nothing."""
-    from distancing.claims import ENSEMBLING_HELPS, statistics
+    from distancing.claims.catalogue import ENSEMBLING_HELPS, statistics
 
     known = statistics()
     for name in ("ensemble_vs_no_hill", "ensemble_vs_best_member", "snapshot_vs_best_member", "ensemble_vs_strength"):
@@ -421,7 +427,7 @@ def test_replication_probability_against_hand_values():
     """With the variance known, the predictive replication probability is normal: one half at the
     threshold, 0.8 at √2 · z₀.₈ beyond it, and an undecided result stays undecided with the normal
     mass between the thresholds."""
-    from distancing.claims import same_verdict_probability
+    from distancing.claims.inference import same_verdict_probability
 
     critical = 2.5706  # t₀.₉₇₅ with 5 degrees of freedom (n = 6)
     assert same_verdict_probability(critical, critical) == pytest.approx(0.5, abs=1e-3)
@@ -462,14 +468,14 @@ def simulated_replications(values, boundary, draws=200_000):
     ([0.3, -0.5, 1.2, 0.1], -2.0),  # non-inferiority: the boundary is −margin
 ])
 def test_replication_probability_against_a_simulated_replication(values, boundary):
-    from distancing.claims import replication_probability
+    from distancing.claims.inference import replication_probability
 
     assert replication_probability(values, boundary) == pytest.approx(simulated_replications(values, boundary),
                                                                       abs=0.006)
 
 
 def test_seeds_for_a_robust_verdict():
-    from distancing.claims import ROBUST, replication_probability, seeds_robust
+    from distancing.claims.inference import ROBUST, replication_probability, seeds_robust
 
     values = [1.0, 2.0, 3.0, 4.0, 5.0, 6.0]  # mean 3.5, sd 1.8708
     n = seeds_robust(values)

@@ -94,7 +94,8 @@ def test_a_measurement_on_a_figure_it_cannot_read_stops_before_any_job(key, on, 
     """A plugin's measurement on a figure that lacks what it reads, or on no figure at all, stops
     in one line naming the key, before Snakemake builds a job."""
     from distancing.config import ConfigError
-    from distancing.measurements import checkpoint_steps, register
+    from distancing.measurements import register
+    from distancing.measurements.barriers import checkpoint_steps
     from distancing.plan import check_config
 
     from .test_pipeline import SCHEMA, smoke_config

@@ -366,7 +366,7 @@ def test_tables_live_under_the_profiles_results_folder():
 def test_the_claims_read_the_curves_of_their_figures_drawn_from_runs_and_the_tables_of_their_measurements():
     config = smoke_config()
     plan = Plan(config)
-    from distancing.claims import statistics
+    from distancing.claims.catalogue import statistics
 
     known = statistics()
     figures = {known[spec["statistic"]].figure for spec in config["claims"].values()}

@@ -11,7 +11,7 @@ from pathlib import Path
 import pytest
 import yaml
 
-from distancing.claims import statistics
+from distancing.claims.catalogue import statistics
 from distancing.plan import Plan, check_config, load_profiles
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -134,9 +134,11 @@ def test_the_analysis_side_never_imports_torch():
     every script's imports load without torch (checked in a fresh interpreter). A measurement
     script rebuilds stored members as networks: torch is its work, and no plot or claim imports it."""
     modules = {"distancing.plan", "distancing.runs", "distancing.figures", "distancing.prose",
-               "distancing.branching", "distancing.ensembles", "distancing.claims", "distancing.plotting",
+               "distancing.branching", "distancing.ensembles", "distancing.claims.inference",
+               "distancing.claims.catalogue", "distancing.claims.verdicts", "distancing.sources", "distancing.plotting",
                "distancing.scripts", "distancing.files", "distancing.config", "distancing.peers",
-               "distancing.results_page", "distancing.numerics", "distancing.measurements"}
+               "distancing.results_page", "distancing.numerics", "distancing.measurements",
+               "distancing.measurements.barriers", "distancing.measurements.plane", "distancing.measurements.averages"}
     for script in sorted((ROOT / "workflow" / "scripts").glob("*.py")):
         if script.name != "measure.py":
             modules |= imported_modules(script.read_text())
@@ -151,20 +153,35 @@ def test_the_analysis_side_never_imports_torch():
 
 
 def package_imports() -> dict[str, set[str]]:
-    """Module -> the package modules it imports, at module level or inside a function."""
+    """Module -> the package modules it imports, at module level or inside a function. Modules are
+    named by their dotted path inside the package (``claims.verdicts``; a package by its folder,
+    ``measurements``); importing a module of a subpackage counts as importing that module."""
     package = ROOT / "src" / "distancing"
-    modules = {path.stem for path in package.glob("*.py")}
+    names = {path: ".".join(path.relative_to(package).with_suffix("").parts).removesuffix(".__init__")
+             for path in package.rglob("*.py")}
+    modules = set(names.values())
+
+    def target(module: str, imported: str | None) -> set[str]:
+        """The package modules ``from module import imported`` names: a module, or the module itself."""
+        found = {f"{module}.{imported}".lstrip(".")} & modules if imported else set()
+        return found or ({module} & modules)
+
     graph = {}
-    for path in package.glob("*.py"):
+    for path, name in names.items():
+        here = name.split(".") if path.name == "__init__.py" else name.split(".")[:-1]
         edges = set()
         for node in ast.walk(ast.parse(path.read_text())):
-            if isinstance(node, ast.ImportFrom) and node.level == 1:
-                edges |= {node.module} if node.module else {alias.name for alias in node.names} & modules
+            if isinstance(node, ast.ImportFrom) and node.level:
+                base = ".".join(here[:len(here) - node.level + 1] + ([node.module] if node.module else []))
+                for alias in node.names:
+                    edges |= target(base, alias.name)
             elif isinstance(node, ast.ImportFrom) and (node.module or "").startswith("distancing."):
-                edges.add(node.module.split(".")[1])
+                for alias in node.names:
+                    edges |= target(node.module.removeprefix("distancing."), alias.name)
             elif isinstance(node, ast.Import):
-                edges |= {alias.name.split(".")[1] for alias in node.names if alias.name.startswith("distancing.")}
-        graph[path.stem] = edges & modules - {path.stem}
+                edges |= {alias.name.removeprefix("distancing.") for alias in node.names
+                          if alias.name.startswith("distancing.")} & modules
+        graph[name] = edges - {name}
     return graph
 
 
@@ -192,10 +209,13 @@ def import_circle(graph: dict[str, set[str]]) -> list[str]:
 
 
 def test_the_package_has_no_import_circle():
-    """Layers import downwards only: the plan above the figures, peers and claims, above the run builder."""
+    """Layers import downwards only: the plan above the figures, peers and claims, above the run builder;
+    a built-in measurement above the registry and the claims' catalogue, the verdicts above both."""
     assert import_circle({"a": {"b"}, "b": {"c"}, "c": {"a"}}) == ["a", "b", "c", "a"]  # the search finds one
     graph = package_imports()
-    assert {"runs", "figures", "peers", "claims"} <= graph["plan"] and "plan" in graph["prose"]
+    assert {"runs", "figures", "peers", "claims.catalogue", "sources"} <= graph["plan"] and "plan" in graph["prose"]
+    assert {"measurements.registry", "claims.catalogue"} <= graph["measurements.barriers"]
+    assert {"measurements", "claims.catalogue", "claims.inference"} <= graph["claims.verdicts"]
     assert import_circle(graph) == []
 
 

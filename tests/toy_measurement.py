@@ -4,7 +4,7 @@ runs, read from the stored members with numpy alone, and one statistic on it for
 
 import numpy as np
 
-from distancing.claims import Evidence, Statistic, register_statistics
+from distancing.claims.catalogue import Evidence, Statistic, register_statistics
 from distancing.measurements import Measurement, register, run_members
 
 

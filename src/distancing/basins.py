@@ -28,7 +28,6 @@ members in different basins do not. ``mix`` is the one definition of both.
 
 from __future__ import annotations
 
-import logging
 from collections.abc import Mapping, Sequence
 from typing import Any
 
@@ -39,7 +38,6 @@ from torch import nn
 
 from .config import model_options
 from .data import Dataset
-from .members import Stored
 from .models import build_model
 
 PATH_COLUMNS = ("t", "train_loss", "val_loss", "val_error")
@@ -190,83 +188,3 @@ def plane(model: nn.Module, a: Mapping[str, np.ndarray], b: Mapping[str, np.ndar
              **scored_point(model, mix([a, b, c], point["weights"], parameters), inputs, batch_size)}
             for point in points]
     return rows, corners
-
-
-# ---------------------------------------------------------------- the measurements (measurements.py)
-
-def measure_barriers(stored: Stored, readings: Sequence[Mapping[str, Any]], settings: Mapping[str, Any],
-                     read: Mapping[str, str]) -> dict[str, list[dict[str, Any]]]:  # noqa: ARG001
-    """The path between each pair of members (``line``, a row per point into ``paths``) and its
-    barriers (a row per pair into ``barriers``), with the weight distance between the ends."""
-    paths, barriers = [], []
-    for reading in readings:
-        (a_run, a_epoch), (b_run, b_epoch) = reading["members"]["a"], reading["members"]["b"]
-        config, data = stored.configs[a_run], stored.data(a_run)
-        rows = line(network(config, data), stored.state(a_run, a_epoch), stored.state(b_run, b_epoch),
-                    stored.members(a_run).parameters, data, settings["points"], settings["samples"],
-                    config["train"]["eval_batch_size"])
-        about = dict(reading["about"], a_run=a_run, a_epoch=a_epoch, b_run=b_run, b_epoch=b_epoch)
-        paths += [dict(about, point=i, **row) for i, row in enumerate(rows)]
-        t = [row["t"] for row in rows]
-        apart = stored.weight_vector(a_run, a_epoch).astype(np.float64) - stored.weight_vector(b_run, b_epoch)
-        barriers.append(dict(about, weight_distance=float(np.linalg.norm(apart)),
-                             **{f"{column}_barrier": barrier(t, [row[column] for row in rows])
-                                for column in PATH_COLUMNS[1:]}))
-        logging.info("%s: %s", " ".join(map(str, reading["about"].values())),
-                     ", ".join(f"{k} {v:.4f}" for k, v in barriers[-1].items() if k.endswith("_barrier")))
-    return {"paths": paths, "barriers": barriers}
-
-
-def measure_plane(stored: Stored, readings: Sequence[Mapping[str, Any]], settings: Mapping[str, Any],
-                  read: Mapping[str, str]) -> dict[str, list[dict[str, Any]]]:  # noqa: ARG001
-    """The loss and error on the plane through the reading's three members (``plane``), and
-    their coordinates in it."""
-    (reading,) = readings
-    corners = reading["members"]
-    a_run = corners["a"][0]
-    config, data = stored.configs[a_run], stored.data(a_run)
-    states = {end: stored.state(run, epoch) for end, (run, epoch) in corners.items()}
-    rows, coordinates = plane(network(config, data), states["a"], states["b"], states["c"],
-                              stored.members(a_run).parameters, data, settings["grid"], settings["samples"],
-                              config["train"]["eval_batch_size"])
-    logging.info("%d points; members at %s", len(rows), coordinates)
-    return {"plane": rows, "corners": [{"member": end, "run": corners[end][0], "epoch": corners[end][1], "x": x,
-                                        "y": y} for end, (x, y) in coordinates.items()]}
-
-
-def measure_averages(stored: Stored, readings: Sequence[Mapping[str, Any]], settings: Mapping[str, Any],
-                     read: Mapping[str, str]) -> dict[str, list[dict[str, Any]]]:
-    """Each reading's members averaged in weight space into one network (``average``),
-    BatchNorm recomputed on the first ``samples`` training inputs, scored on the samples members
-    are scored on, beside its ensemble's scores (``read["peer_ensembles"]``). A diverged run
-    contributes nothing, as to its ensemble."""
-    import pandas as pd
-
-    from .ensembles import accuracy, calibrated_nll, full_ensembles
-
-    ensembles = full_ensembles(pd.read_csv(read["peer_ensembles"]), "method", "replicate").set_index(
-        ["method", "replicate"])
-    rows = []
-    for reading in readings:
-        method, replicate = reading["about"]["method"], reading["about"]["replicate"]
-        kept = [(run, epoch) for run, epoch in reading["members"].values() if "final" in stored.members(run).kinds]
-        if not kept:
-            continue
-        first = kept[0][0]
-        config, data = stored.configs[first], stored.data(first)
-        model = network(config, data)
-        model.load_state_dict(average([stored.state(run, epoch) for run, epoch in kept],
-                                      stored.members(first).parameters))
-        batch = config["train"]["eval_batch_size"]
-        recompute_batchnorm(model, data.prepare(data.x_train[:settings["samples"]]), batch)
-        held_out = data.x_val if data.x_extra is None else torch.cat([data.x_val, data.x_extra])
-        labels = (data.y_val if data.y_extra is None else torch.cat([data.y_val, data.y_extra])).numpy()
-        probs = probabilities(model, data.prepare(held_out), batch)
-        ensemble = ensembles.loc[(method, replicate)]
-        rows.append({"method": method, "label": ensemble["label"], "replicate": replicate, "members": len(kept),
-                     "accuracy": accuracy(probs, labels), "nll_calibrated": calibrated_nll(probs, labels),
-                     "ensemble_accuracy": float(ensemble["accuracy"]),
-                     "ensemble_nll_calibrated": float(ensemble["nll_calibrated"])})
-        logging.info("%s replicate %d: averaged %.4f against the ensemble's %.4f", method, replicate,
-                     rows[-1]["accuracy"], rows[-1]["ensemble_accuracy"])
-    return {"averages": rows}

@@ -17,7 +17,8 @@ from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
-from .claims import DIRECTIONS, METRICS, statistics
+from .claims.catalogue import METRICS, statistics
+from .claims.verdicts import DIRECTIONS
 from .config import ConfigError, member_kinds
 from .figures import FIGURE_TABLE, Figure, settings_schema
 from .files import Layout

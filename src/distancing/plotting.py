@@ -42,7 +42,7 @@ def legend_outside(ax: plt.Axes, **kwargs) -> None:
 
 def t_interval(values: Sequence[float]) -> tuple[float, float]:
     """Mean and half-width of the 95 % t-interval (the claims' interval) of finite values."""
-    from .claims import interval
+    from .claims.inference import interval
 
     mean, low, high = interval(values)
     return mean, (high - low) / 2
@@ -111,10 +111,11 @@ def accuracy_axis(ax: plt.Axes) -> None:
 
 
 def save(fig: plt.Figure, png: str | Path, pdf: str | Path) -> None:
-    """Write the figure as PNG and PDF, each atomically."""
+    """Write the figure as PNG and PDF, each atomically; the PDF without a creation date, so that
+    the same data draw the same bytes in both formats."""
     fig.tight_layout()
     atomic_write(png, lambda f: fig.savefig(f, format="png"))
-    atomic_write(pdf, lambda f: fig.savefig(f, format="pdf"))
+    atomic_write(pdf, lambda f: fig.savefig(f, format="pdf", metadata={"CreationDate": None}))
     plt.close(fig)
     logging.info("wrote %s and %s", png, pdf)
 

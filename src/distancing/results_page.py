@@ -16,7 +16,8 @@ from typing import Any
 
 import pandas as pd
 
-from .claims import ROBUST, decided
+from .claims.inference import ROBUST
+from .claims.verdicts import decided
 
 Block = tuple[str, Any]
 VERDICT_GROUPS = (("holds", "What holds"), ("does not hold", "What does not hold"),

@@ -8,7 +8,8 @@ from pathlib import Path
 
 import pandas as pd
 
-from distancing.claims import Evidence, evaluate_claims
+from distancing.claims.catalogue import Evidence
+from distancing.claims.verdicts import evaluate_claims
 from distancing.files import atomic_write_text
 from distancing.plan import import_plugins
 from distancing.results_page import claims_markdown, html_table, opening, rst

@@ -1,0 +1,8 @@
+"""The paper's claims, declared in the config before the run and decided on our runs (CSV files
+only, no torch), in three modules read in this order:
+
+- ``catalogue.py``: the statistics a claim may name (what is compared, paired how) and the
+  evidence they read;
+- ``inference.py``: the statistics maths (t-intervals, power, replication, Holm);
+- ``verdicts.py``: each claim decided, gated by its controls, with its family-wise view.
+"""

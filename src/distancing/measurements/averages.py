@@ -1,0 +1,103 @@
+"""The averages measurement: each peer ensemble's members averaged in weight space into one
+network (SWA's average, ``basins.average``; BatchNorm recomputed), scored beside the ensemble.
+Members in one basin average into a good network, members of different basins do not: its
+statistics compare the two, resting on the independent networks of the deep ensembles.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Callable, Mapping, Sequence
+from typing import Any
+
+from ..claims.catalogue import Evidence, Statistic, register_statistics, score
+from ..peers import PEERS
+from .registry import Measurement, PlanView, Reading, register
+
+
+def peer_ensembles(plan: PlanView, figure: str) -> list[Reading]:  # noqa: ARG001 (the peers, whatever the figure)
+    """Each peer ensemble's members (``plan.Plan.peers``), one reading per method and replicate,
+    members named by their place in the ensemble: the members its ensemble averages (at most
+    ``peers.members``, as the ensemble tables count)."""
+    readings, most = [], plan.config["peers"]["members"]
+    for method, peer in plan.peers().items():
+        for replicate, ensemble in enumerate(peer["ensembles"]):
+            members = [[name, epoch] for name, epochs in ensemble for epoch in epochs]
+            readings.append({"about": {"method": method, "replicate": replicate},
+                             "members": {str(i): member for i, member in enumerate(members[:most])}})
+    return readings
+
+
+def measure(stored, readings: Sequence[Mapping[str, Any]], settings: Mapping[str, Any],
+            read: Mapping[str, str]) -> dict[str, list[dict[str, Any]]]:
+    """Each reading's members averaged in weight space into one network (``average``),
+    BatchNorm recomputed on the first ``samples`` training inputs, scored on the samples members
+    are scored on, beside its ensemble's scores (``read["peer_ensembles"]``). A diverged run
+    contributes nothing, as to its ensemble."""
+    import pandas as pd
+    import torch
+
+    from ..basins import average, network, probabilities, recompute_batchnorm
+    from ..ensembles import accuracy, calibrated_nll, full_ensembles
+
+    ensembles = full_ensembles(pd.read_csv(read["peer_ensembles"]), "method", "replicate").set_index(
+        ["method", "replicate"])
+    rows = []
+    for reading in readings:
+        method, replicate = reading["about"]["method"], reading["about"]["replicate"]
+        kept = [(run, epoch) for run, epoch in reading["members"].values() if "final" in stored.members(run).kinds]
+        if not kept:
+            continue
+        first = kept[0][0]
+        config, data = stored.configs[first], stored.data(first)
+        model = network(config, data)
+        model.load_state_dict(average([stored.state(run, epoch) for run, epoch in kept],
+                                      stored.members(first).parameters))
+        batch = config["train"]["eval_batch_size"]
+        recompute_batchnorm(model, data.prepare(data.x_train[:settings["samples"]]), batch)
+        held_out = data.x_val if data.x_extra is None else torch.cat([data.x_val, data.x_extra])
+        labels = (data.y_val if data.y_extra is None else torch.cat([data.y_val, data.y_extra])).numpy()
+        probs = probabilities(model, data.prepare(held_out), batch)
+        ensemble = ensembles.loc[(method, replicate)]
+        rows.append({"method": method, "label": ensemble["label"], "replicate": replicate, "members": len(kept),
+                     "accuracy": accuracy(probs, labels), "nll_calibrated": calibrated_nll(probs, labels),
+                     "ensemble_accuracy": float(ensemble["accuracy"]),
+                     "ensemble_nll_calibrated": float(ensemble["nll_calibrated"])})
+        logging.info("%s replicate %d: averaged %.4f against the ensemble's %.4f", method, replicate,
+                     rows[-1]["accuracy"], rows[-1]["ensemble_accuracy"])
+    return {"averages": rows}
+
+
+register(Measurement(
+    "averages", on="weight_averages", reads=peer_ensembles, compute="distancing.measurements.averages:measure",
+    tables={"averages": ("method", "label", "replicate", "members", "accuracy", "nll_calibrated",
+                         "ensemble_accuracy", "ensemble_nll_calibrated")},
+    settings={"samples": {"type": "integer", "minimum": 2}}, read=("peer_ensembles",)))
+
+
+def weight_average_excess(method: str) -> Callable[[Evidence, str, str], list[float]]:
+    """Per replicate: the method's members averaged in weight space − their ensemble, as scores."""
+    def compute(e: Evidence, panel: str, metric: str) -> list[float]:  # noqa: ARG001
+        averages = e.table("averages", "averages")
+        rows = averages[averages["method"] == method].sort_values("replicate")
+        return [score(row, metric) - score(row, f"ensemble_{metric}") for _, row in rows.iterrows()]
+    return compute
+
+
+def average_statistics() -> dict[str, Statistic]:
+    """For every peer of several members: its members averaged into one network (BatchNorm
+    recomputed; ``basins.average``) against their ensemble. Members in one basin average well;
+    members of different basins do not, which independently seeded networks (the deep ensembles)
+    show can be detected: the control of the others."""
+    control = "weight_average_vs_ensemble_deep_m_budget"
+    return {f"weight_average_vs_ensemble_{key}": Statistic(
+        "", f"{peer.called}'s members averaged in weight space into one network − their "
+        f"ensemble, per replicate", "", "the averaged network beats the ensemble",
+        "the averaged network loses to the ensemble",
+        weight_average_excess(key), controls=() if key.startswith("deep_") else (control,),
+        per_panel=False, ensemble=True, peers=(key,) if key.startswith("deep_") else (key, "deep_m_budget"),
+        measurement="averages")
+        for key, peer in PEERS.items() if key != "single"}
+
+
+register_statistics(average_statistics)
