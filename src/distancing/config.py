@@ -104,6 +104,15 @@ class ConfigError(ValueError):
     """A configuration problem; its message is one line naming the key."""
 
 
+def check_inside_training(key: str, epochs: list[int], last: int) -> None:
+    """Every epoch of ``epochs`` (checkpoints: a hill stored at the end acts on nothing) lies inside
+    training, before its ``last`` epoch; one line naming ``key`` otherwise."""
+    outside = [epoch for epoch in epochs if not 1 <= epoch < last]
+    if outside:
+        raise ConfigError(f"{key}: epoch {outside[0]} is outside training (epochs 1 to {last - 1}; "
+                          f"base.train.epochs is {last})")
+
+
 def _is_int(value: Any) -> bool:
     return isinstance(value, int) and not isinstance(value, bool)
 

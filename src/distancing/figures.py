@@ -14,6 +14,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, replace
 from typing import Any
 
+from .config import check_inside_training
 from .runs import Run, RunBuilder, number
 from .sources import Source
 
@@ -64,16 +65,20 @@ class FigureSpec:
     settings: dict[str, Any] | None = None
     panels: Callable[[RunBuilder, dict[str, Any]], tuple[Panel, ...]] | None = None
     function_distance: bool = False
+    check: Callable[[str, RunBuilder, dict[str, Any]], None] | None = None  # what its schema cannot say
 
 
 FIGURE_TABLE: dict[str, FigureSpec] = {}  # figure name -> spec, in the order figures are listed
 
 
-def figure(name: str, source: str, settings: dict[str, Any] | None = None, function_distance: bool = False):
+def figure(name: str, source: str, settings: dict[str, Any] | None = None, function_distance: bool = False,
+           check: Callable[[str, RunBuilder, dict[str, Any]], None] | None = None):
     """Register a figure's panel builder (a decorator): a new figure is one entry, one script, one
-    caption. ``function_distance``: its script reads the function distance (nothing logs it otherwise)."""
+    caption. ``function_distance``: its script reads the function distance (nothing logs it otherwise).
+    ``check(key, builder, settings)``: refuses, in one line naming ``key.<setting>``, settings its
+    schema cannot rule out (the plan calls it with ``experiments.<name>`` before any job)."""
     def register(panels: Callable[[RunBuilder, dict[str, Any]], tuple[Panel, ...]] | None = None):
-        FIGURE_TABLE[name] = FigureSpec(source, settings, panels, function_distance)
+        FIGURE_TABLE[name] = FigureSpec(source, settings, panels, function_distance, check)
         return panels
     return register
 
@@ -151,7 +156,13 @@ def _fig3_5(e: RunBuilder, f: dict[str, Any]) -> tuple[Panel, ...]:
     ), value=wd) for wd in f["weight_decays"])
 
 
-@figure("fig3_6", "runs", _settings({**SGDR, "checkpoints": {"type": "array", "minItems": 1, "items": EPOCH}}))
+def checkpoints_inside_training(key: str, e: RunBuilder, f: dict[str, Any]) -> None:
+    """The figure's own checkpoints lie inside training."""
+    check_inside_training(f"{key}.checkpoints", f["checkpoints"], e.defaults["epochs"])
+
+
+@figure("fig3_6", "runs", _settings({**SGDR, "checkpoints": {"type": "array", "minItems": 1, "items": EPOCH}}),
+        check=checkpoints_inside_training)
 def _fig3_6(e: RunBuilder, f: dict[str, Any]) -> tuple[Panel, ...]:
     suboptimal = {"lr": f["lr"], "schedule": "cosine_restarts", "restart_epochs": f["restart_epochs"],
                   "first_cycle_epochs": 0}  # the paper's plain SGDR

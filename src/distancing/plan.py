@@ -18,8 +18,7 @@ from pathlib import Path
 from typing import Any
 
 from .claims.catalogue import METRICS, statistics
-from .claims.verdicts import DIRECTIONS
-from .config import ConfigError, member_kinds
+from .config import ConfigError, check_inside_training, member_kinds
 from .figures import FIGURE_TABLE, Figure, settings_schema
 from .files import Layout
 from .measurements import MEASUREMENTS
@@ -300,7 +299,10 @@ def check_config(config: Mapping[str, Any], schema_path: str) -> Plan:
     epochs, members = plan.builder.defaults["epochs"], config["peers"]["members"]
     if epochs % members:
         raise ConfigError(f"peers.members: base.train.epochs ({epochs}) must be a multiple of it, got {members}")
-    check_epochs(config, epochs)
+    check_checkpoints(config, epochs)
+    for name, spec in FIGURE_TABLE.items():
+        if spec.check:
+            spec.check(f"experiments.{name}", plan.builder, config["experiments"].get(name, {}))
     try:
         plan.runs()
         for measurement in config["measurements"]:
@@ -333,24 +335,20 @@ def check_measurements(config: Mapping[str, Any]) -> None:
                               f"measurements)")
 
 
-def check_epochs(config: Mapping[str, Any], epochs: int) -> None:
-    """Every checkpoint epoch lies inside training, before its end (a hill stored at the end acts on nothing)."""
-    ref, f36 = config["distancing"], config["experiments"]["fig3_6"]
-    named = [("distancing.checkpoint", [ref["checkpoint"]]), ("distancing.checkpoints", ref["checkpoints"]),
-             ("experiments.fig3_6.checkpoints", f36["checkpoints"])]
-    for key, values in named:
-        outside = [v for v in values if not 1 <= v < epochs]
-        if outside:
-            raise ConfigError(f"{key}: epoch {outside[0]} is outside training (epochs 1 to {epochs - 1}; "
-                              f"base.train.epochs is {epochs})")
+def check_checkpoints(config: Mapping[str, Any], epochs: int) -> None:
+    """The reference checkpoints lie inside training, listed in the order they are stored."""
+    ref = config["distancing"]
+    check_inside_training("distancing.checkpoint", [ref["checkpoint"]], epochs)
+    check_inside_training("distancing.checkpoints", ref["checkpoints"], epochs)
     if ref["checkpoints"] != sorted(ref["checkpoints"]):
         raise ConfigError(f"distancing.checkpoints: list them in the order they are stored, got {ref['checkpoints']}")
 
 
 def check_claims(config: Mapping[str, Any]) -> None:
-    """Each declared claim: a known statistic, a direction with a margin only where it means
-    non-inferiority (and then positive), no more seeds than the config lists, its controls and
-    qualifiers declared (claims.py: what a control gates)."""
+    """Each declared claim: a known statistic, a margin where and only where the direction means
+    non-inferiority, an effect for an ensemble claim, no more seeds than the config lists, its
+    controls and qualifiers declared (``claims/verdicts.py``: what a control gates). The schema
+    holds the static rules: the directions, positive margins and effects."""
     known = statistics()
     declared = config.get("claims", {})
     pairs = {(spec.get("statistic"), spec.get("metric")) for spec in declared.values()}
@@ -370,14 +368,9 @@ def check_claims(config: Mapping[str, Any]) -> None:
                               f"{', '.join(METRICS)}, got {metric!r}")
         if not statistic.ensemble and metric is not None:
             raise ConfigError(f"{key}.metric: only ensemble statistics take a metric ({spec['statistic']} does not)")
-        if "effect" in spec and not spec["effect"] > 0:
-            raise ConfigError(f"{key}.effect: the effect worth detecting must be positive (in "
-                              f"{statistic.unit_of(metric)}), got {spec['effect']}")
         if statistic.ensemble and "effect" not in spec:
             raise ConfigError(f"{key}.effect: an ensemble claim states the effect worth detecting (in "
                               f"{statistic.unit_of(metric)})")
-        if spec["direction"] not in DIRECTIONS:
-            raise ConfigError(f"{key}.direction: {spec['direction']!r} is not one of {', '.join(DIRECTIONS)}")
         non_inferiority = spec["direction"] in ("not_below", "not_above")
         if non_inferiority and "margin" not in spec:
             raise ConfigError(f"{key}.margin: a {spec['direction']} claim needs a positive margin "
@@ -385,9 +378,6 @@ def check_claims(config: Mapping[str, Any]) -> None:
         if "margin" in spec and not non_inferiority:
             raise ConfigError(f"{key}.margin: only not_below and not_above claims take a margin "
                               f"(direction is {spec['direction']})")
-        if non_inferiority and not spec["margin"] > 0:
-            raise ConfigError(f"{key}.margin: must be positive (the largest difference accepted, in "
-                              f"{statistic.unit_of(metric)}), got {spec['margin']}")
         if min(spec["seeds"], config.get("max_claim_seeds") or spec["seeds"]) > len(config["seeds"]):
             raise ConfigError(f"{key}.seeds: the claim needs {spec['seeds']} seeds, but seeds lists "
                               f"{len(config['seeds'])}")

@@ -1,12 +1,13 @@
 """Verdicts: each declared claim decided on its statistic's values, gated by its controls,
 with its power, its replication probability and Holm's family-wise view.
 
-Directions: ``greater`` / ``less`` (the interval must lie above / below zero), ``differs``
-(either side; the verdict names the side), ``not_below`` / ``not_above`` with a positive
-``margin`` (non-inferiority: the interval must lie above −margin / below +margin). Verdicts
-name the direction in words ("holds: distance rises with s"). An undecided claim whose declared
-effect needs more seeds than it had says so. ``verdict_holm`` decides each row again with Holm's
-step-down adjustment over every row of the table (the family-wise view).
+Directions (the config schema lists them): ``greater`` / ``less`` (the interval must lie above
+/ below zero), ``differs`` (either side; the verdict names the side), ``not_below`` /
+``not_above`` with a positive ``margin`` (non-inferiority: the interval must lie above −margin /
+below +margin). Verdicts name the direction in words ("holds: distance rises with s"). An
+undecided claim whose declared effect needs more seeds than it had says so. ``verdict_holm``
+decides each row again with Holm's step-down adjustment over every row of the table (the
+family-wise view).
 
 **What a control gates.** A control gates a claim only where the control's failure would by
 itself explain the claim's null result; then an undecided claim resting on a control not shown
@@ -56,8 +57,6 @@ from .inference import (
     seeds_needed,
     seeds_robust,
 )
-
-DIRECTIONS = ("greater", "less", "differs", "not_below", "not_above")
 
 
 def verdict(low: float, high: float, direction: str, statistic: Statistic, margin: float = 0.0,
