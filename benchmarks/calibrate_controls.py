@@ -74,7 +74,8 @@ def train(job: tuple[dict, str]) -> dict:
     """One run in a worker: validation probabilities and epochs of its members, CPU-seconds."""
     import torch
 
-    from distancing.training import RunOutputs, Trainer
+    from distancing.outputs import RunOutputs
+    from distancing.training import Trainer
 
     config, folder = job
     torch.set_num_threads(1)

@@ -41,8 +41,9 @@ def child(args: argparse.Namespace) -> None:
     import torch
 
     from distancing.config import resolve
+    from distancing.outputs import RunOutputs
     from distancing.plan import Plan, load_profiles
-    from distancing.training import RunOutputs, Trainer
+    from distancing.training import Trainer
 
     torch.set_num_threads(1)
     builder = Plan(load_profiles(args.configfile)).builder

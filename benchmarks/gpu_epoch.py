@@ -29,7 +29,8 @@ from torch.utils.flop_counter import FlopCounterMode
 from distancing.config import resolve
 from distancing.data import CIFAR_MEAN, CIFAR_STD, Dataset, augment
 from distancing.models import build_model
-from distancing.training import RunOutputs, Trainer
+from distancing.outputs import RunOutputs
+from distancing.training import Trainer
 
 MODES = {"fp32": ("fp32", False), "bf16": ("bf16", False), "bf16+compile": ("bf16", True)}
 

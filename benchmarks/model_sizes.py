@@ -20,7 +20,8 @@ pin()  # before torch is imported: the kernels every x86-64 CPU runs alike (src/
 import torch
 
 from distancing.config import resolve
-from distancing.training import RunOutputs, Trainer
+from distancing.outputs import RunOutputs
+from distancing.training import Trainer
 
 CANDIDATES = {
     "MobileNetV2, width 0.25, 1 block/stage, 7 stages": {"name": "mobilenetv2", "mobilenetv2": {"stages": None}},

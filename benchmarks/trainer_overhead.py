@@ -31,7 +31,8 @@ import torch.nn.functional as F
 from distancing.cli import load_config
 from distancing.config import model_options, resolve
 from distancing.models import build_model
-from distancing.training import RunOutputs, Trainer
+from distancing.outputs import RunOutputs
+from distancing.training import Trainer
 
 
 def minimal_epoch(model: torch.nn.Module, optimizer: torch.optim.Optimizer, x: torch.Tensor, y: torch.Tensor,

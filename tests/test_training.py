@@ -17,6 +17,7 @@ import torch
 import torch.nn.functional as F
 import yaml
 
+from distancing import resume
 from distancing.basins import network
 from distancing.config import parse_override, resolve
 from distancing.data import augment, load_dataset
@@ -211,18 +212,19 @@ def test_ensemble_validation_scores_members_on_more_samples_and_leaves_training_
 
 
 def test_resume_state_of_another_config_is_refused(tmp_path, tiny_config):
-    from distancing.training import RunOutputs, Trainer, pick_device
+    from distancing.outputs import RunOutputs
+    from distancing.training import Trainer, pick_device
 
     config = resolve(yaml.safe_load(tiny_config.read_text()))
     outputs = RunOutputs(tmp_path / "run", tmp_path / "run" / "resume.pt")
     trainer = Trainer(config, outputs, pick_device("cpu"), log=lambda _: None)
     outputs.out.mkdir()
-    torch.save(trainer.state_dict(), outputs.state)
+    torch.save(resume.state_dict(trainer), outputs.state)
     result = run_cli("train", str(tiny_config), "--out", str(outputs.out), "--set", "seed=5")
     assert result.returncode == 2
     assert result.stderr.strip().startswith(f"error: {outputs.state}: resume state of a different configuration")
     # The same config, saved by a trainer whose state has another layout (an older version).
-    older = trainer.state_dict()
+    older = resume.state_dict(trainer)
     del older["format"]
     torch.save(older, outputs.state)
     result = run_cli("train", str(tiny_config), "--out", str(outputs.out))
@@ -311,7 +313,8 @@ def test_the_fge_schedule_falls_linearly_to_its_minimum_mid_cycle_and_rises_back
 def test_a_run_started_from_another_takes_its_weights_statistics_and_momentum(tmp_path, tiny_config):
     """init: the child loads the parent's state saved after epoch 2, then trains with its own
     schedule; it is deterministic, and a parent that saved no state there stops it in one line."""
-    from distancing.training import RunOutputs, Trainer
+    from distancing.outputs import RunOutputs
+    from distancing.training import Trainer
 
     train(tiny_config, tmp_path / "parent", "--set", "saved_states=[2]", "--set", "snapshots=[2]")
     states = torch.load(tmp_path / "parent" / "states.pt", weights_only=False)
@@ -323,7 +326,7 @@ def test_a_run_started_from_another_takes_its_weights_statistics_and_momentum(tm
              "--set", "distancing.checkpoints=[]", "--set", "snapshots=[1, 3]"]
     config = resolve(yaml.safe_load(tiny_config.read_text()), *(parse_override(c) for c in child[1::2]))
     trainer = Trainer(config, RunOutputs(tmp_path / "x", tmp_path / "x.pt"), torch.device("cpu"), log=lambda _: None)
-    trainer.start_from_parent()
+    resume.start_from_parent(trainer)
     assert all(np.array_equal(value, trainer.model.state_dict()[key].numpy())
                for key, value in parent.state(parent.index(2)).items())  # the weights and BatchNorm statistics
     assert torch.equal(trainer.optimizer.buffer, states[2]["momentum"])
@@ -386,7 +389,8 @@ def test_the_trainer_knows_only_the_method_protocol(tmp_path, tiny_config, monke
     the training inputs; the run logs the distances to it, whatever the method."""
     from distancing import config as config_module
     from distancing import methods
-    from distancing.training import RunOutputs, Trainer
+    from distancing.outputs import RunOutputs
+    from distancing.training import Trainer
 
     monkeypatch.setitem(methods.METHODS, "probe", ProbeMethod)
     monkeypatch.setattr(config_module, "HILL_SPACES", (*config_module.HILL_SPACES, "probe"))
@@ -537,7 +541,8 @@ def test_the_function_hill_on_cifar_compares_augmented_batches_with_their_unaugm
     """The paper profile's side of the function hill, on a fabricated archive: at a checkpoint the
     network's predictions on the un-augmented training images are stored (evaluation mode); the
     batches after it, augmented, are compared with them by sample index."""
-    from distancing.training import RunOutputs, Trainer
+    from distancing.outputs import RunOutputs
+    from distancing.training import Trainer
 
     served_archive("cifar10")
     config = resolve({"data": {"dataset": "cifar10", "root": str(tmp_path / "data")},

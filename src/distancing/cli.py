@@ -112,7 +112,8 @@ def main(argv: Sequence[str] | None = None) -> int:
             code = delegate(os.environ[ENVIRONMENT], argv)
             if code is not None:
                 return code
-        from .training import ResumeError, train_run  # torch: only once the arguments are known good
+        from .resume import ResumeError  # torch: only once the arguments are known good
+        from .training import train_run
 
         log = (lambda _msg: None) if args.quiet else (lambda msg: print(msg, file=sys.stderr, flush=True))
         try:
