@@ -255,7 +255,7 @@ def test_peer_statistics_come_from_the_registry_with_their_controls():
 
 
 def test_controls_gate_what_their_failure_would_explain():
-    """The rule of claims.py, applied to every statistic: ensemble against ensemble (or against its
+    """The rule of claims/verdicts.py, applied to every statistic: ensemble against ensemble (or against its
     own best member) rests on ensembling helping at all; the hill's ensemble against one network on
     the snapshot ensemble doing so; controls rest on nothing."""
     from distancing.claims.catalogue import ENSEMBLING_HELPS, statistics

@@ -393,7 +393,7 @@ def test_the_trainer_knows_only_the_method_protocol(tmp_path, tiny_config, monke
     from distancing.training import Trainer
 
     monkeypatch.setitem(methods.METHODS, "probe", ProbeMethod)
-    monkeypatch.setattr(config_module, "HILL_SPACES", (*config_module.HILL_SPACES, "probe"))
+    monkeypatch.setitem(config_module.HILL_WIDTHS, "probe", ("sigma2",))
     config = resolve(yaml.safe_load(tiny_config.read_text()), {"distancing": {"space": "probe"}})
     trainer = Trainer(config, RunOutputs(tmp_path / "run", tmp_path / "run.pt"), torch.device("cpu"),
                       log=lambda _: None)
@@ -409,7 +409,7 @@ def test_the_trainer_knows_only_the_method_protocol(tmp_path, tiny_config, monke
     assert trainer.method.checkpoint_epochs == [2] and trainer.method.stored[0].shape == (n, 10)
     rows = read_csv(tmp_path / "run" / "distances.csv")
     assert [int(r["epoch"]) for r in rows] == [2, 3, 4] and float(rows[0]["distance"]) == 0.0
-    assert methods.METHODS.keys() - {"probe"} == set(config_module.HILL_SPACES) - {"probe"}
+    assert methods.METHODS.keys() == config_module.HILL_WIDTHS.keys()
 
 
 @pytest.mark.parametrize("optimizer", ["sgd", "momentum"])

@@ -19,7 +19,9 @@ DATASETS = ("mnist1d", "cifar10", "cifar100")
 MODEL_NAMES = ("mobilenetv2", "resnet", "resnet18")  # the registry of models.py (a test keeps them equal)
 OPTIMIZERS = ("sgd", "momentum")
 SCHEDULES = ("constant", "cosine", "cosine_restarts", "fge")
-HILL_SPACES = ("weights", "function")  # the registry of methods.py (a test keeps them equal)
+# Each hill space (``distancing.space``; ``methods.METHODS`` builds it, a test keeps the names equal)
+# and where its width lives under ``distancing``: σ² of the weight hill, σ_f² of the function hill.
+HILL_WIDTHS: dict[str, tuple[str, ...]] = {"weights": ("sigma2",), "function": ("function", "sigma2")}
 FUNCTION_DISTANCES = ("jensen_shannon", "symmetric_kl", "squared_probabilities", "squared_log_probabilities")
 # ... the registry of function_hill.py (a test keeps them equal)
 PRECISIONS = ("fp32", "bf16")
@@ -290,7 +292,7 @@ def validate(config: dict[str, Any]) -> dict[str, Any]:
     train["compile"] = _as_bool("train.compile", train["compile"])
 
     dist = c["distancing"]
-    dist["space"] = _as_choice("distancing.space", dist["space"], HILL_SPACES)
+    dist["space"] = _as_choice("distancing.space", dist["space"], tuple(HILL_WIDTHS))
     dist["strength"] = _as_number("distancing.strength", dist["strength"])
     if dist["strength"] < 0:
         raise ConfigError(f"distancing.strength: must be >= 0, got {dist['strength']}")
@@ -318,6 +320,22 @@ def validate(config: dict[str, Any]) -> dict[str, Any]:
             raise ConfigError(f"init.from: expected a run directory, got {init['from']!r}")
         init["epoch"] = _as_int("init.epoch", init["epoch"], minimum=1)
     return c
+
+
+def hill_width(distancing: Mapping[str, Any], space: str) -> float:
+    """The width of the hill in ``space`` (``HILL_WIDTHS``) in a ``distancing`` block."""
+    *blocks, key = HILL_WIDTHS[space]
+    for block in blocks:
+        distancing = distancing[block]
+    return distancing[key]
+
+
+def set_hill_width(distancing: dict[str, Any], space: str, width: float) -> None:
+    """Set the width of the hill in ``space`` in a ``distancing`` block."""
+    *blocks, key = HILL_WIDTHS[space]
+    for block in blocks:
+        distancing = distancing[block]
+    distancing[key] = width
 
 
 def member_kinds(config: Mapping[str, Any]) -> dict[int, str]:

@@ -195,7 +195,7 @@ def _fig3_8(e: RunBuilder, f: dict[str, Any]) -> tuple[Panel, ...]:
 
 @figure("basins", "barriers", MODELS)
 def _basins(e: RunBuilder, f: dict[str, Any]) -> tuple[Panel, ...]:
-    # Which members each series pairs is the barriers measurement's (measurements.checkpoint_steps):
+    # Which members each series pairs is the barriers measurement's (measurements/barriers.py, checkpoint_steps):
     # a checkpoint with the run's next member, or one seed's final member with the next seed's.
     return tuple(Panel(name, name, (
         Series("distancing", "distancing: checkpoint → next member", e.distancing(name, checkpoints=e.many)),
@@ -206,7 +206,8 @@ def _basins(e: RunBuilder, f: dict[str, Any]) -> tuple[Panel, ...]:
 
 @figure("basins_plane", "plane", _settings({"model": {"type": "string"}}))
 def _basins_plane(e: RunBuilder, f: dict[str, Any]) -> tuple[Panel, ...]:
-    # One seed drawn (measurements.plane_corners): the hill's checkpoint and next member, and its twin's next member.
+    # One seed drawn (measurements/plane.py, plane_corners): the hill's checkpoint and next member,
+    # and its twin's next member.
     return (Panel(f["model"], f["model"], (
         Series("distancing", "distancing", e.distancing(f["model"], checkpoints=e.many)),
         Series("no_hill", "no hill (its twin)", e.control(e.distancing(f["model"], checkpoints=e.many))),

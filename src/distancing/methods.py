@@ -5,7 +5,8 @@ A method is told of every batch (its logits and which training samples they are)
 term on the loss; it may add a gradient to the flat parameters after the backward pass; at a
 checkpoint it stores what it needs (the weights, or the checkpoint's predictions on the
 training inputs); it saves its state for resume. The Trainer knows only this protocol, so
-another hill is one class and one entry of ``METHODS`` (and its name in ``config.HILL_SPACES``).
+another hill is one class, its entry in ``METHODS`` and, in ``config.py``, where its width lives
+(``HILL_WIDTHS``) and its settings (``DEFAULTS``, ``validate``).
 Whatever the method, :class:`CheckpointLog` logs how far the network has moved from every
 checkpoint, in weight space and in function space.
 """

@@ -28,7 +28,7 @@ class Peer:
     """One ensemble method. ``members(e, replicate, seed)`` builds one replicate's ensemble;
     ``control`` names the method whose own "beats one network" qualifies a win of a method under
     test (``compared``: the two hills) over this one: a win over a method that cannot beat one
-    network is noted (claims.py: a qualifier, never a gate; None: no such check)."""
+    network is noted (claims/verdicts.py: a qualifier, never a gate; None: no such check)."""
 
     key: str
     label: Callable[[RunBuilder], str]  # the legend and table text, with the method's settings

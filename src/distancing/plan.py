@@ -1,11 +1,12 @@
-"""The plan: the figures, the peer ensembles and the claims' seeds, composed into runs and
-Snakemake targets, from the pipeline's ``config.yaml``.
+"""The plan: the figures, the peer ensembles and the claims' seeds, composed into runs, Snakemake
+targets and the inputs of every rule, from the pipeline's ``config.yaml``.
 
 It sits above the run builder (``runs.py``: runs, names, run configs and the tree of trunks and
-branches), the figure table (``figures.py``), the peer registry (``peers.py``), the measurement
-registry (``measurements.py``, whose readings it builds from its figures) and the claims'
-statistics (``claims.py``), and hands each of them the builder; nothing below imports it. The
-report's prose is ``prose.py``. No torch here: the Snakefile imports this.
+branches), the figure table (``figures.py``) and the kinds of figure source (``sources.py``),
+the peer registry (``peers.py``), the measurements (``measurements/``, whose readings it builds
+from its figures) and the claims' statistics (``claims/catalogue.py``), and hands each of them
+the builder; nothing below imports it. The report's prose is ``prose.py``. No torch here: the
+Snakefile imports this.
 """
 
 from __future__ import annotations
@@ -136,7 +137,7 @@ class Plan:
             for s in panel.series}} for panel in self.figures()[figure].panels}
 
     def readings(self, measurement: str) -> list[dict[str, Any]]:
-        """The members a measurement reads (``measurements.py``), from its figure's runs; built once."""
+        """The members a measurement reads (``measurements/``), from its figure's runs; built once."""
         if measurement not in self._readings:
             entry = MEASUREMENTS[measurement]
             self._readings[measurement] = entry.reads(self, entry.on)

@@ -71,7 +71,8 @@ def opening(table: pd.DataFrame, regime: str) -> list[Block]:
         ("paragraph", f"Regime: {regime}"),
         ("paragraph", f"{len(table)} claims (a claim per panel and metric). Each is decided by its 95 % t-interval "
                       "over seeds. A control gates a claim only where its failure would explain the claim's null "
-                      "(`src/distancing/claims.py`): an undecided claim resting on a control not shown to hold is "
+                      "(`src/distancing/claims/verdicts.py`): an undecided claim resting on a control not shown to "
+                      "hold is "
                       "untestable, a decided one stands with a note. Each verdict carries the probability that an "
                       "independent replication with as many seeds reaches the same verdict; "
                       f"{fragile} of the {settled} decided verdicts are *fragile* (below {ROBUST:g}). "

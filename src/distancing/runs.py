@@ -19,7 +19,7 @@ from dataclasses import dataclass, replace
 from typing import Any
 
 from .branching import shared_epochs, static_part
-from .config import ConfigError, merge, resolve
+from .config import ConfigError, hill_width, merge, resolve, set_hill_width
 
 
 def number(x: float) -> str:
@@ -122,9 +122,8 @@ class RunBuilder:
         self.many = tuple(self.reference["checkpoints"])
         resolved_base = self.resolve_base()
         self.defaults = resolved_base["train"]
-        hill = resolved_base["distancing"]
-        self.base_space = hill["space"]
-        self.base_sigma2 = {"weights": hill["sigma2"], "function": hill["function"]["sigma2"]}  # per space
+        self.base_hill = resolved_base["distancing"]
+        self.base_space = self.base_hill["space"]
 
     # ------------------------------------------------------------ runs and names
 
@@ -146,7 +145,7 @@ class RunBuilder:
             parent, epoch = run.init_from
             init = (self.canonical(parent), epoch)
         space = None if run.strength == 0 or run.space in (None, self.base_space) else run.space
-        width = self.base_sigma2[space or self.base_space]
+        width = hill_width(self.base_hill, space or self.base_space)
         return replace(
             run, **knobs, init_from=init, strength=float(run.strength), space=space,
             sigma2=None if run.strength == 0 or run.sigma2 in (None, width) else float(run.sigma2),
@@ -171,7 +170,7 @@ class RunBuilder:
         else:
             parts += [run.space] if run.space else []
             parts.append(f"s{number(run.strength)}")
-            width = run.sigma2 if run.sigma2 is not None else self.base_sigma2[run.space or self.base_space]
+            width = run.sigma2 if run.sigma2 is not None else hill_width(self.base_hill, run.space or self.base_space)
             parts.append(f"sigma2_{number(width)}")
         if run.checkpoints:
             parts.append("ck" + "+".join(str(c) for c in run.checkpoints))
@@ -196,7 +195,7 @@ class RunBuilder:
         dist["strength"] = run.strength
         dist["space"] = run.space or self.base_space
         if run.sigma2 is not None:
-            (dist["function"] if dist["space"] == "function" else dist)["sigma2"] = run.sigma2
+            set_hill_width(dist, dist["space"], run.sigma2)
         dist["checkpoints"] = list(run.checkpoints)
         layer["seed"] = run.seed
         if run.init_from is not None:

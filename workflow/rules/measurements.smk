@@ -1,4 +1,4 @@
-# Measurements on stored members (src/distancing/measurements.py: one registry entry each; never
+# Measurements on stored members (src/distancing/measurements/: one module and registry entry each; never
 # retrains): one rule per measurement the config lists under `measurements`, computing its
 # tables from the members its entry reads (workflow/scripts/measure.py). Each job's CPU is
 # benchmarked (results/benchmarks/measurements/), for benchmarks/pipeline_cost.py.

@@ -53,7 +53,7 @@ class Evidence:
         self._cache: dict[tuple[str, str], pd.DataFrame] = {}
 
     def table(self, measurement: str, table: str) -> pd.DataFrame:
-        """One table a measurement wrote (``measurements.py``)."""
+        """One table a measurement wrote (``measurements/``)."""
         return self.measurements[measurement][table]
 
     def read(self, name: str, kind: str) -> pd.DataFrame:
@@ -112,7 +112,7 @@ def sweep_slopes(evidence: Evidence, figure: str, panel: str, f: Callable[[str],
 class Statistic:
     """A per-seed statistic of one figure (one row per panel), with the words for each sign.
 
-    A statistic of a measurement (``measurements.py``) names it in ``measurement`` and leaves
+    A statistic of a measurement (``measurements/``) names it in ``measurement`` and leaves
     ``figure`` empty: its figure is the one the measurement is on."""
 
     figure: str  # the figure that draws what it compares ("" for a measurement's: the figure it is on)
