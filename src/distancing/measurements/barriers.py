@@ -122,25 +122,35 @@ BARRIERS = {"train_loss": "training-loss", "val_error": "validation-error"}
 BARRIER_UNITS = {"train_loss": "nats", "val_error": "points"}
 
 
+def independent_control(column: str) -> Statistic:
+    """Independently seeded networks stand behind a higher barrier than the twin's step: a barrier
+    can be detected at all (the control of the hill's statistic in the same column)."""
+    return Statistic(
+        "", f"the {BARRIERS[column]} barrier between the final members of two independently seeded no-hill runs "
+        f"− the twin's barrier from the checkpoint to its next member, per disjoint pair of seeds",
+        BARRIER_UNITS[column], "independent networks lie in different basins, detectably",
+        "independent networks look no more separated than one run's step", independent_barrier_excess(column),
+        measurement="barriers")
+
+
+def hill_against_twin(column: str, control: str) -> Statistic:
+    """The hill's step from its checkpoint against its twin's over the same epochs."""
+    return Statistic(
+        "", f"the {BARRIERS[column]} barrier from the hill's checkpoint to the run's next member − the no-hill "
+        f"twin's over the same epochs, paired by seed", BARRIER_UNITS[column],
+        "the hill's step crosses a higher barrier", "the hill's step crosses a lower barrier",
+        hill_barrier_excess(column), controls=(control,), measurement="barriers")
+
+
 def barrier_statistics() -> dict[str, Statistic]:
     """The basins figure's statistics, one pair per barrier (``basins.py``): the hill's step against
-    its twin's, and the control that independently seeded networks stand behind a higher barrier
-    than the twin's step (a barrier can be detected at all)."""
-    known = {}
-    for column, words in BARRIERS.items():
-        control = f"barrier_{column}_independent_vs_twin"
-        known[control] = Statistic(
-            "", f"the {words} barrier between the final members of two independently seeded no-hill runs "
-            f"− the twin's barrier from the checkpoint to its next member, per disjoint pair of seeds",
-            BARRIER_UNITS[column], "independent networks lie in different basins, detectably",
-            "independent networks look no more separated than one run's step", independent_barrier_excess(column),
-            measurement="barriers")
-        known[f"barrier_{column}_hill_vs_twin"] = Statistic(
-            "", f"the {words} barrier from the hill's checkpoint to the run's next member − the no-hill "
-            f"twin's over the same epochs, paired by seed", BARRIER_UNITS[column],
-            "the hill's step crosses a higher barrier", "the hill's step crosses a lower barrier",
-            hill_barrier_excess(column), controls=(control,), measurement="barriers")
-    return known
+    its twin's, each resting on its control."""
+    return {
+        "barrier_train_loss_independent_vs_twin": independent_control("train_loss"),
+        "barrier_train_loss_hill_vs_twin": hill_against_twin("train_loss", "barrier_train_loss_independent_vs_twin"),
+        "barrier_val_error_independent_vs_twin": independent_control("val_error"),
+        "barrier_val_error_hill_vs_twin": hill_against_twin("val_error", "barrier_val_error_independent_vs_twin"),
+    }
 
 
 register_statistics(barrier_statistics)
