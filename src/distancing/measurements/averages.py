@@ -8,11 +8,14 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Callable, Mapping, Sequence
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from ..claims.catalogue import Evidence, Statistic, register_statistics, score
 from ..peers import PEERS
 from .registry import Measurement, PlanView, Reading, register
+
+if TYPE_CHECKING:  # torch: only the compute function needs it
+    from ..members import Stored
 
 
 def peer_ensembles(plan: PlanView, figure: str) -> list[Reading]:  # noqa: ARG001 (the peers, whatever the figure)
@@ -28,7 +31,7 @@ def peer_ensembles(plan: PlanView, figure: str) -> list[Reading]:  # noqa: ARG00
     return readings
 
 
-def measure(stored, readings: Sequence[Mapping[str, Any]], settings: Mapping[str, Any],
+def measure(stored: Stored, readings: Sequence[Mapping[str, Any]], settings: Mapping[str, Any],
             read: Mapping[str, str]) -> dict[str, list[dict[str, Any]]]:
     """Each reading's members averaged in weight space into one network (``average``),
     BatchNorm recomputed on the first ``samples`` training inputs, scored on the samples members

@@ -11,13 +11,16 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Callable, Mapping, Sequence
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
 from ..claims.catalogue import Evidence, Statistic, register_statistics
 from ..config import ConfigError, member_kinds
 from .registry import Measurement, PlanView, Reading, register
+
+if TYPE_CHECKING:  # torch: only the compute function needs it
+    from ..members import Stored
 
 INDEPENDENT = "independent"  # the series whose seeds checkpoint_steps pairs with each other
 
@@ -57,7 +60,7 @@ BARRIER_KEYS = ("panel", "series", "seed", "a_run", "a_epoch", "b_run", "b_epoch
 PATH_VALUES = ("t", "train_loss", "val_loss", "val_error")
 
 
-def measure(stored, readings: Sequence[Mapping[str, Any]], settings: Mapping[str, Any],
+def measure(stored: Stored, readings: Sequence[Mapping[str, Any]], settings: Mapping[str, Any],
             read: Mapping[str, str]) -> dict[str, list[dict[str, Any]]]:  # noqa: ARG001
     """The path between each pair of members (``basins.line``, a row per point into ``paths``) and
     its barriers (a row per pair into ``barriers``), with the weight distance between the ends."""

@@ -7,10 +7,13 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Mapping, Sequence
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from ..config import member_kinds
 from .registry import Measurement, PlanView, Reading, register
+
+if TYPE_CHECKING:  # torch: only the compute function needs it
+    from ..members import Stored
 
 
 def plane_corners(plan: PlanView, figure: str) -> list[Reading]:
@@ -25,7 +28,7 @@ def plane_corners(plan: PlanView, figure: str) -> list[Reading]:
     return [{"about": {}, "members": {"a": [hill, checkpoint], "b": [hill, after], "c": [twin, after]}}]
 
 
-def measure(stored, readings: Sequence[Mapping[str, Any]], settings: Mapping[str, Any],
+def measure(stored: Stored, readings: Sequence[Mapping[str, Any]], settings: Mapping[str, Any],
             read: Mapping[str, str]) -> dict[str, list[dict[str, Any]]]:  # noqa: ARG001
     """The loss and error on the plane through the reading's three members (``plane``), and
     their coordinates in it."""
