@@ -8,14 +8,12 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Callable, Mapping, Sequence
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 from ..claims.catalogue import Evidence, Statistic, register_statistics, score
+from ..members import Stored
 from ..peers import PEERS
 from .registry import Measurement, PlanView, Reading, register
-
-if TYPE_CHECKING:  # torch: only the compute function needs it
-    from ..members import Stored
 
 
 def peer_ensembles(plan: PlanView, figure: str) -> list[Reading]:  # noqa: ARG001 (the peers, whatever the figure)

@@ -11,16 +11,14 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Callable, Mapping, Sequence
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 import numpy as np
 
 from ..claims.catalogue import Evidence, Statistic, register_statistics
 from ..config import ConfigError, member_kinds
+from ..members import Stored
 from .registry import Measurement, PlanView, Reading, register
-
-if TYPE_CHECKING:  # torch: only the compute function needs it
-    from ..members import Stored
 
 INDEPENDENT = "independent"  # the series whose seeds checkpoint_steps pairs with each other
 

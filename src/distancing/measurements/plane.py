@@ -7,13 +7,11 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Mapping, Sequence
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 from ..config import member_kinds
+from ..members import Stored
 from .registry import Measurement, PlanView, Reading, register
-
-if TYPE_CHECKING:  # torch: only the compute function needs it
-    from ..members import Stored
 
 
 def plane_corners(plan: PlanView, figure: str) -> list[Reading]:
