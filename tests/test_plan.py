@@ -394,3 +394,22 @@ def test_a_figure_refuses_its_own_settings_through_its_check_hook():
     finally:
         FIGURE_TABLE.pop("parity")
     check_config(smoke_config(), str(SCHEMA))  # and without it the profile passes
+
+
+def test_a_peers_settings_are_checked_by_the_schema_in_its_own_entry():
+    """A peer declares the schema of ``peers.<key>`` in its registry entry; the config schema takes it."""
+    from distancing.peers import PEERS, Peer, register
+
+    register(Peer("toy_widths", lambda e: "toy", lambda e, i, seed: [],
+                  settings={"width": {"type": "integer", "minimum": 1}}))
+    try:
+        config = smoke_config()
+        config["peers"]["toy_widths"] = {"width": 0}
+        with pytest.raises(ConfigError) as error:
+            check_config(config, str(SCHEMA))
+        assert str(error.value) == "peers.toy_widths.width: 0 is less than the minimum of 1"
+        config["peers"]["toy_widths"] = {"width": 2, "height": 1}
+        with pytest.raises(ConfigError, match=r"^peers.toy_widths: Additional properties are not allowed"):
+            check_config(config, str(SCHEMA))
+    finally:
+        PEERS.pop("toy_widths")

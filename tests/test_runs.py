@@ -1,5 +1,5 @@
 """The run builder (``runs.py``): a run's name lists what differs from the base, its config sets
-the knobs it names, and a hill's width lands where its space keeps it (``config.HILL_WIDTHS``)."""
+the knobs it names, and a hill's width lands where its space keeps it (``config.HILL_SPACES``)."""
 
 import pytest
 
@@ -38,7 +38,8 @@ def test_a_function_space_run_reads_and_sweeps_the_width_of_its_own_block(builde
 
 
 def test_a_third_space_keeps_its_width_where_its_entry_says(monkeypatch):
-    monkeypatch.setitem(config_module.HILL_WIDTHS, "probe", ("probe", "width"))
+    monkeypatch.setitem(config_module.HILL_SPACES, "probe", config_module.HillSpace(
+        "probe", build="x:y", defaults={"width": 1.0}, check=lambda settings, key: None, block="probe", width="width"))
     block = {"sigma2": 1e-3, "function": {"sigma2": 0.01}, "probe": {"width": 2.0}}
     assert [hill_width(block, space) for space in ("weights", "function", "probe")] == [1e-3, 0.01, 2.0]
     set_hill_width(block, "probe", 3.0)

@@ -3,6 +3,7 @@ divergence, schedules."""
 
 import copy
 import csv
+import importlib
 import math
 import os
 import random
@@ -388,12 +389,11 @@ def test_the_trainer_knows_only_the_method_protocol(tmp_path, tiny_config, monke
     differentiated by autograd, and it is given each checkpoint with the network's predictions on
     the training inputs; the run logs the distances to it, whatever the method."""
     from distancing import config as config_module
-    from distancing import methods
     from distancing.outputs import RunOutputs
     from distancing.training import Trainer
 
-    monkeypatch.setitem(methods.METHODS, "probe", ProbeMethod)
-    monkeypatch.setitem(config_module.HILL_WIDTHS, "probe", ("sigma2",))
+    monkeypatch.setitem(config_module.HILL_SPACES, "probe", config_module.HillSpace(
+        "probe", build="tests.test_training:ProbeMethod", defaults={}, check=lambda settings, key: None))
     config = resolve(yaml.safe_load(tiny_config.read_text()), {"distancing": {"space": "probe"}})
     trainer = Trainer(config, RunOutputs(tmp_path / "run", tmp_path / "run.pt"), torch.device("cpu"),
                       log=lambda _: None)
@@ -409,7 +409,9 @@ def test_the_trainer_knows_only_the_method_protocol(tmp_path, tiny_config, monke
     assert trainer.method.checkpoint_epochs == [2] and trainer.method.stored[0].shape == (n, 10)
     rows = read_csv(tmp_path / "run" / "distances.csv")
     assert [int(r["epoch"]) for r in rows] == [2, 3, 4] and float(rows[0]["distance"]) == 0.0
-    assert methods.METHODS.keys() == config_module.HILL_WIDTHS.keys()
+    for space in config_module.HILL_SPACES.values():  # every entry names a function that builds a method
+        module, function = space.build.split(":")
+        assert callable(getattr(importlib.import_module(module), function)), space.name
 
 
 @pytest.mark.parametrize("optimizer", ["sgd", "momentum"])

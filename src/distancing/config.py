@@ -9,7 +9,8 @@ from __future__ import annotations
 
 import copy
 import math
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -19,9 +20,6 @@ DATASETS = ("mnist1d", "cifar10", "cifar100")
 MODEL_NAMES = ("mobilenetv2", "resnet", "resnet18")  # the registry of models.py (a test keeps them equal)
 OPTIMIZERS = ("sgd", "momentum")
 SCHEDULES = ("constant", "cosine", "cosine_restarts", "fge")
-# Each hill space (``distancing.space``; ``methods.METHODS`` builds it, a test keeps the names equal)
-# and where its width lives under ``distancing``: σ² of the weight hill, σ_f² of the function hill.
-HILL_WIDTHS: dict[str, tuple[str, ...]] = {"weights": ("sigma2",), "function": ("function", "sigma2")}
 FUNCTION_DISTANCES = ("jensen_shannon", "symmetric_kl", "squared_probabilities", "squared_log_probabilities")
 # ... the registry of function_hill.py (a test keeps them equal)
 PRECISIONS = ("fp32", "bf16")
@@ -71,17 +69,10 @@ DEFAULTS: dict[str, Any] = {
         "compile": False,          # torch.compile the model
     },
     "distancing": {
-        "space": "weights",        # where the hill acts: weights (the paper's, hill.py) or function
-                                   # (on the checkpoints' predictions, function_hill.py)
-        "strength": 0.0,           # s, in either space
-        "sigma2": 1e-3,            # σ² of the weight hill, per parameter when normalize is true
-        "normalize": True,
-        "function": {
-            "sigma2": 0.01,        # σ_f² of the function hill, in the units of the distance
-            "distance": "jensen_shannon",  # D between predictive distributions (also what every run
-                                   # logs as function_distance); jensen_shannon, symmetric_kl,
-                                   # squared_probabilities or squared_log_probabilities
-        },
+        "space": "weights",        # where the hill acts: a key of HILL_SPACES below
+        "strength": 0.0,           # s, in any space
+        # ... then each space's own settings (HILL_SPACES: the weight hill's at the top, the others'
+        # each in its block), filled in below ...
         "checkpoints": [],         # epochs after which a checkpoint is stored
     },
     "curves": True,                # evaluate after every epoch (the validation columns of metrics.csv and the
@@ -163,6 +154,89 @@ def _as_epochs(key: str, value: Any, epochs: int, lowest: int, highest: int) -> 
     if len(set(result)) != len(result):
         raise ConfigError(f"{key}: epochs must not repeat, got {value!r}")
     return sorted(result)
+
+
+# ---------------------------------------------------------------- hill spaces
+
+@dataclass(frozen=True)
+class HillSpace:
+    """Where a hill acts (``distancing.space``), as a run config sees it: the training method
+    owns its settings under ``distancing`` (at the top of the block for the paper's weight hill,
+    ``block`` for the others), their defaults and their check, and says where its width lives
+    (what a sweep of σ² sets, ``RunBuilder``). ``build`` is ``"module:function"``, the function
+    that makes the method from a run config (``methods.build_method`` imports it, with torch,
+    only when a run trains). A third hill is its own module and one ``register_space`` entry."""
+
+    name: str
+    build: str
+    defaults: dict[str, Any]
+    check: Callable[[dict[str, Any], str], None]  # (its settings, their key) -> normalised in place, or one line
+    block: str | None = None
+    width: str = "sigma2"
+
+    def settings(self, distancing: Mapping[str, Any]) -> Any:
+        """Its settings within a ``distancing`` block."""
+        return distancing if self.block is None else distancing[self.block]
+
+
+HILL_SPACES: dict[str, HillSpace] = {}
+
+
+def register_space(space: HillSpace) -> HillSpace:
+    if space.name in HILL_SPACES:
+        raise ValueError(f"hill space {space.name!r} is registered twice")
+    HILL_SPACES[space.name] = space
+    DEFAULTS["distancing"] = _distancing_defaults()
+    return space
+
+
+def _distancing_defaults() -> dict[str, Any]:
+    """The ``distancing`` block: the space and strength, every space's settings, the checkpoints."""
+    block: dict[str, Any] = {"space": "weights", "strength": 0.0}
+    for space in HILL_SPACES.values():
+        block.update(space.defaults if space.block is None else {space.block: space.defaults})
+    return block | {"checkpoints": []}
+
+
+def hill_width(distancing: Mapping[str, Any], space: str) -> float:
+    """The width of the hill in ``space`` in a ``distancing`` block."""
+    entry = HILL_SPACES[space]
+    return entry.settings(distancing)[entry.width]
+
+
+def set_hill_width(distancing: dict[str, Any], space: str, width: float) -> None:
+    """Set the width of the hill in ``space`` in a ``distancing`` block."""
+    entry = HILL_SPACES[space]
+    entry.settings(distancing)[entry.width] = width
+
+
+def _positive(key: str, value: Any) -> float:
+    number = _as_number(key, value)
+    if number <= 0:
+        raise ConfigError(f"{key}: must be > 0, got {number}")
+    return number
+
+
+def check_weight_hill(settings: dict[str, Any], key: str) -> None:
+    settings["sigma2"] = _positive(f"{key}sigma2", settings["sigma2"])
+    settings["normalize"] = _as_bool(f"{key}normalize", settings["normalize"])
+
+
+def check_function_hill(settings: dict[str, Any], key: str) -> None:
+    settings["sigma2"] = _positive(f"{key}sigma2", settings["sigma2"])
+    settings["distance"] = _as_choice(f"{key}distance", settings["distance"], FUNCTION_DISTANCES)
+
+
+register_space(HillSpace(
+    "weights", build="distancing.hill:build", check=check_weight_hill,
+    defaults={"sigma2": 1e-3,      # σ² of the weight hill (hill.py), per parameter when normalize is true
+              "normalize": True}))
+register_space(HillSpace(
+    "function", build="distancing.function_hill:build", check=check_function_hill, block="function",
+    defaults={"sigma2": 0.01,      # σ_f² of the function hill (function_hill.py), in the units of the distance
+              "distance": "jensen_shannon"}))  # D between predictive distributions (also what every run logs
+                                   # as function_distance); jensen_shannon, symmetric_kl, squared_probabilities
+                                   # or squared_log_probabilities
 
 
 def merge(base: Mapping[str, Any], override: Mapping[str, Any], prefix: str = "") -> dict[str, Any]:
@@ -292,19 +366,12 @@ def validate(config: dict[str, Any]) -> dict[str, Any]:
     train["compile"] = _as_bool("train.compile", train["compile"])
 
     dist = c["distancing"]
-    dist["space"] = _as_choice("distancing.space", dist["space"], tuple(HILL_WIDTHS))
+    dist["space"] = _as_choice("distancing.space", dist["space"], tuple(HILL_SPACES))
     dist["strength"] = _as_number("distancing.strength", dist["strength"])
     if dist["strength"] < 0:
         raise ConfigError(f"distancing.strength: must be >= 0, got {dist['strength']}")
-    dist["sigma2"] = _as_number("distancing.sigma2", dist["sigma2"])
-    if dist["sigma2"] <= 0:
-        raise ConfigError(f"distancing.sigma2: must be > 0, got {dist['sigma2']}")
-    dist["normalize"] = _as_bool("distancing.normalize", dist["normalize"])
-    function = dist["function"]
-    function["sigma2"] = _as_number("distancing.function.sigma2", function["sigma2"])
-    if function["sigma2"] <= 0:
-        raise ConfigError(f"distancing.function.sigma2: must be > 0, got {function['sigma2']}")
-    function["distance"] = _as_choice("distancing.function.distance", function["distance"], FUNCTION_DISTANCES)
+    for space in HILL_SPACES.values():  # every space's settings: a run logs the function distance whatever its space
+        space.check(space.settings(dist), f"distancing.{space.block}." if space.block else "distancing.")
     dist["checkpoints"] = _as_epochs("distancing.checkpoints", dist["checkpoints"], epochs, 1, epochs - 1)
 
     c["curves"] = _as_bool("curves", c["curves"])
@@ -320,22 +387,6 @@ def validate(config: dict[str, Any]) -> dict[str, Any]:
             raise ConfigError(f"init.from: expected a run directory, got {init['from']!r}")
         init["epoch"] = _as_int("init.epoch", init["epoch"], minimum=1)
     return c
-
-
-def hill_width(distancing: Mapping[str, Any], space: str) -> float:
-    """The width of the hill in ``space`` (``HILL_WIDTHS``) in a ``distancing`` block."""
-    *blocks, key = HILL_WIDTHS[space]
-    for block in blocks:
-        distancing = distancing[block]
-    return distancing[key]
-
-
-def set_hill_width(distancing: dict[str, Any], space: str, width: float) -> None:
-    """Set the width of the hill in ``space`` in a ``distancing`` block."""
-    *blocks, key = HILL_WIDTHS[space]
-    for block in blocks:
-        distancing = distancing[block]
-    distancing[key] = width
 
 
 def member_kinds(config: Mapping[str, Any]) -> dict[int, str]:

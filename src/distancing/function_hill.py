@@ -126,3 +126,10 @@ class FunctionHill:
         stored = state["log_probs"]
         self.log_probs = None if stored is None else stored.to(self.device)
         self.checkpoint_epochs = list(state["checkpoint_epochs"])
+
+
+def build(config: dict, num_params: int, device: torch.device) -> FunctionHill:  # noqa: ARG001 (no weights)
+    """The hill on the checkpoints' predictions, of width ``distancing.function.sigma2``, from a run
+    config (``config.HILL_SPACES["function"]``)."""
+    dist = config["distancing"]
+    return FunctionHill(dist["strength"], dist["function"]["sigma2"], dist["function"]["distance"], device=device)

@@ -136,3 +136,9 @@ class DistancingHill:
         self.checkpoints = state["checkpoints"].to(self.checkpoints.device, self.checkpoints.dtype)
         self.squared_norms = state["squared_norms"].to(self.checkpoints.device, self.checkpoints.dtype)
         self.checkpoint_epochs = list(state["checkpoint_epochs"])
+
+
+def build(config: dict, num_params: int, device: torch.device) -> DistancingHill:
+    """The paper's hill on the flat weights, from a run config (``config.HILL_SPACES["weights"]``)."""
+    dist = config["distancing"]
+    return DistancingHill(dist["strength"], dist["sigma2"], num_params, dist["normalize"], device=device)

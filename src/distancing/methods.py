@@ -5,22 +5,22 @@ A method is told of every batch (its logits and which training samples they are)
 term on the loss; it may add a gradient to the flat parameters after the backward pass; at a
 checkpoint it stores what it needs (the weights, or the checkpoint's predictions on the
 training inputs); it saves its state for resume. The Trainer knows only this protocol, so
-another hill is one class, its entry in ``METHODS`` and, in ``config.py``, where its width lives
-(``HILL_WIDTHS``) and its settings (``DEFAULTS``, ``validate``).
+another hill is one module (its class and the function that builds it from a run config) and its
+entry in ``config.HILL_SPACES`` (its settings, their defaults and check, where its width lives).
 Whatever the method, :class:`CheckpointLog` logs how far the network has moved from every
 checkpoint, in weight space and in function space.
 """
 
 from __future__ import annotations
 
+import importlib
 import math
-from collections.abc import Callable
 from typing import Any, Protocol
 
 import torch
 
-from .function_hill import DISTANCES, FunctionHill, to_checkpoints
-from .hill import DistancingHill
+from .config import HILL_SPACES
+from .function_hill import DISTANCES, to_checkpoints
 
 
 class TrainingMethod(Protocol):
@@ -43,25 +43,11 @@ class TrainingMethod(Protocol):
     def load_state_dict(self, state: dict[str, Any]) -> None: ...
 
 
-def weight_hill(config: dict[str, Any], num_params: int, device: torch.device) -> TrainingMethod:
-    """The paper's hill on the flat weights (hill.py)."""
-    dist = config["distancing"]
-    return DistancingHill(dist["strength"], dist["sigma2"], num_params, dist["normalize"], device=device)
-
-
-def function_hill(config: dict[str, Any], num_params: int, device: torch.device) -> TrainingMethod:
-    """The hill on the checkpoints' predictions (function_hill.py), of width distancing.function.sigma2."""
-    dist = config["distancing"]
-    return FunctionHill(dist["strength"], dist["function"]["sigma2"], dist["function"]["distance"], device=device)
-
-
-METHODS: dict[str, Callable[[dict[str, Any], int, torch.device], TrainingMethod]] = {
-    "weights": weight_hill, "function": function_hill}
-
-
 def build_method(config: dict[str, Any], num_params: int, device: torch.device) -> TrainingMethod:
-    """The training method that ``distancing.space`` names."""
-    return METHODS[config["distancing"]["space"]](config, num_params, device)
+    """The training method that ``distancing.space`` names, built by its entry's function
+    (``config.HILL_SPACES``)."""
+    module, function = HILL_SPACES[config["distancing"]["space"]].build.split(":")
+    return getattr(importlib.import_module(module), function)(config, num_params, device)
 
 
 class CheckpointLog:

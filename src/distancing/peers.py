@@ -5,7 +5,8 @@ label, and how one replicate's ensemble is built: its runs (a run may start from
 ``Run.init_from``) and the epochs of its members, the final model first. The budget each
 ensemble spends is counted from its runs (``plan.Plan.peer_budget``), so it is never
 declared by hand. Adding a method is one ``register(Peer(...))``, here or in a module listed
-under ``plugins`` in the config; its claims are the generated statistics
+under ``plugins`` in the config (its settings, if any, a JSON schema in its entry: the config
+schema takes ``peers.<key>`` from it); its claims are the generated statistics
 ``peers_<key>_vs_single`` and, for each method under test (the weight-space and the
 function-space hill), ``peers_<tested>_vs_<key>`` (``claims.statistics``).
 No torch here: the Snakefile imports this.
@@ -13,8 +14,8 @@ No torch here: the Snakefile imports this.
 
 from __future__ import annotations
 
-from collections.abc import Callable
-from dataclasses import dataclass
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field
 from typing import Any
 
 from .config import ConfigError
@@ -37,6 +38,11 @@ class Peer:
     noun: str = ""  # what the claims' verdicts call it ("the snapshot ensemble"); default: the key
     compared: bool = False  # a method under test: the claims compare it with every other peer ...
     subject: str = ""  # ... and their verdicts name it so ("distancing beats FGE")
+    settings: Mapping[str, Any] = field(default_factory=dict)  # JSON schema of peers.<key>, all required
+
+    def schema(self) -> dict[str, Any]:
+        return {"type": "object", "additionalProperties": False, "required": list(self.settings),
+                "properties": dict(self.settings)}
 
     @property
     def called(self) -> str:
@@ -51,6 +57,11 @@ def register(peer: Peer) -> Peer:
         raise ValueError(f"peer {peer.key!r} is registered twice")
     PEERS[peer.key] = peer
     return peer
+
+
+def settings_schema() -> dict[str, Any]:
+    """The schema of each registered peer's settings (``peers.<key>``), for the config schema."""
+    return {key: peer.schema() for key, peer in PEERS.items() if peer.settings}
 
 
 def _model(e: RunBuilder) -> str:
@@ -179,4 +190,10 @@ def fge_members(e: RunBuilder, i: int, seed: int) -> Members:
 register(Peer("fge", lambda e: (f"FGE from epoch {fge_start(e)} of the {fge_settings(e)['from']} run: "
                                 f"{_M(e)} cycles of {fge_settings(e)['cycle_epochs']} epochs, learning rate "
                                 f"{number(fge_settings(e)['lr'])} to {number(fge_settings(e)['min_lr'])}"),
-              fge_members, control="fge", noun="FGE"))
+              fge_members, control="fge", noun="FGE",
+              settings={"from": {"type": "string", "description": "the peer whose run FGE starts from"},
+                        "lr": {"type": "number", "exclusiveMinimum": 0, "description": "lr1, the cycle's highest"},
+                        "min_lr": {"type": "number", "exclusiveMinimum": 0,
+                                   "description": "lr2, its lowest (where members are taken)"},
+                        "cycle_epochs": {"type": "integer", "minimum": 2, "multipleOf": 2,
+                                         "description": "the cycle length (even)"}}))

@@ -26,6 +26,7 @@ from .measurements import MEASUREMENTS
 from .measurements import roles as measured_roles
 from .measurements import settings_schema as measurement_schema
 from .peers import PEERS
+from .peers import settings_schema as peer_schema
 from .runs import Run, RunBuilder, RunSet, collect
 from .sources import Inputs, source_of
 
@@ -274,6 +275,7 @@ def check_config(config: Mapping[str, Any], schema_path: str) -> Plan:
         schema = yaml.safe_load(f)
     schema["properties"]["experiments"] = settings_schema()
     schema["properties"]["measurements"] = measurement_schema()
+    schema["properties"]["peers"]["properties"] |= peer_schema()
     check_measurements(config)
     validator = jsonschema.Draft202012Validator(schema)
     errors = sorted(validator.iter_errors(dict(config)), key=lambda e: list(e.absolute_path))
