@@ -68,13 +68,7 @@ DEFAULTS: dict[str, Any] = {
         "channels_last": False,    # 2-D models: NHWC memory layout (faster convolutions on GPUs)
         "compile": False,          # torch.compile the model
     },
-    "distancing": {
-        "space": "weights",        # where the hill acts: a key of HILL_SPACES below
-        "strength": 0.0,           # s, in any space
-        # ... then each space's own settings (HILL_SPACES: the weight hill's at the top, the others'
-        # each in its block), filled in below ...
-        "checkpoints": [],         # epochs after which a checkpoint is stored
-    },
+    "distancing": {},              # the hill: composed from HILL_SPACES below (_distancing_defaults)
     "curves": True,                # evaluate after every epoch (the validation columns of metrics.csv and the
                                    # distances to the checkpoints); false: only after the epochs that keep a
                                    # member (elsewhere empty), for runs whose curves nothing reads
@@ -191,7 +185,9 @@ def register_space(space: HillSpace) -> HillSpace:
 
 
 def _distancing_defaults() -> dict[str, Any]:
-    """The ``distancing`` block: the space and strength, every space's settings, the checkpoints."""
+    """The ``distancing`` block: where the hill acts (a key of ``HILL_SPACES``), its strength s in
+    any space, every space's settings (the weight hill's at the top, the others' each in its block),
+    and the epochs after which a checkpoint is stored."""
     block: dict[str, Any] = {"space": "weights", "strength": 0.0}
     for space in HILL_SPACES.values():
         block.update(space.defaults if space.block is None else {space.block: space.defaults})

@@ -103,19 +103,24 @@ def parse_partitions(sinfo: str, scontrol: str) -> dict[str, Partition]:
     return partitions
 
 
+def slurm_command(args: list[str], doing: str, error: type[RuntimeError],
+                  run: Callable[..., subprocess.CompletedProcess] = subprocess.run) -> str:
+    """Run a SLURM command and return its output; ``error`` with one line saying what it was
+    ``doing`` and why it failed (the command's last line of stderr)."""
+    try:
+        result = run(args, capture_output=True, text=True, timeout=60)
+    except (OSError, subprocess.TimeoutExpired) as exc:
+        raise error(f"{doing}: {args[0]} failed: {exc}") from None
+    if result.returncode != 0:
+        message = (result.stderr.strip().splitlines() or ["no output"])[-1]
+        raise error(f"{doing}: {' '.join(args)}: {message}")
+    return result.stdout
+
+
 def query_partitions(run: Callable[..., subprocess.CompletedProcess] = subprocess.run) -> dict[str, Partition]:
     """Ask the cluster for its partitions, nodes and limits."""
-    outputs = []
-    for args in (SINFO_ARGS, SCONTROL_ARGS):
-        try:
-            result = run(args, capture_output=True, text=True, timeout=60)
-        except (OSError, subprocess.TimeoutExpired) as error:
-            raise SlurmLimitError(f"cannot check jobs against SLURM partitions: {args[0]} failed: {error}") from None
-        if result.returncode != 0:
-            message = (result.stderr.strip().splitlines() or ["no output"])[-1]
-            raise SlurmLimitError(f"cannot check jobs against SLURM partitions: {' '.join(args)}: {message}")
-        outputs.append(result.stdout)
-    return parse_partitions(*outputs)
+    doing = "cannot check jobs against SLURM partitions"
+    return parse_partitions(*(slurm_command(args, doing, SlurmLimitError, run) for args in (SINFO_ARGS, SCONTROL_ARGS)))
 
 
 def job_request(resources: Mapping, threads: int) -> dict[str, int]:
@@ -200,13 +205,7 @@ def read_cancelled_as_cancelled(plugin=None) -> None:
 def cancel_run(name: str, clusters: bool = False, run: Callable[..., subprocess.CompletedProcess] = subprocess.run):
     """``scancel`` every job named ``name`` (a workflow run's id): one line on failure."""
     command = ["scancel", "--name", name] + (["--clusters=all"] if clusters else [])
-    try:
-        result = run(command, capture_output=True, text=True, timeout=60)
-    except (OSError, subprocess.TimeoutExpired) as error:
-        raise SlurmCancelError(f"cannot cancel the jobs of run {name}: {' '.join(command)} failed: {error}") from None
-    if result.returncode != 0:
-        message = (result.stderr.strip().splitlines() or ["no output"])[-1]
-        raise SlurmCancelError(f"cannot cancel the jobs of run {name}: {' '.join(command)}: {message}")
+    slurm_command(command, f"cannot cancel the jobs of run {name}", SlurmCancelError, run)
 
 
 def cancel_whole_run(executor=None, run: Callable[..., subprocess.CompletedProcess] = subprocess.run) -> None:
