@@ -1,20 +1,31 @@
-"""Power planning of the headline claims, on calibration seeds the pipeline never reports.
+"""Power planning of the primary family, and the choice of its strongest alternative, on
+calibration seeds the pipeline never reports.
 
-    python benchmarks/power_planning.py --run [--replicates 8] [--first-seed 1000] [--keep DIR] [--cores 2]
+    python benchmarks/power_planning.py --run [--replicates 20] [--first-seed 1000] [--keep DIR] [--cores 2]
     python benchmarks/power_planning.py --claims DIR/results/claims.csv
 
-The headline claims are the ones on Figure 3.7 and on the peer ensembles: the hill against its
-twin's ensemble, the distancing ensemble against one network, distancing against the snapshot
-ensemble, FGE and the deep ensembles, and the controls they rest on, in accuracy and in
-calibrated NLL; and the basins claims on the barriers measurement (the hill's barrier against
-its twin's, and the independent networks' control), in training loss and validation error.
-``--run`` runs the pipeline's claims (the Snakemake target ``claims.csv``, nothing else) from
-nothing with only those claims declared, each at ``--replicates`` seeds from ``--first-seed``:
-calibration seeds, disjoint from every seed a profile reports (the deep ensembles' included).
-It prints, per claim and panel, the spread of the paired differences seen, the effect worth
-detecting the claim declares, and the seeds a paired t-test needs to detect it at that spread
-(``claims.seeds_needed``: two-sided α = 0.05, power 0.8), then the most any claim needs per
-metric or unit. The verdicts on these seeds are not reported anywhere: only their spread is used.
+The primary family (``family: primary`` in the config) compares the distancing ensemble with
+one network at equal budget and with its no-hill twin's ensemble, per model and in accuracy and
+calibrated NLL, and with the strongest other equal-budget alternative the pipeline trains,
+which this script chooses: the candidates (``CANDIDATES``) are declared here, before any of
+them is run. ``--run`` runs the primary claims and the candidates, with every control and
+qualifier they rest on (the profile's own declarations of those), and nothing else (the
+Snakemake target ``claims.csv``) from nothing, each at ``--replicates`` seeds from
+``--first-seed``: calibration seeds, disjoint from every seed a profile reports (the deep
+ensembles' included). It prints, per comparison and panel:
+
+- the spread of the paired differences, and the upper end of its one-sided 95 % interval (the
+  spread the plan assumes: the point estimate from a few seeds is as often too small as too
+  large, and a plan from it is underpowered half the time);
+- the seeds that decide the comparison at its declared effect either way at that spread
+  (``inference.seeds_to_decide``: a true effect detected with power 0.8 and a replication
+  probability of 0.8, a true zero found to be no effect worth detecting with power 0.8);
+- for the candidates, the mean difference from the distancing ensemble: the strongest
+  alternative is the one the distancing ensemble leads least, per metric (its score is common to
+  every candidate, so this is the candidate with the best score of its own).
+
+The verdicts on these seeds are not reported anywhere: only the spreads and the candidates'
+ranking are used.
 """
 
 from __future__ import annotations
@@ -31,52 +42,97 @@ import pandas as pd
 import yaml
 from pipeline_cost import children_cpu, pipeline_config
 
-from distancing.claims.catalogue import statistics
-from distancing.plan import load_profiles
+from distancing.claims.catalogue import METRICS, same_comparisons, statistics
+from distancing.claims.inference import sd_upper, seeds_to_decide
+from distancing.plan import Plan, load_profiles
+
+# The equal-budget alternatives to the distancing ensemble, as the statistics that compare it with
+# each: its twin (the snapshot ensemble, already a primary comparison: Figure 3.7's row on the
+# peers' model, ``catalogue.same_comparisons``), FGE, the function-space hill, and the snapshot
+# members averaged into one network (SWA's answer to the same budget).
+CANDIDATES = {"snapshot": "peers_distancing_vs_snapshot", "fge": "peers_distancing_vs_fge",
+              "function": "peers_distancing_vs_function", "average_snapshot": "distancing_vs_average_snapshot"}
+EFFECTS = {"accuracy": 1.0, "nll_calibrated": 0.02}  # the primary family's declared effects
 
 
-def headline(config: dict) -> dict:
-    """The claims on Figure 3.7, the peer ensembles and the barriers (each with the controls it rests on)."""
+def calibration_claims(config: dict, replicates: int) -> dict:
+    """The primary claims, the candidates in both metrics, and every declared claim they rest on
+    (controls and qualifiers, transitively), each at ``replicates`` seeds."""
     known = statistics()
-    return {name: spec for name, spec in config["claims"].items()
-            if known[spec["statistic"]].figure == "fig3_7" or known[spec["statistic"]].peers
-            or known[spec["statistic"]].measurement == "barriers"}
+    declared = config["claims"]
+    chosen = {name: spec for name, spec in declared.items() if spec.get("family") == "primary"}
+    for key, statistic in CANDIDATES.items():
+        if statistic in twin_rows(config):
+            continue  # a figure's row already (a primary claim)
+        for metric, effect in EFFECTS.items():
+            chosen[f"candidate_{key}_{metric}"] = {"statistic": statistic, "metric": metric, "direction": "greater",
+                                                   "effect": effect, "seeds": replicates}
+    by_statistic = {(spec["statistic"], spec.get("metric")): name for name, spec in declared.items()}
+    pending = list(chosen.values())
+    while pending:
+        spec = pending.pop()
+        statistic = known[spec["statistic"]]
+        for rests in statistic.controls + statistic.qualifiers:
+            name = by_statistic.get((rests, spec.get("metric") if statistic.ensemble else None))
+            if name and name not in chosen:
+                chosen[name] = declared[name]
+                pending.append(declared[name])
+    return {name: {k: v for k, v in spec.items() if k != "family"} | {"seeds": replicates}
+            for name, spec in chosen.items()}
 
 
-def plan(claims: pd.DataFrame) -> str:
-    """The spread, effect and seeds needed of every headline claim, then the most each metric needs."""
-    lines = ["| claim | panel | metric | n | paired SD | effect worth detecting | seeds needed |",
-             "|---|---|---|---|---|---|---|"]
-    most: dict[str, int] = {}
+def twin_rows(config: dict) -> dict[str, tuple[str, str]]:
+    """The candidates a figure statistic already compares on the peers' model: statistic -> (row's statistic, panel)."""
+    panels = {name: [panel.key for panel in figure.panels] for name, figure in Plan(config).figures().items()}
+    return same_comparisons(statistics(), panels, config["peers"]["model"])
+
+
+def plan(claims: pd.DataFrame, primary: set[str], twins: dict[str, tuple[str, str]] | None = None) -> str:
+    """The spread, its upper end and the seeds that decide every primary comparison; then the
+    candidates' mean differences and the strongest alternative per metric."""
+    lines = ["| comparison | panel | metric | n | paired SD | upper 95 % of the SD | declared effect | "
+             "seeds to decide (at the upper SD) |", "|---|---|---|---|---|---|---|---|"]
+    candidates = []
     for r in claims.itertuples():
-        metric = r.metric if isinstance(r.metric, str) else r.unit  # disagreement, error barrier: points
         values = np.array([float(v) for v in str(r.values).split()], dtype=float)
         values = values[np.isfinite(values)]
         sd = float(values.std(ddof=1)) if len(values) > 1 else float("nan")
-        needed = int(r.seeds_needed) if np.isfinite(r.seeds_needed) else None
-        effect = f"{r.effect:g} {r.unit if isinstance(r.unit, str) else ''}".strip()
-        lines.append(f"| {r.claim} | {r.panel if isinstance(r.panel, str) else ''} | {metric} | {r.n} | "
-                     f"{sd:.3g} | {effect} | {needed or ''} |")
-        if needed:
-            most[metric] = max(most.get(metric, 0), needed)
-    lines += ["", "Most seeds any claim needs: " + "; ".join(f"{metric} {n}" for metric, n in sorted(most.items()))
-              + "."]
+        upper = sd_upper(sd, len(values))
+        if r.claim.startswith("candidate_"):
+            candidates.append((r.metric, r.claim.removeprefix("candidate_").removesuffix(f"_{r.metric}"),
+                               float(values.mean()), sd))
+        for key, statistic in CANDIDATES.items():
+            if (twins or {}).get(statistic) == (r.statistic, r.panel):
+                candidates.append((r.metric, key, float(values.mean()), sd))
+        if r.claim not in primary and not r.claim.startswith("candidate_"):
+            continue
+        panel = r.panel if isinstance(r.panel, str) else ""
+        lines.append(f"| {r.claim} | {panel} | {r.metric} | {len(values)} | {sd:.3g} | {upper:.3g} | "
+                     f"{r.effect:g} {METRICS[r.metric]} | {seeds_to_decide(upper, r.effect)} |")
+    lines += ["", "| metric | candidate | distancing − candidate, mean | paired SD |", "|---|---|---|---|"]
+    lines += [f"| {metric} | {key} | {mean:+.4g} | {sd:.3g} |" for metric, key, mean, sd in sorted(candidates)]
+    for metric in EFFECTS:
+        ranked = sorted((mean, key) for m, key, mean, _ in candidates if m == metric)
+        if ranked:
+            lines.append(f"\nStrongest alternative in {metric}: {ranked[0][1]} (the distancing ensemble leads it "
+                         f"least, by {ranked[0][0]:+.4g}).")
     return "\n".join(lines)
 
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     what = parser.add_mutually_exclusive_group(required=True)
-    what.add_argument("--run", action="store_true", help="run the headline claims on calibration seeds")
+    what.add_argument("--run", action="store_true", help="run the primary claims and candidates on calibration seeds")
     what.add_argument("--claims", type=Path, help="plan from a claims.csv this script's run wrote")
     parser.add_argument("--configfile", default="config.yaml")
-    parser.add_argument("--replicates", type=int, default=8)
+    parser.add_argument("--replicates", type=int, default=20)
     parser.add_argument("--first-seed", type=int, default=1000)
     parser.add_argument("--keep", type=Path, help="keep the calibration run's results here")
     parser.add_argument("--cores", type=int, default=2)
     args = parser.parse_args()
     if args.claims:
-        print(plan(pd.read_csv(args.claims)))
+        profile = load_profiles(args.configfile)
+        print(plan(pd.read_csv(args.claims), primary(profile), twin_rows(profile)))
         return
     profile = load_profiles(args.configfile)
     seeds = list(range(args.first_seed, args.first_seed + args.replicates))
@@ -84,13 +140,15 @@ def main() -> None:
     reported = set(own) | set(range(own[0], own[0] + len(own) * members))  # and the deep ensembles' (peers.py)
     if reported & set(range(seeds[0], seeds[0] + args.replicates * members)):
         raise SystemExit(f"--first-seed {args.first_seed}: the calibration seeds meet the profile's own")
-    claims = {name: dict(spec, seeds=args.replicates) for name, spec in headline(profile).items()}
+    claims = calibration_claims(profile, args.replicates)
     work = Path(tempfile.mkdtemp(prefix="power-"))
     try:
         # The whole config as the folder's config.yaml (a --configfile would merge the profile's other claims back).
         path = pipeline_config(args.configfile, [f"seeds={seeds}", "max_claim_seeds=null"], work)
         config = yaml.safe_load(path.read_text())
         config["claims"] = claims
+        needed = {peer for spec in claims.values() for peer in statistics()[spec["statistic"]].peers}
+        config["peers"]["methods"] = [key for key in config["peers"]["methods"] if key in needed]
         config["base"]["data"]["root"] = str(Path(config["base"]["data"]["root"]).resolve())
         path.write_text(yaml.safe_dump(config, sort_keys=False))
         cpu, wall = children_cpu(), time.perf_counter()
@@ -103,9 +161,13 @@ def main() -> None:
             claims_csv = args.keep / "results" / "claims.csv"
         print(f"python benchmarks/power_planning.py --run --replicates {args.replicates} --first-seed "
               f"{args.first_seed}: seeds {seeds[0]}–{seeds[-1]}, {wall:.0f} s wall, {cpu:.0f} CPU-seconds\n")
-        print(plan(pd.read_csv(claims_csv)))
+        print(plan(pd.read_csv(claims_csv), primary(profile), twin_rows(profile)))
     finally:
         shutil.rmtree(work, ignore_errors=True)
+
+
+def primary(config: dict) -> set[str]:
+    return {name for name, spec in config["claims"].items() if spec.get("family") == "primary"}
 
 
 if __name__ == "__main__":

@@ -7,7 +7,9 @@
 ``--run`` runs the whole pipeline from nothing on ``config.yaml`` with ``seeds`` replaced by a
 disjoint set of the same size (every run, deep-ensemble seeds included, then uses seeds
 outside the profile's own), and compares its ``claims.csv`` with ``--reference`` (the
-profile's own run; without it, the profile is run from nothing too). Prints one row per
+profile's own run; without it, the profile is run from nothing too). It prints the primary
+family first: each comparison's family-wise category (holds, does not hold, no effect worth
+detecting, undecided) and size on both sets. Then one row per
 claim and panel with both verdicts (own and family-wise) and their replication probabilities,
 then the counts: decided in both (the same way), decided in one only, and decided the opposite
 way in the two sets, which a sound design must never show; and every verdict that changes
@@ -32,6 +34,24 @@ from distancing.plan import load_profiles
 def category(verdict: str) -> str:
     """A verdict's category: which way it decides, or undecided (inconclusive, needs seeds, untestable)."""
     return verdict.split(":")[0] if decided(verdict) else "undecided"
+
+
+def primary(a: pd.DataFrame, b: pd.DataFrame, names: tuple[str, str]) -> str:
+    """The primary family (as the first set declares it) on both sets: each comparison's
+    family-wise category and size, and whether the category is the same."""
+    key = ["claim", "panel"]
+    both = a.fillna({"panel": "", "size": ""}).merge(b.fillna({"panel": "", "size": ""}), on=key, suffixes=("_a", "_b"))
+    both = both[both["family_a"] == "primary"]
+    lines = [f"| claim | panel | {names[0]}, family-wise | size | {names[1]}, family-wise | size | same category |",
+             "|---|---|---|---|---|---|---|"]
+    same = 0
+    for r in both.itertuples():
+        agree = category(r.verdict_holm_a) == category(r.verdict_holm_b)
+        same += agree
+        lines.append(f"| {r.claim} | {r.panel} | {r.verdict_holm_a} | {r.size_a} | {r.verdict_holm_b} | {r.size_b} | "
+                     f"{'yes' if agree else 'no'} |")
+    return "\n".join(["The primary family:", "", *lines, "",
+                      f"{same} of {len(both)} primary comparisons in the same family-wise category."])
 
 
 def compare(a: pd.DataFrame, b: pd.DataFrame, names: tuple[str, str]) -> str:
@@ -84,8 +104,9 @@ def main() -> None:
     if not args.run:
         if len(args.tables) != 2:
             raise SystemExit("give two claims.csv files, or --run")
-        print(compare(pd.read_csv(args.tables[0]), pd.read_csv(args.tables[1]),
-                      (str(args.tables[0]), str(args.tables[1]))))
+        a, b = pd.read_csv(args.tables[0]), pd.read_csv(args.tables[1])
+        names = (str(args.tables[0]), str(args.tables[1]))
+        print(primary(a, b, names) + "\n\n" + compare(a, b, names))
         return
     profile = load_profiles(args.configfile)
     own, members = profile["seeds"], profile["peers"]["members"]
@@ -110,7 +131,9 @@ def main() -> None:
     if args.reference is not None:
         tables = {"own seeds": pd.read_csv(args.reference), **tables}
     print("; ".join(timings) + "\n")
-    print(compare(tables["own seeds"], tables["disjoint seeds"], (f"seeds {own}", f"seeds {seeds}")))
+    names = (f"seeds {own}", f"seeds {seeds}")
+    print(primary(tables["own seeds"], tables["disjoint seeds"], names) + "\n\n"
+          + compare(tables["own seeds"], tables["disjoint seeds"], names))
 
 
 if __name__ == "__main__":

@@ -6,6 +6,7 @@ import sys
 from pathlib import Path
 
 import pandas as pd
+import pytest
 
 ROOT = Path(__file__).parents[1]
 sys.path.insert(0, str(ROOT / "benchmarks"))
@@ -37,31 +38,68 @@ def test_seed_robustness_lists_every_change_of_category_and_counts_the_fragile_o
     assert "gated:" not in text.split("change category")[1]  # undecided both times: no change of category
 
 
-def test_power_planning_reads_the_spread_of_each_claim_and_the_most_seeds_each_metric_needs():
-    from distancing.claims.inference import seeds_needed
-
-    values = {"a": [1.0, 2.0, 3.0, 2.0], "b": [0.5, -0.5, 1.5, 0.5], "c": [0.01, 0.03, 0.02, 0.04],
-              "barrier": [0.02, 0.09, 0.05, 0.2]}
-    metric = {"a": "accuracy", "b": "accuracy", "c": "nll_calibrated", "barrier": float("nan")}  # a barrier: none
-    effect = {"a": 1.0, "b": 1.0, "c": 0.02, "barrier": 0.1}
-    table = pd.DataFrame([
-        {"claim": claim, "panel": "mobilenetv2", "metric": metric[claim], "n": 4, "effect": effect[claim],
-         "unit": "nats" if claim == "barrier" else "", "values": " ".join(map(str, v)),
-         "seeds_needed": seeds_needed(float(pd.Series(v).std()), effect[claim])}
-        for claim, v in values.items()])
-    text = power_planning.plan(table)
-    assert f"| b | mobilenetv2 | accuracy | 4 | {pd.Series(values['b']).std():.3g} | 1 | " in text
-    most = max(seeds_needed(float(pd.Series(values[k]).std()), 1.0) for k in ("a", "b"))
-    barrier = seeds_needed(float(pd.Series(values["barrier"]).std()), 0.1)
-    assert text.endswith(f"Most seeds any claim needs: accuracy {most}; nats {barrier}; nll_calibrated "
-                         f"{seeds_needed(float(pd.Series(values['c']).std()), 0.02)}.")
+def test_seed_robustness_puts_the_primary_family_first_with_its_categories_on_both_sets():
+    first = claims({"beats": ("holds: up", 0.9, False), "adds": ("no effect worth detecting: within ±1 point", 0.9,
+                                                                  False), "other": ("holds: up", 0.9, False)})
+    second = claims({"beats": ("holds: up", 0.9, False), "adds": ("inconclusive", 0.7, False),
+                     "other": ("holds: up", 0.9, False)})
+    for table in (first, second):
+        table["family"] = ["primary", "primary", "secondary"]
+        table["size"] = ["at least 1 point", "smaller than 1 point", ""]
+    text = seed_robustness.primary(first, second, ("A", "B"))
+    assert "| beats |  | holds: up | at least 1 point | holds: up | at least 1 point | yes |" in text
+    assert "| adds |  | no effect worth detecting: within ±1 point | smaller than 1 point | inconclusive | " \
+           "smaller than 1 point | no |" in text
+    assert "other" not in text and text.endswith("1 of 2 primary comparisons in the same family-wise category.")
 
 
-def test_power_planning_plans_the_headline_and_the_barrier_claims_only():
+def test_power_planning_plans_each_primary_comparison_from_the_upper_end_of_its_spread():
+    """The seeds that decide a comparison either way come from the upper end of its spread's
+    one-sided 95 % interval; the candidate the distancing ensemble leads least is the strongest."""
+    from scipy import stats
+
+    from distancing.claims.inference import sd_upper, seeds_to_decide
+
+    values = {"beats": [1.0, 2.0, 3.0, 2.0], "candidate_fge_accuracy": [2.0, 2.5, 1.5, 2.0],
+              "candidate_function_accuracy": [0.5, -0.5, 1.5, 0.5]}
+    table = pd.DataFrame([{"claim": claim, "statistic": "", "panel": "", "metric": "accuracy", "effect": 1.0,
+                           "values": " ".join(map(str, v))} for claim, v in values.items()])
+    table.loc[0, ["statistic", "panel"]] = "twin_statistic", "mobilenetv2"  # the twin: a primary row already
+    sd = float(pd.Series(values["beats"]).std())
+    assert sd_upper(sd, 4) == pytest.approx(sd * (3 / stats.chi2.ppf(0.05, 3)) ** 0.5, rel=1e-12)
+    text = power_planning.plan(table, {"beats"}, {"peers_distancing_vs_snapshot": ("twin_statistic", "mobilenetv2")})
+    assert "| accuracy | snapshot | +2 | " in text  # the twin ranked among the candidates from its own row
+    assert f"| beats | mobilenetv2 | accuracy | 4 | {sd:.3g} | {sd_upper(sd, 4):.3g} | 1 points | " \
+           f"{seeds_to_decide(sd_upper(sd, 4), 1.0)} |" in text
+    assert "Strongest alternative in accuracy: function (the distancing ensemble leads it least, by +0.5)." in text
+
+
+def test_seeds_to_decide_cover_an_effect_and_a_powered_null():
+    """At the seeds planned, a true effect of δ is detected with power 0.8 (the MDE) and a true
+    zero falls within ±δ by two one-sided tests with power 0.8 (simulated here)."""
+    import numpy as np
+
+    from distancing.claims.inference import equivalence_p, minimum_detectable_effect, seeds_to_decide
+
+    sd, effect = 0.8, 1.0
+    n = seeds_to_decide(sd, effect)
+    spread = np.linspace(-1, 1, n)
+    assert minimum_detectable_effect(spread * sd / np.std(spread, ddof=1)) <= effect
+    rng = np.random.default_rng(1)
+    nulls = [equivalence_p(rng.normal(0.0, sd, n), effect) < 0.05 for _ in range(4000)]
+    assert np.mean(nulls) >= 0.8
+    fewer = [equivalence_p(rng.normal(0.0, sd, n - 3), effect) < 0.05 for _ in range(4000)]
+    assert np.mean(fewer) < np.mean(nulls)
+
+
+def test_power_planning_runs_the_primary_family_its_candidates_and_what_they_rest_on():
     from distancing.plan import load_profiles
 
     config = load_profiles(default=ROOT / "config.yaml")
-    planned = power_planning.headline(config)
-    assert {"hill_crosses_a_barrier", "control_independent_networks_behind_error_barrier", "beats_fge",
-            "hill_improves_ensemble", "distancing_average_loses"} <= set(planned)
-    assert not {"sgdr_beats_fixed_lr", "distance_grows", "ensemble_depends_on_s"} & set(planned)
+    planned = power_planning.calibration_claims(config, 20)
+    primary = {name for name, spec in config["claims"].items() if spec.get("family") == "primary"}
+    assert primary <= set(planned) and {"control_snapshot_beats_single", "control_deep_beats_single"} <= set(planned)
+    assert {f"candidate_{key}_accuracy" for key in ("fge", "function", "average_snapshot")} <= set(planned)
+    assert "candidate_snapshot_accuracy" not in planned  # the twin: Figure 3.7's primary row already
+    assert not {"sgdr_beats_fixed_lr", "distance_grows", "hill_crosses_a_barrier"} & set(planned)
+    assert all(spec["seeds"] == 20 and "family" not in spec for spec in planned.values())

@@ -241,7 +241,7 @@ def test_peer_statistics_come_from_the_registry_with_their_controls():
     assert known["peers_distancing_vs_fge"].controls == ("peers_deep_m_budget_vs_single",)
     assert known["peers_distancing_vs_fge"].qualifiers == ("peers_fge_vs_single",)
     assert known["peers_distancing_vs_deep_equal_budget"].controls == ("peers_deep_m_budget_vs_single",)
-    assert known["peers_distancing_vs_deep_equal_budget"].qualifiers == ()  # its qualifier is the control
+    assert known["peers_distancing_vs_deep_equal_budget"].qualifiers == ("peers_deep_equal_budget_vs_single",)
     assert known["peers_distancing_vs_snapshot"].qualifiers == ("peers_snapshot_vs_single",)
     assert set(known["peers_distancing_vs_fge"].peers) == {"distancing", "fge", "single"}
     assert "peers_single_vs_single" not in known and "peers_distancing_vs_distancing" not in known
@@ -340,31 +340,168 @@ def test_seeds_for_a_robust_verdict():
 
 
 def test_the_results_page_and_the_reports_opening_are_one_text():
-    """results_page: the verdicts in words (fragile ones marked), every figure with its claims' rows,
-    and the same opening in reStructuredText for the report."""
+    """results_page: the primary family's table and the answer in words first, then the secondary
+    family grouped by its family-wise verdict, the controls by their own, every figure with its
+    claims' rows; the same opening in reStructuredText for the report."""
+    from docutils.core import publish_doctree
+
     from distancing.results_page import markdown, opening, page, rst
 
-    row = {"claim": "hill_improves_ensemble", "figure": "fig3_7", "panel": "resnet", "statistic": "ensemble_vs_no_hill",
-           "metric": "accuracy", "measures": "", "unit": "points", "claimed": "the hill improves, in accuracy",
+    row = {"claim": "hill_improves_ensemble", "family": "secondary", "figure": "fig3_7", "panel": "resnet",
+           "statistic": "ensemble_vs_no_hill", "metric": "accuracy", "measures": "", "unit": "points",
+           "claimed": "the hill improves, in accuracy", "effect": 1.0, "size": "smaller than 1 point",
            "n": 6, "mean": 0.55, "ci95_low": 0.21, "ci95_high": 0.89, "mde": 0.4, "verdict": "holds: the hill "
            "improves", "replication": 0.62, "fragile": True, "seeds_robust": 11, "note": "",
            "verdict_holm": "inconclusive"}
-    table = pd.DataFrame([row, dict(row, claim="other", figure="fig3_1", panel="", verdict="inconclusive",
-                                    fragile=False, replication=0.9, seeds_robust=40)])
+    beats = dict(row, claim="beats", family="primary", statistic="ensemble_vs_single", size="at least 1 point",
+                 claimed="the distancing ensemble beats one network, in accuracy", mean=2.5, ci95_low=1.5,
+                 ci95_high=3.5, verdict="holds: beats", verdict_holm="holds: beats", fragile=False, replication=0.9)
+    beats_mnv2 = dict(beats, panel="mobilenetv2", mean=0.1, ci95_low=-0.2, ci95_high=0.4, size="smaller than 1 point",
+                      verdict="no effect worth detecting: within ±1 point",
+                      verdict_holm="no effect worth detecting: within ±1 point")
+    table = pd.DataFrame([beats, beats_mnv2, row,
+                          dict(row, claim="other", figure="fig3_1", panel="", verdict="inconclusive", size="",
+                               fragile=False, replication=0.9, seeds_robust=40),
+                          dict(row, claim="control", family="", statistic="snapshot_vs_single", verdict="holds: yes",
+                               verdict_holm="holds: yes", fragile=False)])
     text = markdown(page(table, "mnist1d, 45 epochs", [("fig3_7", "Figure 3.7", "Ensembles.", "figures/fig3_7.png"),
                                                          ("fig0_1", "Figure 0.1", "A surface.", "figures/fig0_1.png")]))
-    assert "1 of the 1 decided verdicts are *fragile*" in text
+    first = text.split("\n\n")
+    assert first[0] == "# Machine learning with distancing: is it worth its training budget?"
+    assert first[1].startswith("| comparison | panel | metric | difference, 95 % interval | n |")
+    assert ("| the distancing ensemble beats one network | resnet | accuracy | +2.5 [+1.5, +3.5] points | 6 | 1 | "
+            "at least 1 point | 0.90 | holds: beats |") in first[1]
+    assert first[2] == (
+        "- Whether the distancing ensemble beats one network: resnet, accuracy: better by +2.5 points, 95 % interval "
+        "[+1.5, +3.5], at least 1 point; mobilenetv2, accuracy: no effect worth detecting (+0.1 points, 95 % "
+        "interval [-0.2, +0.4], within ±1).\n- So, at this budget, distancing is worth it on resnet, accuracy; "
+        "not worth it on mobilenetv2, accuracy.")
+    # The secondary family by its family-wise verdict (the Holm-adjusted one), then the controls by their own.
+    secondary = text.split("## The secondary family: inconclusive 2")[1].split("## Controls and qualifiers")[0]
     assert ("- `hill_improves_ensemble` (fig3_7, resnet), the hill improves, in accuracy: +0.55 points, 95 % "
-            "interval [+0.21, +0.89], n = 6; *fragile*: a replication agrees with probability 0.62; 11 seeds for a "
-            "robust verdict.") in text
+            "interval [+0.21, +0.89], n = 6, smaller than 1 point; *fragile*: a replication agrees with probability "
+            "0.62; 11 seeds for a robust verdict.") in secondary
+    assert "### Not decided" in secondary and "### What holds" not in secondary
+    assert "## Controls and qualifiers: holds 1\n\n### What holds\n\n- `control`" in text
     assert "### Figure 3.7\n\n![Figure 3.7](figures/fig3_7.png)\n\nEnsembles.\n\n| claim |" in text
     assert "| `hill_improves_ensemble` | resnet | the hill improves, in accuracy | 6 | +0.55 points | " \
            "[+0.21, +0.89] | 0.4 | holds: the hill improves | 0.62 *fragile* | 11 | inconclusive |" in text
     assert "`other`" not in text.split("### Figure 3.7")[1]  # each figure shows its own claims
-    assert ("- `other` (fig3_1), the hill improves, in accuracy: +0.55 points, 95 % interval [+0.21, +0.89], n = 6; "
-            "a replication agrees with probability 0.90; 40 seeds for a robust verdict.") in text  # undecided
     assert "### Figure 0.1\n\n![Figure 0.1](figures/fig0_1.png)\n\nA surface.\n\nNo claim rests on this figure." in text
     report = rst(opening(table, "mnist1d, 45 epochs"))
-    assert report.startswith("Machine learning with distancing: what this run decided\n=====")
+    assert report.startswith("Machine learning with distancing: is it worth its training budget?\n=====")
+    tables = [node for node in publish_doctree(report).traverse() if node.tagname == "table"]
+    assert len(tables) == 1 and "at least 1 point" in tables[0].astext()
     assert "- ``hill_improves_ensemble`` (fig3_7, resnet)" in report and "*fragile*" in report
-    assert markdown(opening(table, "mnist1d, 45 epochs")).split("\n", 2)[2] in text  # the page opens with it
+    assert markdown(opening(table, "mnist1d, 45 epochs")) in text  # the page opens with it
+
+
+def fig3_7_evidence(tmp_path, gains):
+    """Figure 3.7 with one panel per entry of ``gains``: panel -> per-seed accuracy gains (points) of
+    the distancing ensemble over one network and of the snapshot ensemble over one network."""
+    from distancing.claims.catalogue import Evidence
+
+    runs, ensembles, panels = {}, [], {}
+    for panel, (distancing, snapshot) in gains.items():
+        series = {"single": [], "no_hill": [], "distancing": []}
+        for seed, (d, s) in enumerate(zip(distancing, snapshot, strict=True)):
+            for key, points in (("single", 90.0), ("no_hill", 90.0 + s), ("distancing", 90.0 + d)):
+                name = write_run(tmp_path, f"{panel}-{key}-{seed}", [0.9])
+                series[key].append(name)
+                runs[name] = tmp_path / name / "metrics.csv"
+                ensembles.append({"run": name, "members": 3, "accuracy": points / 100,
+                                  "nll_calibrated": 0.5 - points / 1000 + 0.001 * seed ** 2})
+        panels[panel] = {"title": panel, "value": None,
+                         "series": {k: {"label": k, "value": None, "runs": v} for k, v in series.items()}}
+    return Evidence({"metrics": runs}, {"fig3_7": panels}, pd.DataFrame(ensembles))
+
+
+def test_a_powered_null_two_one_sided_tests_and_the_size_of_an_effect(tmp_path):
+    """Against the declared effect δ = 1 point: an interval beyond δ is "at least 1 point", one
+    within ±δ but off zero "smaller than 1 point", one straddling δ "of undetermined size"; an
+    undecided interval whose 90 % lies within ±δ is the powered null. TOST's p-value against
+    scipy's one-sided t-tests."""
+    from scipy import stats
+
+    from distancing.claims.inference import equivalence_p
+    from distancing.claims.verdicts import evaluate_claims
+
+    snapshot = [1.5, 2.0, 2.5, 1.8, 2.2, 2.0]  # the control holds everywhere
+    gains = {"large": [3.0, 3.2, 2.8, 3.1, 2.9, 3.0], "small": [0.3, 0.4, 0.5, 0.35, 0.45, 0.4],
+             "straddles": [0.5, 2.5, 1.0, 2.0, 1.5, 0.3], "null": [0.1, -0.1, 0.05, -0.05, 0.0, 0.02],
+             "wide": [3.0, -3.0, 2.0, -2.5, 1.0, -1.0]}
+    declared = {"beats": {"statistic": "ensemble_vs_single", "metric": "accuracy", "direction": "greater",
+                          "effect": 1.0, "seeds": 6, "family": "primary"},
+                "control": {"statistic": "snapshot_vs_single", "metric": "accuracy", "direction": "greater",
+                            "effect": 1.0, "seeds": 6}}
+    table = evaluate_claims(fig3_7_evidence(tmp_path, {k: (v, snapshot) for k, v in gains.items()}),
+                            declared).set_index(["claim", "panel"])
+    row = table.loc["beats"]
+    assert row.loc["large", "size"] == "at least 1 point" and row.loc["large", "verdict"].startswith("holds")
+    assert row.loc["small", "size"] == "smaller than 1 point" and row.loc["small", "verdict"].startswith("holds")
+    assert row.loc["straddles", "size"] == "of undetermined size"
+    assert row.loc["null", "verdict"] == "no effect worth detecting: within ±1 point"
+    assert row.loc["null", "size"] == "smaller than 1 point" and not row.loc["null", "fragile"]
+    assert row.loc["wide", "verdict"].startswith("inconclusive: needs") and row.loc["wide", "size"] == ""
+    for panel, values in gains.items():
+        lower = stats.ttest_1samp(values, -1.0, alternative="greater").pvalue
+        upper = stats.ttest_1samp(values, 1.0, alternative="less").pvalue
+        assert equivalence_p(values, 1.0) == pytest.approx(max(lower, upper), rel=1e-9), panel
+        assert row.loc[panel, "p_null"] == pytest.approx(max(lower, upper), rel=1e-9), panel
+
+
+def test_holm_runs_within_each_family_and_controls_belong_to_none(tmp_path):
+    """Holm's adjustment counts the hypotheses of the row's own family only (two per graded row:
+    no difference, and the powered null), so adding secondary claims leaves the primary family's
+    adjusted p-values as they were; a control is read alone."""
+    from distancing.claims.inference import holm
+    from distancing.claims.verdicts import evaluate_claims
+
+    snapshot = [1.5, 2.0, 2.5, 1.8, 2.2, 2.0]
+    gains = {"a": ([1.2, 1.0, 0.8, 1.1, 0.9, 1.3], snapshot), "b": ([0.2, 0.9, 0.4, 0.1, 0.6, 0.3], snapshot)}
+    evidence = fig3_7_evidence(tmp_path, gains)
+    primary = {"beats": {"statistic": "ensemble_vs_single", "metric": "accuracy", "direction": "greater",
+                         "effect": 1.0, "seeds": 6, "family": "primary"},
+               "control": {"statistic": "snapshot_vs_single", "metric": "accuracy", "direction": "greater",
+                           "effect": 1.0, "seeds": 6}}
+    alone = evaluate_claims(evidence, primary).set_index(["claim", "panel"])
+    more = evaluate_claims(evidence, primary | {
+        "beats_nll": {"statistic": "ensemble_vs_single", "metric": "nll_calibrated", "direction": "greater",
+                      "effect": 0.02, "seeds": 6},
+        "control_nll": {"statistic": "snapshot_vs_single", "metric": "nll_calibrated", "direction": "greater",
+                        "effect": 0.02, "seeds": 6}}).set_index(["claim", "panel"])
+    assert alone.loc[("control", "a"), "family"] == "" and alone.loc[("beats", "a"), "family"] == "primary"
+    assert more.loc[("beats_nll", "a"), "family"] == "secondary" and more.loc[("control_nll", "a"), "family"] == ""
+    assert list(more.loc["beats", "p_holm"]) == list(alone.loc["beats", "p_holm"])
+    rows = alone.loc["beats"]
+    family = list(rows["p"]) + list(rows["p_null"])
+    assert list(rows["p_holm"]) == pytest.approx(holm(family)[:2])
+    # A control's family-wise verdict is its own.
+    assert list(alone.loc["control", "verdict_holm"]) == list(alone.loc["control", "verdict"])
+
+
+def test_a_non_inferiority_claims_control_qualifies_a_pass_instead_of_gating():
+    """The snapshot average keeping up with its ensemble rests on averaging being able to lose at all
+    (independent networks' averages do): if that control fails, it would explain a pass, so it is a
+    note on a pass and never makes an undecided claim untestable."""
+    from distancing.claims.catalogue import Evidence
+    from distancing.claims.verdicts import evaluate_claims
+
+    def decide(snapshot_gaps, deep_gaps):
+        rows = [{"method": method, "replicate": r, "accuracy": 0.9 + gap / 100, "ensemble_accuracy": 0.9}
+                for method, gaps in (("snapshot", snapshot_gaps), ("deep_m_budget", deep_gaps))
+                for r, gap in enumerate(gaps)]
+        evidence = Evidence({}, {}, measurements={"averages": {"averages": pd.DataFrame(rows)}})
+        return evaluate_claims(evidence, {
+            "keeps_up": {"statistic": "weight_average_vs_ensemble_snapshot", "metric": "accuracy",
+                         "direction": "not_below", "margin": 1.0, "effect": 1.0, "seeds": 4},
+            "control": {"statistic": "weight_average_vs_ensemble_deep_m_budget", "metric": "accuracy",
+                        "direction": "less", "effect": 1.0, "seeds": 4}}).set_index("claim")
+
+    passed = decide([0.1, -0.1, 0.0, 0.05], [0.5, -0.4, 0.3, -0.2])  # the deep average does not lose
+    assert not passed.loc["control", "verdict"].startswith("holds")
+    assert passed.loc["keeps_up", "verdict"] == "holds: no more than 1 points below"
+    assert passed.loc["keeps_up", "note"] == "qualifier weight_average_vs_ensemble_deep_m_budget not shown to hold"
+    undecided = decide([2.0, -3.0, 0.5, -2.5], [0.5, -0.4, 0.3, -0.2])
+    assert undecided.loc["keeps_up", "verdict"].startswith("inconclusive")  # not untestable
+    assert passed.loc["keeps_up", "family"] == "secondary" and passed.loc["control", "family"] == ""

@@ -63,8 +63,20 @@ def test_ensemble_validation_extends_the_split_with_samples_never_trained_on(dat
     part = load_dataset("mnist1d", data_root, train_samples=1000, ensemble_val_samples=2500)
     assert torch.equal(part.x_train, full.x_train[:1000]) and torch.equal(part.x_val, full.x_val)
     assert torch.equal(part.x_extra, full.x_train[1000:2500]) and torch.equal(part.y_extra, full.y_train[1000:2500])
-    with pytest.raises(DataError, match=r"^data.ensemble_val_samples: 4001 is outside 1000..4000 "):
-        load_dataset("mnist1d", data_root, train_samples=1000, ensemble_val_samples=4001)
+    with pytest.raises(DataError, match=r"^data.ensemble_val_samples: 999 is outside 1000..4000 "):
+        load_dataset("mnist1d", data_root, train_samples=1000, ensemble_val_samples=999)
+
+
+def test_ensemble_validation_beyond_the_unused_samples_is_fresh_from_the_generator(data_root):
+    """Past the training samples never trained on come sequences the generator draws with
+    another seed: all of them held out, none equal to a training or validation sequence."""
+    full = load_dataset("mnist1d", data_root)
+    more = load_dataset("mnist1d", data_root, train_samples=1000, ensemble_val_samples=4600)
+    assert len(more.y_extra) == 3600 and torch.equal(more.x_extra[:3000], full.x_train[1000:])
+    fresh = more.x_extra[3000:].flatten(1)
+    seen = torch.cat([full.x_train, full.x_val]).flatten(1)
+    assert torch.cdist(fresh, seen).min() > 0
+    assert sorted(more.y_extra[3000:].unique().tolist()) == list(range(10))
 
 
 @pytest.mark.parametrize("name,classes", [("cifar10", 10), ("cifar100", 100)])

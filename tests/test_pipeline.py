@@ -181,11 +181,16 @@ def test_smoke_pipeline_writes_ensembles_and_claims(smoke_run):
     assert {r["claim"] for r in claims} == set(declared)
     assert {"claim", "figure", "panel", "statistic", "metric", "claimed", "direction", "margin", "effect", "n",
             "mean", "ci95_low", "ci95_high", "mde", "seeds_needed", "p", "p_holm", "verdict", "note",
-            "verdict_holm", "replication", "fragile", "seeds_robust"} <= set(claims[0])
-    assert {r["figure"] for r in claims if r["claim"] == "beats_snapshot_ensemble"} == {"peers_members"}
+            "verdict_holm", "replication", "fragile", "seeds_robust", "family", "size", "p_null",
+            "also_on"} <= set(claims[0])
+    # One row per comparison: Figure 3.7's panel of the peers' model is the peers' comparison too.
+    assert {(r["panel"], r["also_on"]) for r in claims if r["claim"] == "hill_improves_ensemble"} == {
+        ("mobilenetv2", "peers_members"), ("resnet", "")}
+    assert {r["family"] for r in claims if r["claim"].startswith("control_")} == {""}
+    assert {r["family"] for r in claims if r["claim"].startswith("hill_improves_ensemble")} == {"primary"}
     assert {(r["claim"], r["panel"]) for r in claims if r["claim"] == "ensemble_beats_single"} == {
         ("ensemble_beats_single", "mobilenetv2"), ("ensemble_beats_single", "resnet")}  # one row per panel
-    words = ("holds: ", "does not hold: ", "inconclusive", "untestable in this profile: ")
+    words = ("holds: ", "does not hold: ", "no effect worth detecting: ", "inconclusive", "untestable in this profile: ")
     assert all(r["verdict"].startswith(words) and r["verdict_holm"].startswith(words) for r in claims)
     verdicts = {(r["statistic"], r["metric"], r["panel"]): r["verdict"] for r in claims}
     verdicts |= {(r["statistic"], r["metric"], ""): r["verdict"] for r in claims if r["panel"] == ""}
@@ -428,15 +433,16 @@ def test_report_holds_every_figure_with_its_caption(smoke_run):
         assert report.read(table) == (workdir / "results-smoke" / "claims.csv").read_bytes()
         (page,) = [n for n in names if n.endswith("/claims.html")]
         html = report.read(page).decode()
-        assert "<table" in html and "beats_snapshot_ensemble" in html
+        assert "<table" in html and "hill_improves_ensemble" in html
         text = report.read("report/report.html").decode()
     assert "Figure 3.1" in text and "mnist1d" in text
     assert "Claims of the paper, decided on this run." in text  # the caption
     # The report opens on what the claims decided (results/report/summary.rst, from claims.csv).
-    assert "what this run decided" in text and "Family-wise (Holm, over every row)" in text
+    assert "is it worth its training budget?" in text and "So, at this budget, distancing is" in text
     opening = (workdir / "results-smoke" / "report" / "summary.rst").read_text()  # the results page's opening
     page = (workdir / "results-smoke" / "docs" / "results.md").read_text()
-    assert opening.split("\n\n")[2].replace("``", "`") in page  # the regime paragraph, one text
+    (regime,) = [block for block in opening.split("\n\n") if block.startswith("Regime:")]
+    assert regime.replace("``", "`") in page  # the regime paragraph, one text
     assert '"Claims": {' in text  # its own category
 
 

@@ -53,7 +53,7 @@ def test_runs_shared_by_figures_train_once_with_readable_names():
     assert config["model"]["mobilenetv2"]["width"] == 0.25 and config["seed"] == 0
     assert config["train"]["schedule"] == "cosine_restarts" and config["train"]["restart_epochs"] == 6
     assert config["train"]["first_cycle_epochs"] == 33 and config["snapshots"] == [33, 39]
-    assert config["data"]["ensemble_val_samples"] == 4000
+    assert config["data"]["ensemble_val_samples"] == 20000
 
 
 def test_every_distancing_series_has_a_control_with_its_schedule_and_seeds_and_no_hill():
@@ -82,7 +82,7 @@ def test_checkpoints_are_stored_at_sgdr_cycle_ends():
 def test_each_figure_trains_the_seeds_its_claims_declare():
     config = default_config()
     plan = Plan(config)
-    assert plan.figure_seeds("fig3_7") == list(range(12))  # the headline ensemble claims: 12 seeds
+    assert plan.figure_seeds("fig3_7") == list(range(20))  # the primary family: 20 seeds
     assert plan.figure_seeds("fig3_1") == [0, 1, 2, 3, 4]  # final accuracies after a hill: 5
     assert plan.figure_seeds("fig3_2") == [0, 1, 2]  # sweeps: 3
     config["claims"]["distance_rises_with_s"]["seeds"] = 4
@@ -228,6 +228,18 @@ def test_each_evaluation_runs_only_in_the_trees_of_the_runs_that_read_it(monkeyp
      "claims.ensemble_beats_single_nll.effect: 0.0 is less than or equal to the minimum of 0"),
     (lambda c: c["claims"]["ensemble_beats_single"].pop("effect"),
      "claims.ensemble_beats_single.effect: an ensemble claim states the effect worth detecting"),
+    (lambda c: c["claims"]["ensemble_beats_single"].update(family="tertiary"),
+     "claims.ensemble_beats_single.family: 'tertiary' is not one of ['primary', 'secondary']"),
+    (lambda c: c["claims"]["control_snapshot_beats_single"].update(family="primary"),
+     "claims.control_snapshot_beats_single.family: snapshot_vs_single is a control or qualifier of another claim, "
+     "which belongs to no family; it cannot be primary"),
+    (lambda c: c["claims"]["distance_grows"].update(family="primary"),
+     "claims.distance_grows.family: a primary claim compares ensembles in a metric, greater, less or differs at a "
+     "declared effect (distance_after_checkpoint is not an ensemble comparison)"),
+    (lambda c: c["claims"].update(twice={"statistic": "peers_distancing_vs_snapshot", "metric": "accuracy",
+                                         "direction": "greater", "effect": 1.0, "seeds": 2}),
+     "claims.twice.statistic: peers_distancing_vs_snapshot is the comparison ensemble_vs_no_hill makes on its "
+     "mobilenetv2 panel (the same runs); declare it once, on ensemble_vs_no_hill"),
     (lambda c: c["base"]["train"].update(first_cycle_epochs=6),
      "base.train.first_cycle_epochs: must be < train.epochs (6), got 6"),
     (lambda c: c["base"]["train"].update(restart_epochs=6),
@@ -413,3 +425,23 @@ def test_a_peers_settings_are_checked_by_the_schema_in_its_own_entry():
             check_config(config, str(SCHEMA))
     finally:
         PEERS.pop("toy_widths")
+
+
+def test_a_peer_comparison_a_figure_makes_reads_the_figures_runs():
+    """The premise of one row per comparison (``catalogue.same_comparisons``): on the peers' model,
+    Figure 3.7's distancing, no-hill and single runs are the peers' distancing, snapshot and single
+    ensembles, replicate by seed."""
+    from distancing.claims.catalogue import same_comparisons, statistics
+
+    plan = Plan(default_config())
+    model = plan.config["peers"]["model"]
+    panels = {name: [p.key for p in figure.panels] for name, figure in plan.figures().items()}
+    same = same_comparisons(statistics(), panels, model)
+    assert same == {"peers_distancing_vs_single": ("ensemble_vs_single", model),
+                    "peers_distancing_vs_snapshot": ("ensemble_vs_no_hill", model),
+                    "peers_snapshot_vs_single": ("snapshot_vs_single", model)}
+    series = plan.figure_runs("fig3_7")[model]["series"]
+    peers = plan.peers()
+    for method, key in (("distancing", "distancing"), ("snapshot", "no_hill"), ("single", "single")):
+        replicates = [ensemble[0][0] for ensemble in peers[method]["ensembles"]]
+        assert replicates == series[key]["runs"][:len(replicates)], method

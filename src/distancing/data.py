@@ -227,22 +227,35 @@ def load_dataset(name: str, root: str | Path, train_samples: int | None = None,
         unused = data.x_train[train_samples:], data.y_train[train_samples:]
         data.x_train, data.y_train = data.x_train[:train_samples], data.y_train[:train_samples]
         if ensemble_val_samples is not None:
-            extend_validation(data, *unused, ensemble_val_samples, name)
+            extend_validation(data, *unused, ensemble_val_samples, name, root)
     return data
 
 
-def extend_validation(data: Dataset, x_unused: torch.Tensor, y_unused: torch.Tensor, total: int, name: str) -> None:
-    """Ensemble members are scored on the validation split plus the training samples after
-    ``train_samples``, which no run trains on, up to ``total`` in all: a larger held-out set
-    narrows the sampling noise of a paired ensemble comparison (about √(p/n) for a fraction p of
-    samples on which two predictors differ) at the cost of evaluating members only. The
-    training samples themselves are unchanged. Per-epoch curves stay on the validation split."""
+# MNIST-1D's generator makes as many fresh held-out sequences as a comparison needs: drawn with
+# another generator seed than the dataset's 42, they are disjoint from training and validation.
+FRESH_MNIST1D_SEED = 43
+
+
+def extend_validation(data: Dataset, x_unused: torch.Tensor, y_unused: torch.Tensor, total: int, name: str,
+                      root: str | Path) -> None:
+    """Ensemble members are scored on the validation split, then the training samples after
+    ``train_samples``, which no run trains on, then (MNIST-1D only) fresh sequences from the
+    generator, up to ``total`` in all: a larger held-out set narrows the sampling noise of a
+    paired ensemble comparison (about √(p/n) for a fraction p of samples on which two predictors
+    differ) at the cost of evaluating members only. The training samples themselves are
+    unchanged. Per-epoch curves stay on the validation split."""
     extra = total - len(data.y_val)
-    if extra < 0 or extra > len(y_unused):
+    fresh = max(0, extra - len(y_unused))
+    if extra < 0 or (fresh and name != "mnist1d"):
         raise DataError(f"data.ensemble_val_samples: {total} is outside {len(data.y_val)}.."
                         f"{len(data.y_val) + len(y_unused)} (the validation split of {name} plus the "
                         f"{len(y_unused)} training samples after data.train_samples)")
-    data.x_extra, data.y_extra = x_unused[:extra], y_unused[:extra]
+    x_extra, y_extra = x_unused[:extra], y_unused[:extra]
+    if fresh:
+        generated = load_mnist1d(root, seed=FRESH_MNIST1D_SEED, num_samples=fresh)
+        x_extra = torch.cat([x_extra, generated.x_train, generated.x_val])
+        y_extra = torch.cat([y_extra, generated.y_train, generated.y_val])
+    data.x_extra, data.y_extra = x_extra, y_extra
 
 
 def random_crop(x: torch.Tensor, padding: int, generator: torch.Generator) -> torch.Tensor:

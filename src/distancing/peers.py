@@ -121,7 +121,7 @@ def _M(e: RunBuilder) -> int:
 
 
 register(Peer("deep_equal_budget", lambda e: f"deep ensemble, {_M(e)} × {_epochs(e) // _M(e)} epochs (equal budget)",
-              lambda e, i, seed: _deep(e, i, _epochs(e) // _M(e)), control="deep_m_budget",
+              lambda e, i, seed: _deep(e, i, _epochs(e) // _M(e)), control="deep_equal_budget",
               noun="the equal-budget deep ensemble"))
 register(Peer("deep_m_budget", lambda e: f"deep ensemble, {_M(e)} × {_epochs(e)} epochs ({_M(e)} × budget)",
               lambda e, i, seed: _deep(e, i, _epochs(e)), control="deep_m_budget",

@@ -17,10 +17,11 @@ from typing import Any
 import pandas as pd
 
 from .claims.inference import ROBUST
-from .claims.verdicts import decided
+from .claims.verdicts import NULL, decided
 
 Block = tuple[str, Any]
 VERDICT_GROUPS = (("holds", "What holds"), ("does not hold", "What does not hold"),
+                  (NULL, "No effect worth detecting: the interval lies within ± the declared effect"),
                   ("inconclusive", "Not decided: the interval contains the threshold"),
                   ("untestable", "Untestable in this profile: a control the claim rests on is not shown to hold"))
 
@@ -47,43 +48,116 @@ def replication_words(r: Any) -> str:
     return f"{fragile}a replication agrees with probability {r.replication:.2f}{seeds}"
 
 
-def sentence(r: Any) -> str:
-    """One claim and panel in words: what was claimed, what the data show, how sure a replication is."""
-    detail = r.verdict.split(": ", 1)[1] if ": " in r.verdict else ""
+def sentence(r: Any, column: str = "verdict") -> str:
+    """One claim and panel in words: what was claimed, what the data show (the verdict of ``column``,
+    its own or its family's), how large, how sure a replication is."""
+    said = getattr(r, column)
+    detail = said.split(": ", 1)[1] if ": " in said else ""
     detail = "" if detail in ("", r.claimed.split(", in ")[0]) else f" ({detail})"
     note = f"; {r.note}" if r.note else ""
+    size = f", {r.size}" if isinstance(r.size, str) and r.size else ""
     return (f"`{r.claim}` ({where(r)}), {r.claimed}: {number(r.mean)} {r.unit}, 95 % interval "
-            f"[{number(r.ci95_low)}, {number(r.ci95_high)}], n = {r.n}{detail}; {replication_words(r)}{note}.")
+            f"[{number(r.ci95_low)}, {number(r.ci95_high)}], n = {r.n}{detail}{size}; {replication_words(r)}{note}.")
+
+
+PRIMARY_COLUMNS = ("comparison", "panel", "metric", "difference, 95 % interval", "n", "effect worth detecting",
+                   "size", "replication", "family-wise verdict (Holm, primary family)")
+
+
+def primary_rows(rows: pd.DataFrame) -> list[list[str]]:
+    """The primary family as text, the columns of ``PRIMARY_COLUMNS``."""
+    out = []
+    for r in rows.itertuples():
+        replication = "" if pd.isna(r.replication) else f"{r.replication:.2f}" + (" *fragile*" if r.fragile else "")
+        out.append([r.claimed.split(", in ")[0], r.panel or "", METRIC_WORDS.get(r.metric, r.metric),
+                    f"{number(r.mean)} [{number(r.ci95_low)}, {number(r.ci95_high)}] {r.unit}", str(r.n),
+                    f"{r.effect:g}", r.size or "", replication, r.verdict_holm])
+    return out
+
+
+METRIC_WORDS = {"accuracy": "accuracy", "nll_calibrated": "calibrated NLL"}
+
+
+def outcome(r: Any) -> str:
+    """A primary row's family-wise outcome in a few words, with its numbers."""
+    unit = r.unit.replace(" of calibrated NLL", "")
+    numbers = f"{number(r.mean)} {unit}, 95 % interval [{number(r.ci95_low)}, {number(r.ci95_high)}]"
+    where = f"{r.panel}, " if r.panel else ""
+    verdict = r.verdict_holm
+    if verdict.startswith("holds"):
+        said = f"better by {numbers}, {r.size}"
+    elif verdict.startswith("does not hold"):
+        said = f"worse by {numbers}, {r.size}"
+    elif verdict.startswith(NULL):
+        said = f"no effect worth detecting ({numbers}, within ±{r.effect:g})"
+    else:
+        said = f"undecided at n = {r.n} ({numbers})"
+    return f"{where}{METRIC_WORDS.get(r.metric, r.metric)}: {said}"
+
+
+def answer(primary: pd.DataFrame) -> list[str]:
+    """The answer in words: one sentence per primary comparison (every panel and metric), then
+    where distancing is worth its budget. Worth it, on a panel and metric, means beating every
+    primary comparison there family-wise; not worth it, that one of them is a loss or a powered
+    null (an alternative does as well at this budget); else undecided."""
+    sentences = []
+    for _, rows in primary.groupby("statistic", sort=False):
+        claim = rows["claimed"].iloc[0].split(", in ")[0]
+        sentences.append(f"Whether {claim}: " + "; ".join(outcome(r) for r in rows.itertuples()) + ".")
+    verdicts: dict[str, list[str]] = {"worth it": [], "not worth it": [], "undecided": []}
+    for (panel, metric), rows in primary.groupby(["panel", "metric"], sort=False):
+        said = rows["verdict_holm"]
+        kind = ("worth it" if said.str.startswith("holds").all()
+                else "not worth it" if said.str.startswith(("does not hold", NULL)).any() else "undecided")
+        verdicts[kind].append(f"{panel + ', ' if panel else ''}{METRIC_WORDS.get(metric, metric)}")
+    sentences.append("So, at this budget, distancing is " + "; ".join(
+        f"{kind} on {', '.join(where)}" for kind, where in verdicts.items() if where) + ".")
+    return sentences
 
 
 def opening(table: pd.DataFrame, regime: str) -> list[Block]:
-    """What the pipeline tests, in which regime, and what the claims decided, claim by claim."""
+    """The answer first: the primary family's table and what it says in words; then how the
+    verdicts are reached, the secondary family by family-wise verdict, and the controls."""
+    primary = table[table["family"] == "primary"]
+    blocks: list[Block] = [("title", "Machine learning with distancing: is it worth its training budget?")]
+    if not primary.empty:
+        blocks += [("table", (PRIMARY_COLUMNS, primary_rows(primary))), ("bullets", answer(primary))]
     fragile = int(table["fragile"].sum())
     settled = int(table["verdict"].map(decided).sum())
-    blocks: list[Block] = [
-        ("title", "Machine learning with distancing: what this run decided"),
+    blocks += [
         ("paragraph", "After a checkpoint of the network's parameters is stored, a Gaussian hill centred on it is "
                       "added to the loss, so training moves away from where it has already been. The pipeline "
                       "trains baselines and distancing runs, each paired with a no-hill twin of the same schedule "
                       "and seed, builds ensembles from their checkpoints and their peers at equal training budget, "
-                      "and tests the paper's claims, declared before the run. Everything below is generated from "
+                      "and tests the paper's claims, declared before the run. Everything here is generated from "
                       "`results/claims.csv`; nothing is typed."),
         ("paragraph", f"Regime: {regime}"),
-        ("paragraph", f"{len(table)} claims (a claim per panel and metric). Each is decided by its 95 % t-interval "
-                      "over seeds. A control gates a claim only where its failure would explain the claim's null "
-                      "(`src/distancing/claims/verdicts.py`): an undecided claim resting on a control not shown to "
-                      "hold is "
-                      "untestable, a decided one stands with a note. Each verdict carries the probability that an "
-                      "independent replication with as many seeds reaches the same verdict; "
-                      f"{fragile} of the {settled} decided verdicts are *fragile* (below {ROBUST:g}). "
-                      "Family-wise (Holm, over every row): "
-                      + ", ".join(f"{key} {table['verdict_holm'].str.startswith(key).sum()}"
-                                  for key, _ in VERDICT_GROUPS) + "."),
+        ("paragraph", f"{len(table)} claims (a claim per panel and metric), in two families declared before the run: "
+                      f"the primary one above ({len(primary)} rows), which answers whether distancing is worth its "
+                      f"budget, and the secondary one ({int((table['family'] == 'secondary').sum())} rows); Holm's "
+                      "adjustment runs within each. Controls and qualifiers "
+                      f"({int((table['family'] == '').sum())} rows) belong to no family. Each claim is decided by its "
+                      "95 % t-interval over seeds, and graded against its declared effect worth detecting: *at least* "
+                      "that large, *smaller*, or of undetermined size; an interval within ± the effect by two "
+                      "one-sided tests is *no effect worth detecting*, a powered null. A control gates a claim only "
+                      "where its failure would explain the claim's null (`src/distancing/claims/verdicts.py`): an "
+                      "undecided claim resting on a control not shown to hold is untestable, a decided one stands "
+                      "with a note. Each verdict carries the probability that an independent replication with as "
+                      f"many seeds reaches the same verdict; {fragile} of the {settled} decided verdicts are "
+                      f"*fragile* (below {ROBUST:g})."),
     ]
-    for key, title in VERDICT_GROUPS:
-        rows = table[table["verdict"].str.startswith(key)]
-        if not rows.empty:
-            blocks += [("heading", title), ("bullets", [sentence(r) for r in rows.itertuples()])]
+    for family, title, column in (("secondary", "The secondary family", "verdict_holm"),
+                                  ("", "Controls and qualifiers", "verdict")):
+        rows = table[table["family"] == family]
+        if rows.empty:
+            continue
+        blocks.append(("heading", f"{title}: " + ", ".join(
+            f"{key} {int(rows[column].str.startswith(key).sum())}" for key, _ in VERDICT_GROUPS
+            if rows[column].str.startswith(key).any())))
+        for key, heading in VERDICT_GROUPS:
+            chosen = rows[rows[column].str.startswith(key)]
+            if not chosen.empty:
+                blocks += [("subheading", heading), ("bullets", [sentence(r, column) for r in chosen.itertuples()])]
     return blocks
 
 
@@ -147,7 +221,7 @@ def inline_rst(text: str) -> str:
 
 
 def rst(blocks: Iterable[Block]) -> str:
-    """Title, headings, paragraphs and bullets in reStructuredText (the report's opening page)."""
+    """Title, headings, paragraphs, bullets and tables in reStructuredText (the report's opening page)."""
     out = []
     for kind, content in blocks:
         if kind in ("title", "heading", "subheading"):
@@ -157,6 +231,12 @@ def rst(blocks: Iterable[Block]) -> str:
             out.append(inline_rst(content))
         elif kind == "bullets":
             out.append("\n".join(f"- {inline_rst(line)}" for line in content))
+        elif kind == "table":
+            header, rows = content
+            lines = [".. list-table::", "   :header-rows: 1", ""]
+            for row in (header, *rows):
+                lines += [f"   {'*' if i == 0 else ' '} - {inline_rst(str(c))}" for i, c in enumerate(row)]
+            out.append("\n".join(lines))
         else:
             raise ValueError(f"the report's opening page has no {kind} blocks")
     return "\n\n".join(out) + "\n"

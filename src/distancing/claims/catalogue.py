@@ -128,6 +128,8 @@ class Statistic:
     ensemble: bool = False  # compares ensembles: the claim names a metric of ``METRICS``
     peers: tuple[str, ...] = ()  # the peer methods (``peers.PEERS``) it reads from the peer tables
     measurement: str = ""  # the measurement whose tables it reads (a key of ``measurements.MEASUREMENTS``)
+    peer_comparison: tuple[str, ...] = ()  # (method, other): on the peers' model's panel, the same runs and
+    # comparison as peers_<method>_vs_<other>, which then reads this statistic's row (``same_comparisons``)
 
     def __post_init__(self) -> None:
         if self.measurement and not self.figure:
@@ -301,7 +303,8 @@ FIGURE_STATISTICS: dict[str, Statistic] = {
         "network, paired by seed", "", "the snapshot ensemble beats one network",
         "the snapshot ensemble loses to one network",
         lambda e, p, m: paired(e.runs("fig3_7", p, "no_hill"), e.runs("fig3_7", p, "single"),
-                               lambda name: e.ensemble(name, m)), ensemble=True),
+                               lambda name: e.ensemble(name, m)), ensemble=True,
+        peer_comparison=("snapshot", "single")),
     "snapshot_vs_best_member": Statistic(
         "fig3_7", "the no-hill run's checkpoint ensemble − its own best member (the gain of ensembling alone), "
         "per seed", "", "ensembling the snapshots beats their best one", "the best snapshot alone is better",
@@ -311,7 +314,8 @@ FIGURE_STATISTICS: dict[str, Statistic] = {
         "fig3_7", "the distancing run's checkpoint ensemble − the single cosine-schedule network, paired by seed",
         "", "the distancing ensemble beats one network", "the distancing ensemble loses to one network",
         lambda e, p, m: paired(e.runs("fig3_7", p, "distancing"), e.runs("fig3_7", p, "single"),
-                               lambda name: e.ensemble(name, m)), controls=("snapshot_vs_single",), ensemble=True),
+                               lambda name: e.ensemble(name, m)), controls=("snapshot_vs_single",), ensemble=True,
+        peer_comparison=("distancing", "single")),
     "ensemble_vs_best_member": Statistic(
         "fig3_7", "the distancing run's checkpoint ensemble − its own best member (the gain of ensembling alone), "
         "per seed", "", "ensembling the distancing checkpoints beats their best one",
@@ -323,7 +327,8 @@ FIGURE_STATISTICS: dict[str, Statistic] = {
         "hill, paired by seed", "", "the hill improves the checkpoint ensemble",
         "the hill worsens the checkpoint ensemble",
         lambda e, p, m: paired(e.runs("fig3_7", p, "distancing"), e.runs("fig3_7", p, "no_hill"),
-                               lambda name: e.ensemble(name, m)), controls=(ENSEMBLING_HELPS,), ensemble=True),
+                               lambda name: e.ensemble(name, m)), controls=(ENSEMBLING_HELPS,), ensemble=True,
+        peer_comparison=("distancing", "snapshot")),
     "ensemble_vs_strength": Statistic(
         "fig3_8", "slope of the checkpoint ensemble's score against log10 s (s > 0), per seed", "per decade of s",
         "the ensemble improves with s", "the ensemble worsens with s",
@@ -345,6 +350,15 @@ def register_statistics(source: Callable[[], dict[str, Statistic]]) -> None:
     """Add a function returning statistics by name (a plugin's, for its measurement), called
     whenever the statistics are listed, so that it sees every registered peer."""
     STATISTIC_SOURCES.append(source)
+
+
+def same_comparisons(known: Mapping[str, Statistic], panels: Mapping[str, Sequence[str]],
+                     peers_model: str) -> dict[str, tuple[str, str]]:
+    """Peer statistic -> (figure statistic, panel) for every peer comparison a figure already makes
+    on the same runs: the figure's panel of the peers' model (``panels``: figure -> its panel keys).
+    A figure that shows such a row reads the figure statistic's, so each comparison is one row."""
+    return {f"peers_{a}_vs_{b}": (name, peers_model) for name, s in known.items() if s.peer_comparison
+            for a, b in [s.peer_comparison] if peers_model in panels.get(s.figure, ())}
 
 
 def statistics() -> dict[str, Statistic]:

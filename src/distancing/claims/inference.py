@@ -156,3 +156,68 @@ def holm(p: Sequence[float]) -> list[float]:
         running = max(running, min(1.0, (len(order) - rank) * x))
         adjusted[i] = running
     return adjusted
+
+
+def equivalence_p(values: Sequence[float], effect: float) -> float:
+    """Two one-sided tests (TOST) of ``|mean| ≥ effect``: the larger of the one-sided p-values
+    against −effect and +effect. Below α exactly where the (1 − 2α) interval lies within ±effect:
+    a powered null, "no effect worth detecting" (NaN below two values)."""
+    v = finite(values)
+    if len(v) < 2:
+        return math.nan
+    sd, mean = float(v.std(ddof=1)), float(v.mean())
+    if sd == 0:
+        return 0.0 if abs(mean) < effect else 1.0
+    se, df = sd / math.sqrt(len(v)), len(v) - 1
+    return float(max(stats.t.sf((mean + effect) / se, df), stats.t.cdf((mean - effect) / se, df)))
+
+
+def null_replication(values: Sequence[float], effect: float, n: int | None = None) -> float:
+    """The probability that a replication (of ``n`` seeds, default as many) finds no effect worth
+    detecting again: both one-sided tests pass, each by ``same_verdict_probability`` at the
+    one-sided critical t; their product (the two are nearly independent where the interval is
+    narrow against ±effect, and the product understates the joint probability otherwise)."""
+    v = finite(values)
+    if len(v) < 2:
+        return math.nan
+    sd, mean = float(v.std(ddof=1)), float(v.mean())
+    if sd == 0:
+        return 1.0 if abs(mean) < effect else 0.0
+    n = n or len(v)
+    se, critical = sd / math.sqrt(n), t_quantile(n - 1, 1 - ALPHA)
+    return (same_verdict_probability((mean + effect) / se, critical, n - 1)
+            * same_verdict_probability(-(effect - mean) / se, critical, n - 1))
+
+
+def seeds_robust_null(values: Sequence[float], effect: float, most: int = 1000) -> int:
+    """The fewest seeds at which the observed mean and spread would find no effect worth detecting
+    with replication probability ``ROBUST`` (``most`` where the mean is not within ±effect)."""
+    v = finite(values)
+    if len(v) < 2 or abs(float(v.mean())) >= effect:
+        return most
+    for n in range(2, most):
+        if null_replication(v, effect, n) >= ROBUST:
+            return n
+    return most
+
+
+def sd_upper(sd: float, n: int, confidence: float = 0.95) -> float:
+    """The upper end of a one-sided ``confidence`` interval of a standard deviation seen on n
+    values (χ² on n − 1 degrees of freedom): the spread a plan assumes, not the point estimate."""
+    return sd * math.sqrt((n - 1) / float(stats.chi2.ppf(1 - confidence, n - 1))) if n >= 2 else math.inf
+
+
+def seeds_to_decide(sd: float, effect: float, most: int = 1000) -> int:
+    """The fewest seeds at which a comparison spreading by ``sd`` is decided at its declared
+    effect either way, each with power 0.8: a true mean of ``effect`` detected (``seeds_needed``),
+    and detected robustly (a replication agrees with probability ``ROBUST`` at the expected t);
+    a true mean of zero found to be no effect worth detecting by two one-sided tests (each at α,
+    power 0.8 split between the two sides)."""
+    if not (math.isfinite(sd) and effect > 0):
+        return most
+    for n in range(max(2, seeds_needed(sd, effect, most)), most):
+        t = effect / (sd / math.sqrt(n))
+        null = (t_quantile(n - 1, 1 - ALPHA) + t_quantile(n - 1, 1 - (1 - POWER) / 2)) * sd / math.sqrt(n)
+        if null <= effect and same_verdict_probability(t, t_quantile(n - 1), n - 1) >= ROBUST:
+            return n
+    return most

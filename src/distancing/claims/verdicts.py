@@ -1,13 +1,30 @@
 """Verdicts: each declared claim decided on its statistic's values, gated by its controls,
-with its power, its replication probability and Holm's family-wise view.
+graded against its declared effect, with its power, its replication probability and the
+family-wise view of its family.
 
 Directions (the config schema lists them): ``greater`` / ``less`` (the interval must lie above
 / below zero), ``differs`` (either side; the verdict names the side), ``not_below`` /
 ``not_above`` with a positive ``margin`` (non-inferiority: the interval must lie above −margin /
 below +margin). Verdicts name the direction in words ("holds: distance rises with s"). An
-undecided claim whose declared effect needs more seeds than it had says so. ``verdict_holm``
-decides each row again with Holm's step-down adjustment over every row of the table (the
-family-wise view).
+undecided claim whose declared effect needs more seeds than it had says so.
+
+**How large.** A claim that declares the effect worth detecting (δ) is graded (``size``): a
+decided verdict is *at least δ* where its 95 % interval lies beyond ±δ, *smaller than δ* where
+it lies within ±δ, else *of undetermined size*. A comparison the interval leaves undecided in
+sign is a **powered null**, "no effect worth detecting", where two one-sided tests at the same α
+put it within ±δ (its 90 % interval lies there, ``inference.equivalence_p``): that decides the
+question as much as an effect does.
+
+**Families.** A claim belongs to the ``primary`` family (``family: primary`` in the config: the
+comparisons that answer whether distancing is worth its budget) or to the ``secondary`` one
+(every other claim); a claim whose statistic is a control or a qualifier of another declared
+claim belongs to no family: its job is to hold, and it is read alone. ``verdict_holm`` decides
+each family's rows again with Holm's step-down adjustment within that family only, so adding a
+secondary claim never weakens a primary one. A graded row brings two hypotheses to its family,
+no difference and a difference of at least δ (the powered null): Holm over all of them keeps
+the family-wise error at α whichever of the two a row ends on, at the price of a family twice
+its rows (a gatekeeping order would need one hypothesis declared first, which a question that
+may be answered either way does not have).
 
 **What a control gates.** A control gates a claim only where the control's failure would by
 itself explain the claim's null result; then an undecided claim resting on a control not shown
@@ -31,7 +48,14 @@ stands, with a note. Applied to every statistic from this rule, not from any run
 A check whose failure would instead explain a *positive* result is a **qualifier**: it never
 gates, and a verdict that holds as claimed while one is not shown to hold carries a note. A
 hill beating a peer that cannot beat one network (the peer's own control, ``Peer.control``)
-and members that disagree more while less accurate are such cases.
+and members that disagree more while less accurate are such cases. So is the control of a
+non-inferiority claim (``not_below`` / ``not_above``): a control showing that a loss can be
+detected at all (independent networks' averages lose) would, failing, explain a *pass*, so for
+those directions a statistic's controls act as qualifiers.
+
+A figure statistic that makes a peer comparison on the same runs (``Statistic.peer_comparison``,
+``catalogue.same_comparisons``) is that comparison's only row: a claim or a control naming the
+peer statistic reads it, and the row says which other figure shows it (``also_on``).
 """
 
 from __future__ import annotations
@@ -44,19 +68,25 @@ import numpy as np
 import pandas as pd
 
 from .. import measurements  # noqa: F401  (registers the measurements' statistics in the catalogue)
-from .catalogue import Evidence, Statistic, statistics
+from .catalogue import Evidence, Statistic, same_comparisons, statistics
 from .inference import (
     ALPHA,
     ROBUST,
+    equivalence_p,
     finite,
     holm,
     interval,
     minimum_detectable_effect,
+    null_replication,
     p_value,
     replication_probability,
     seeds_needed,
     seeds_robust,
+    seeds_robust_null,
 )
+
+FAMILIES = ("primary", "secondary")  # a claim's family; controls and qualifiers belong to none ("")
+NULL = "no effect worth detecting"  # the powered null's verdict
 
 
 def verdict(low: float, high: float, direction: str, statistic: Statistic, margin: float = 0.0,
@@ -96,9 +126,32 @@ def gated(text: str, failed: Sequence[str], needed: int | None, n: int, effect: 
     if failed:
         return f"untestable in this profile: control {', '.join(failed)} not shown to hold"
     if needed is not None and needed > n:
-        amount = f"{effect:g} {unit.replace('points', 'point') if effect == 1 else unit}"
-        return f"inconclusive: needs {needed} seeds to detect {amount}"
+        return f"inconclusive: needs {needed} seeds to detect {amount(effect, unit)}"
     return text
+
+
+def amount(effect: float, unit: str) -> str:
+    """An effect in its unit, singular where it is one ("1 point")."""
+    return f"{effect:g} {unit.replace('points', 'point') if effect == 1 else unit}".strip()
+
+
+def graded(text: str, low: float, high: float, effect: float | None, direction: str, unit: str) -> str:
+    """How large a decided verdict's effect is against the declared effect worth detecting δ
+    (``""`` where no δ is declared, or the claim is a non-inferiority one: its margin is its size)."""
+    if not effect or direction in ("not_below", "not_above") or not decided(text):
+        return ""
+    if text.startswith(NULL) or -effect < low and high < effect:
+        return f"smaller than {amount(effect, unit)}"
+    if low >= effect or high <= -effect:
+        return f"at least {amount(effect, unit)}"
+    return "of undetermined size"
+
+
+def powered_null(values: Sequence[float], effect: float | None, direction: str, unit: str) -> str | None:
+    """The powered null where two one-sided tests put the mean within ±δ (else None)."""
+    if not effect or direction in ("not_below", "not_above") or not equivalence_p(values, effect) < ALPHA:
+        return None
+    return f"{NULL}: within ±{amount(effect, unit)}"
 
 
 def resting_depth(statistic: str, known: Mapping[str, Statistic]) -> int:
@@ -108,18 +161,39 @@ def resting_depth(statistic: str, known: Mapping[str, Statistic]) -> int:
     return 1 + max(resting_depth(c, known) for c in rests) if rests else 0
 
 
-def evaluate_claims(evidence: Evidence, declared: Mapping[str, Mapping[str, Any]]) -> pd.DataFrame:
+def families(declared: Mapping[str, Mapping[str, Any]], known: Mapping[str, Statistic],
+             same: Mapping[str, tuple[str, str]]) -> dict[str, str]:
+    """Each declared claim's family: its declared ``family`` (``secondary`` by default), or none
+    (``""``) where its statistic is a control or a qualifier of another declared claim's
+    statistic (in the same metric; a peer statistic counts as the figure statistic it shares
+    its row with, ``same``)."""
+    resting = {(same.get(c, (c,))[0], spec.get("metric")) for spec in declared.values()
+               for c in known[spec["statistic"]].controls + known[spec["statistic"]].qualifiers}
+    return {claim: "" if (spec["statistic"], spec.get("metric")) in resting else spec.get("family", "secondary")
+            for claim, spec in declared.items()}
+
+
+def evaluate_claims(evidence: Evidence, declared: Mapping[str, Mapping[str, Any]],
+                    peers_model: str | None = None) -> pd.DataFrame:
     """One row per declared claim and panel of its figure, controls first (they decide whether an
-    undecided claim resting on them is testable). Columns: the claim's own verdict (95 % interval),
-    its replication probability, whether it is fragile, the seeds a robust verdict needs, and
-    ``verdict_holm``, decided at the family-wise level over every row of the table."""
+    undecided claim resting on them is testable). Columns: the claim's family, its own verdict
+    (95 % interval; the powered null by two one-sided tests), its size against the declared
+    effect, its replication probability, whether it is fragile, the seeds a robust verdict needs,
+    and ``verdict_holm``, decided at the family-wise level within its family (a control's is its
+    own). ``peers_model``: the peers' model, whose figure panels hold the peer comparisons they
+    share (``catalogue.same_comparisons``)."""
     known = statistics()
+    same = same_comparisons(known, {f: list(panels) for f, panels in evidence.figures.items()}, peers_model or "")
+    family = families(declared, known, same)
+    shown_also = {row: known[peer].figure for peer, row in same.items()}  # the other figure showing a row
     order = sorted(declared, key=lambda c: resting_depth(declared[c]["statistic"], known))
     rows, decisions, outcome = [], [], {}  # decisions: what verdict_holm needs of each row
 
     def failing(names: Sequence[str], metric: str | None, panel: str) -> list[str]:
-        return [c for c in names
-                if not outcome.get((c, metric, panel), outcome.get((c, metric, ""), "")).startswith("holds")]
+        def result(c: str) -> str:
+            c, panel_of = same.get(c, (c, panel))
+            return outcome.get((c, metric, panel_of), outcome.get((c, metric, ""), ""))
+        return [c for c in names if not result(c).startswith("holds")]
 
     for claim in order:
         spec = declared[claim]
@@ -127,40 +201,72 @@ def evaluate_claims(evidence: Evidence, declared: Mapping[str, Mapping[str, Any]
         metric = spec.get("metric") if statistic.ensemble else None
         unit = statistic.unit_of(metric)
         panels = list(evidence.figures.get(statistic.figure, {"": None})) if statistic.per_panel else [""]
+        direction = spec["direction"]
+        # A non-inferiority claim's controls would explain a pass: they qualify it (the docstring).
+        gates, qualifiers = ((), statistic.controls + statistic.qualifiers) if direction in (
+            "not_below", "not_above") else (statistic.controls, statistic.qualifiers)
         for panel in panels:
             values = statistic.compute(evidence, panel, metric)
             mean, low, high = interval(values)
             margin = float(spec.get("margin", 0.0))
-            boundary = {"not_below": -margin, "not_above": margin}.get(spec["direction"], 0.0)
+            boundary = {"not_below": -margin, "not_above": margin}.get(direction, 0.0)
             effect = spec.get("effect")
             n = len(finite(values))
             needed = seeds_needed(float(np.std(finite(values), ddof=1)), effect) if effect and n >= 2 else None
-            failed = failing(statistic.controls, metric, panel)
-            own = verdict(low, high, spec["direction"], statistic, margin, unit)
+            failed = failing(gates, metric, panel)
+            sign = verdict(low, high, direction, statistic, margin, unit)
+            null = powered_null(values, effect, direction, unit)
+            own = null if null and not decided(sign) else sign
             text = gated(own, failed, needed, n, effect, unit)
             outcome[(spec["statistic"], metric, panel)] = text
-            replication = replication_probability(values, boundary)
-            qualified = own.startswith("holds") and spec["direction"] != "differs"  # a positive result, as claimed
+            is_null = own.startswith(NULL)
+            replication = null_replication(values, effect) if is_null else replication_probability(values, boundary)
+            qualified = own.startswith("holds") and direction != "differs"  # a positive result, as claimed
             noted = [f"control {c}" for c in (failed if text == own else [])]
-            noted += [f"qualifier {c}" for c in failing(statistic.qualifiers, metric, panel) if qualified]
-            rows.append({"claim": claim, "figure": statistic.figure, "panel": panel, "statistic": spec["statistic"],
-                         "metric": metric or "", "measures": statistic.measures, "unit": unit,
-                         "claimed": claimed(spec["direction"], statistic, margin, metric),
-                         "direction": spec["direction"], "margin": margin, "effect": effect if effect else math.nan,
+            noted += [f"qualifier {c}" for c in failing(qualifiers, metric, panel) if qualified]
+            p_null = equivalence_p(values, effect) if effect and direction not in ("not_below", "not_above") \
+                else math.nan
+            rows.append({"claim": claim, "family": family[claim], "figure": statistic.figure, "panel": panel,
+                         "also_on": shown_also.get((spec["statistic"], panel), ""),
+                         "statistic": spec["statistic"], "metric": metric or "", "measures": statistic.measures,
+                         "unit": unit, "claimed": claimed(direction, statistic, margin, metric),
+                         "direction": direction, "margin": margin, "effect": effect if effect else math.nan,
                          "seeds_declared": spec["seeds"], "n": n, "mean": mean, "ci95_low": low, "ci95_high": high,
                          "mde": minimum_detectable_effect(values), "seeds_needed": needed or math.nan,
-                         "p": p_value(values, boundary), "verdict": text,
+                         "p": p_value(values, boundary), "p_null": p_null, "verdict": text,
+                         "size": graded(own, low, high, effect, direction, unit),
                          "replication": replication, "fragile": decided(own) and not replication >= ROBUST,
-                         "seeds_robust": seeds_robust(values, boundary) if n >= 2 else math.nan,
+                         "seeds_robust": math.nan if n < 2 else seeds_robust_null(values, effect) if is_null
+                         else seeds_robust(values, boundary),
                          "note": f"{', '.join(noted)} not shown to hold" if noted else "",
                          "values": " ".join(f"{v:.4g}" for v in values)})
-            decisions.append((own, failed, needed, effect))
-    for row, p, (own, failed, needed, effect) in zip(rows, holm([r["p"] for r in rows]), decisions, strict=True):
-        row["p_holm"] = p
-        row["verdict_holm"] = gated(own if p < ALPHA else "inconclusive", failed, needed, row["n"], effect, row["unit"])
+            decisions.append((sign, null, failed, needed, effect))
+    family_wise(rows, decisions)
     return pd.DataFrame(rows)
 
 
+def family_wise(rows: list[dict[str, Any]], decisions: Sequence[tuple[str, str | None, Sequence[str],
+                                                                     int | None, float | None]]) -> None:
+    """``p_holm`` and ``verdict_holm`` of each row, by Holm within its family over every hypothesis
+    the family brings (no difference; for a graded row also a difference of at least δ); a
+    control's (no family) are its own."""
+    adjusted: dict[tuple[int, str], float] = {}
+    for name in FAMILIES:
+        hypotheses = [(i, kind) for i, row in enumerate(rows) if row["family"] == name
+                      for kind in ("p", "p_null") if np.isfinite(row[kind])]
+        for key, p in zip(hypotheses, holm([rows[i][kind] for i, kind in hypotheses]), strict=True):
+            adjusted[key] = p
+    for i, (row, (sign, null, failed, needed, effect)) in enumerate(zip(rows, decisions, strict=True)):
+        if not row["family"]:
+            row["p_holm"], row["verdict_holm"] = row["p"], row["verdict"]
+            continue
+        row["p_holm"] = adjusted.get((i, "p"), math.nan)
+        text = sign if row["p_holm"] < ALPHA else null if null and adjusted.get((i, "p_null"), 1.0) < ALPHA \
+            else "inconclusive"
+        row["verdict_holm"] = gated(text, failed, needed, row["n"], effect, row["unit"])
+
+
 def decided(text: str) -> bool:
-    """Whether a verdict decides the claim (holds, does not hold) rather than leaving it open."""
-    return text.startswith(("holds", "does not hold"))
+    """Whether a verdict decides the claim (holds, does not hold, no effect worth detecting)
+    rather than leaving it open."""
+    return text.startswith(("holds", "does not hold", NULL))

@@ -7,6 +7,7 @@ statistics compare the two, resting on the independent networks of the deep ense
 from __future__ import annotations
 
 import logging
+import math
 from collections.abc import Callable, Mapping, Sequence
 from typing import Any
 
@@ -101,4 +102,28 @@ def average_statistics() -> dict[str, Statistic]:
         for key, peer in PEERS.items() if key != "single"}
 
 
+def ensemble_over_average(tested: str, key: str) -> Callable[[Evidence, str, str], list[float]]:
+    """Per replicate: the tested method's ensemble − ``key``'s members averaged into one network, as scores."""
+    def compute(e: Evidence, panel: str, metric: str) -> list[float]:  # noqa: ARG001
+        rows = e.table("averages", "averages").set_index(["method", "replicate"])
+        return [score(rows.loc[(tested, r)], f"ensemble_{metric}") - score(rows.loc[(key, r)], metric)
+                if (tested, r) in rows.index and (key, r) in rows.index else math.nan
+                for r in sorted(rows.index.get_level_values("replicate").unique())]
+    return compute
+
+
+def alternative_statistics() -> dict[str, Statistic]:
+    """Each method under test (the two hills) against another method's members averaged into one
+    network: an equal-budget alternative to ensembling them (one network to run, as SWA offers)."""
+    return {f"{tested}_vs_average_{key}": Statistic(
+        "", f"{under_test.called} − {peer.called}'s members averaged into one network, per replicate", "",
+        f"{under_test.subject or under_test.called} beats the averaged {peer.called}",
+        f"{under_test.subject or under_test.called} loses to the averaged {peer.called}",
+        ensemble_over_average(tested, key), per_panel=False, ensemble=True, peers=(tested, key),
+        measurement="averages")
+        for tested, under_test in PEERS.items() if under_test.compared
+        for key, peer in PEERS.items() if key not in ("single", tested) and not key.startswith("deep_")}
+
+
 register_statistics(average_statistics)
+register_statistics(alternative_statistics)
