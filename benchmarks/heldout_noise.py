@@ -39,8 +39,7 @@ def per_sample(run: Path) -> tuple[np.ndarray, np.ndarray]:
 
 def decompose(tree: Path, project: list[int]) -> str:
     config = yaml.safe_load((tree / "config.yaml").read_text())
-    runs = tree / config["results"] / "runs" if not Path(config["results"]).is_absolute() else \
-        Path(config["results"]) / "runs"
+    runs = tree / Path(config["results"]).name / "runs"  # the tree may have moved since it was run
     panels = Plan(config).figure_runs("fig3_7")
     header = ["model", "against", "metric", "seeds", "held-out N", "paired SD", "sampling SE (RMS)",
               "sampling share of the variance"] + [f"SD at N = {n}" for n in project]

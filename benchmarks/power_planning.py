@@ -55,13 +55,14 @@ CANDIDATES = {"snapshot": "peers_distancing_vs_snapshot", "fge": "peers_distanci
 EFFECTS = {"accuracy": 1.0, "nll_calibrated": 0.02}  # the primary family's declared effects
 
 
-def calibration_claims(config: dict, replicates: int) -> dict:
-    """The primary claims, the candidates in both metrics, and every declared claim they rest on
-    (controls and qualifiers, transitively), each at ``replicates`` seeds."""
+def calibration_claims(config: dict, replicates: int, candidates: bool = True) -> dict:
+    """The primary claims, the candidates in both metrics (unless ``candidates`` is false), and
+    every declared claim they rest on (controls and qualifiers, transitively), each at
+    ``replicates`` seeds, in their declared families."""
     known = statistics()
     declared = config["claims"]
     chosen = {name: spec for name, spec in declared.items() if spec.get("family") == "primary"}
-    for key, statistic in CANDIDATES.items():
+    for key, statistic in CANDIDATES.items() if candidates else ():
         if statistic in twin_rows(config):
             continue  # a figure's row already (a primary claim)
         for metric, effect in EFFECTS.items():
@@ -77,8 +78,7 @@ def calibration_claims(config: dict, replicates: int) -> dict:
             if name and name not in chosen:
                 chosen[name] = declared[name]
                 pending.append(declared[name])
-    return {name: {k: v for k, v in spec.items() if k != "family"} | {"seeds": replicates}
-            for name, spec in chosen.items()}
+    return {name: spec | {"seeds": replicates} for name, spec in chosen.items()}
 
 
 def twin_rows(config: dict) -> dict[str, tuple[str, str]]:
@@ -143,18 +143,7 @@ def main() -> None:
     claims = calibration_claims(profile, args.replicates)
     work = Path(tempfile.mkdtemp(prefix="power-"))
     try:
-        # The whole config as the folder's config.yaml (a --configfile would merge the profile's other claims back).
-        path = pipeline_config(args.configfile, [f"seeds={seeds}", "max_claim_seeds=null"], work)
-        config = yaml.safe_load(path.read_text())
-        config["claims"] = claims
-        needed = {peer for spec in claims.values() for peer in statistics()[spec["statistic"]].peers}
-        config["peers"]["methods"] = [key for key in config["peers"]["methods"] if key in needed]
-        config["base"]["data"]["root"] = str(Path(config["base"]["data"]["root"]).resolve())
-        path.write_text(yaml.safe_dump(config, sort_keys=False))
-        cpu, wall = children_cpu(), time.perf_counter()
-        subprocess.run(["snakemake", f"{config['results']}/claims.csv", "--snakefile", str(Path("Snakefile").resolve()),
-                        "--directory", str(work), "--cores", str(args.cores), "--quiet", "all"], check=True)
-        wall, cpu = time.perf_counter() - wall, children_cpu() - cpu
+        wall, cpu = run_claims(args.configfile, claims, seeds, work, args.cores)
         claims_csv = work / "results" / "claims.csv"
         if args.keep:
             shutil.move(str(work), args.keep)
@@ -164,6 +153,23 @@ def main() -> None:
         print(plan(pd.read_csv(claims_csv), primary(profile), twin_rows(profile)))
     finally:
         shutil.rmtree(work, ignore_errors=True)
+
+
+def run_claims(configfile: str, claims: dict, seeds: list[int], work: Path, cores: int) -> tuple[float, float]:
+    """Run only ``claims`` (the Snakemake target ``claims.csv``: their runs, the ensembles and the
+    measurements they read, nothing else) on ``seeds`` in ``work``; wall and CPU seconds."""
+    # The whole config as the folder's config.yaml (a --configfile would merge the profile's other claims back).
+    path = pipeline_config(configfile, [f"seeds={seeds}", "max_claim_seeds=null"], work)
+    config = yaml.safe_load(path.read_text())
+    config["claims"] = claims
+    needed = {peer for spec in claims.values() for peer in statistics()[spec["statistic"]].peers}
+    config["peers"]["methods"] = [key for key in config["peers"]["methods"] if key in needed]
+    config["base"]["data"]["root"] = str(Path(config["base"]["data"]["root"]).resolve())
+    path.write_text(yaml.safe_dump(config, sort_keys=False))
+    cpu, wall = children_cpu(), time.perf_counter()
+    subprocess.run(["snakemake", f"{config['results']}/claims.csv", "--snakefile", str(Path("Snakefile").resolve()),
+                    "--directory", str(work), "--cores", str(cores), "--quiet", "all"], check=True)
+    return time.perf_counter() - wall, children_cpu() - cpu
 
 
 def primary(config: dict) -> set[str]:

@@ -1,7 +1,7 @@
 """Do the verdicts survive another seed set? The same claims on a disjoint set of seeds.
 
     python benchmarks/seed_robustness.py --run [--seeds 100 101 102 103 104] [--reference results/claims.csv]
-                                         [--keep DIR] [--cores 2]
+                                         [--primary] [--keep DIR] [--cores 2]
     python benchmarks/seed_robustness.py A/claims.csv B/claims.csv
 
 ``--run`` runs the whole pipeline from nothing on ``config.yaml`` with ``seeds`` replaced by a
@@ -9,7 +9,9 @@ disjoint set of the same size (every run, deep-ensemble seeds included, then use
 outside the profile's own), and compares its ``claims.csv`` with ``--reference`` (the
 profile's own run; without it, the profile is run from nothing too). It prints the primary
 family first: each comparison's family-wise category (holds, does not hold, no effect worth
-detecting, undecided) and size on both sets. Then one row per
+detecting, undecided) and size on both sets. With ``--primary`` the disjoint set runs only the
+primary family and the controls it rests on (the Snakemake target ``claims.csv``, as
+``power_planning.py`` runs them), each at as many seeds as the profile lists. Then one row per
 claim and panel with both verdicts (own and family-wise) and their replication probabilities,
 then the counts: decided in both (the same way), decided in one only, and decided the opposite
 way in the two sets, which a sound design must never show; and every verdict that changes
@@ -26,6 +28,7 @@ from pathlib import Path
 
 import pandas as pd
 from pipeline_cost import pipeline_config, run_pipeline
+from power_planning import calibration_claims, run_claims
 
 from distancing.claims.verdicts import decided
 from distancing.plan import load_profiles
@@ -99,6 +102,7 @@ def main() -> None:
                         "the config lists)")
     parser.add_argument("--reference", type=Path, help="the profile's own claims.csv (default: run it too)")
     parser.add_argument("--keep", type=Path, help="keep the disjoint run's results here")
+    parser.add_argument("--primary", action="store_true", help="run only the primary family and its controls")
     parser.add_argument("--cores", type=int, default=2)
     args = parser.parse_args()
     if not args.run:
@@ -120,8 +124,11 @@ def main() -> None:
     tables, timings = {}, []
     for label, chosen in ([("own seeds", own)] if args.reference is None else []) + [("disjoint seeds", seeds)]:
         work = Path(tempfile.mkdtemp(prefix="seeds-"))
-        config = pipeline_config(args.configfile, [f"seeds={chosen}"], work)
-        wall, cpu = run_pipeline(config, args.cores)
+        if args.primary:
+            wall, cpu = run_claims(args.configfile, calibration_claims(profile, len(chosen), candidates=False),
+                                   chosen, work, args.cores)
+        else:
+            wall, cpu = run_pipeline(pipeline_config(args.configfile, [f"seeds={chosen}"], work), args.cores)
         timings.append(f"{label} {chosen}: {wall:.0f} s wall, {cpu:.0f} CPU-seconds")
         tables[label] = pd.read_csv(work / "results" / "claims.csv")
         if args.keep and label == "disjoint seeds":

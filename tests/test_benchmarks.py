@@ -102,4 +102,8 @@ def test_power_planning_runs_the_primary_family_its_candidates_and_what_they_res
     assert {f"candidate_{key}_accuracy" for key in ("fge", "function", "average_snapshot")} <= set(planned)
     assert "candidate_snapshot_accuracy" not in planned  # the twin: Figure 3.7's primary row already
     assert not {"sgdr_beats_fixed_lr", "distance_grows", "hill_crosses_a_barrier"} & set(planned)
-    assert all(spec["seeds"] == 20 and "family" not in spec for spec in planned.values())
+    assert all(spec["seeds"] == 20 for spec in planned.values())
+    assert {name for name, spec in planned.items() if spec.get("family") == "primary"} == primary
+    alone = power_planning.calibration_claims(config, 20, candidates=False)  # seed_robustness.py --primary
+    assert primary <= set(alone) <= set(planned) and not any(name.startswith("candidate_") for name in alone)
+    assert "control_fge_beats_single" in planned and "control_fge_beats_single" not in alone  # a candidate's only

@@ -150,3 +150,13 @@ def test_flip_mirrors_about_half_the_images_and_augment_keeps_shapes():
     assert torch.all(flipped | kept) and 400 < flipped.sum().item() < 600
     assert augment(torch.zeros(4, 3, 32, 32, dtype=torch.uint8), torch.Generator()).dtype == torch.uint8
     assert augment(torch.zeros(4, 1, 40), torch.Generator()).shape == (4, 1, 40)
+
+
+def test_prepare_generates_the_fresh_held_out_sequences_once_before_any_run(tmp_path, capsys):
+    """`distancing prepare` with the base config's held-out count writes the generator's fresh
+    sequences beside MNIST-1D, so that no training run generates them."""
+    from distancing.cli import main
+
+    assert main(["prepare", "mnist1d", "--root", str(tmp_path), "--train-samples", "1000", "--held-out", "4600"]) == 0
+    assert "(and 3600 more held out for ensembles)" in capsys.readouterr().out
+    assert len(list(tmp_path.glob("mnist1d-*.npz"))) == 2

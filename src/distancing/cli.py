@@ -2,7 +2,7 @@
 
     distancing train CONFIG.yaml --out DIR [--set key.path=value ...] [--device auto|cpu|cuda]
     distancing config CONFIG.yaml [--set key.path=value ...]
-    distancing prepare DATASET [--root DIR]
+    distancing prepare DATASET [--root DIR] [--train-samples N --held-out M]
 
 Configuration errors are reported as one line (``error: <key>: <what is allowed>``) with exit
 code 2, before any data is loaded.
@@ -63,6 +63,9 @@ def build_parser() -> argparse.ArgumentParser:
     prepare = commands.add_parser("prepare", help="generate or download a dataset into its data directory")
     prepare.add_argument("dataset", choices=DATASETS)
     prepare.add_argument("--root", default="data", help="data directory (default: data)")
+    prepare.add_argument("--train-samples", type=int, help="data.train_samples, with --held-out")
+    prepare.add_argument("--held-out", type=int, help="data.ensemble_val_samples: generate the fresh held-out "
+                         "sequences it needs too, once, before any run")
 
     show = commands.add_parser("config", help="print the fully resolved config and exit")
     _add_config_arguments(show)
@@ -88,8 +91,9 @@ def main(argv: Sequence[str] | None = None) -> int:
         if args.command == "prepare":
             from .data import load_dataset
 
-            data = load_dataset(args.dataset, args.root)
-            print(f"{args.dataset}: {len(data.y_train)} training and {len(data.y_val)} validation samples "
+            data = load_dataset(args.dataset, args.root, args.train_samples, args.held_out)
+            held_out = "" if data.y_extra is None else f" (and {len(data.y_extra)} more held out for ensembles)"
+            print(f"{args.dataset}: {len(data.y_train)} training and {len(data.y_val)} validation samples{held_out} "
                   f"in {args.root}")
             return 0
         config = load_config(args.config, args.overrides)

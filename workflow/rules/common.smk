@@ -56,6 +56,14 @@ def run_settings(name):
     return cli_settings(RUNS[name])
 
 
+def held_out_arguments(data):
+    """`distancing prepare`'s arguments for the held-out samples ensembles are scored on (MNIST-1D's
+    fresh sequences are generated there once, not by every run)."""
+    if data["ensemble_val_samples"] is None:
+        return ""
+    return f"--train-samples {data['train_samples']} --held-out {data['ensemble_val_samples']}"
+
+
 def run_file(name, kind):
     """The path of one file of a run (``kind``: a key of distancing.files.RUN_FILES)."""
     return LAYOUT.run_file(name, kind)

@@ -11,10 +11,11 @@ rule prepare_data:
     params:
         dataset=DATA["dataset"],
         root=lambda wildcards, output: os.path.dirname(output[0]),
+        held_out=held_out_arguments(DATA),
     log:
         f"{RESULTS}/logs/prepare_data.log",
     shell:
-        "distancing prepare {params.dataset} --root {params.root} > {log} 2>&1"
+        "distancing prepare {params.dataset} --root {params.root} {params.held_out} > {log} 2>&1"
 
 
 rule train:
