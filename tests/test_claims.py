@@ -113,8 +113,9 @@ def test_controls_gate_only_undecided_verdicts(tmp_path):
         "does not hold: the distancing ensemble loses to one network"
     assert note_of[("beats", "control_fails_claim_fails")] == "control snapshot_vs_single not shown to hold"
     # An undecided one is untestable there.
-    assert verdict_of[("beats", "control_fails_claim_undecided")] == \
-        "untestable in this profile: control snapshot_vs_single not shown to hold"
+    assert verdict_of[("beats", "control_fails_claim_undecided")] == (
+        "untestable in this profile: undecided, and the control that would explain it, snapshot_vs_single (the "
+        "snapshot ensemble beats one network), is not shown to hold")
     # The calibrated NLL is gated by the control of the same metric, and reads "better by".
     assert verdict_of[("beats_nll", "control_fails_claim_undecided")].startswith("untestable")
     assert table.loc[("beats_nll", "control_holds_claim_holds"), "mean"] == pytest.approx(3.1 / 1000)
@@ -352,14 +353,17 @@ def test_the_results_page_and_the_reports_opening_are_one_text():
            "claimed": "the hill improves, in accuracy", "effect": 1.0, "size": "smaller than 1 point",
            "n": 6, "mean": 0.55, "ci95_low": 0.21, "ci95_high": 0.89, "mde": 0.4, "verdict": "holds: the hill "
            "improves", "replication": 0.62, "fragile": True, "seeds_robust": 11, "note": "",
-           "verdict_holm": "inconclusive"}
+           "verdict_holm": "inconclusive", "also_on": ""}
     beats = dict(row, claim="beats", family="primary", statistic="ensemble_vs_single", size="at least 1 point",
                  claimed="the distancing ensemble beats one network, in accuracy", mean=2.5, ci95_low=1.5,
                  ci95_high=3.5, verdict="holds: beats", verdict_holm="holds: beats", fragile=False, replication=0.9)
     beats_mnv2 = dict(beats, panel="mobilenetv2", mean=0.1, ci95_low=-0.2, ci95_high=0.4, size="smaller than 1 point",
                       verdict="no effect worth detecting: within ±1 point",
-                      verdict_holm="no effect worth detecting: within ±1 point")
-    table = pd.DataFrame([beats, beats_mnv2, row,
+                      verdict_holm="no effect worth detecting: within ±1 point", also_on="peers_members")
+    alternative = dict(beats, claim="alternative", figure="peers_members", panel="", statistic="distancing_vs_average",
+                       claimed="distancing beats the averaged snapshots, in accuracy", mean=1.5, ci95_low=1.2,
+                       ci95_high=1.8)
+    table = pd.DataFrame([beats, beats_mnv2, alternative, row,
                           dict(row, claim="other", figure="fig3_1", panel="", verdict="inconclusive", size="",
                                fragile=False, replication=0.9, seeds_robust=40),
                           dict(row, claim="control", family="", statistic="snapshot_vs_single", verdict="holds: yes",
@@ -374,8 +378,9 @@ def test_the_results_page_and_the_reports_opening_are_one_text():
     assert first[2] == (
         "- Whether the distancing ensemble beats one network: resnet, accuracy: better by +2.5 points, 95 % interval "
         "[+1.5, +3.5], at least 1 point; mobilenetv2, accuracy: no effect worth detecting (+0.1 points, 95 % "
-        "interval [-0.2, +0.4], within ±1).\n- So, at this budget, distancing is worth it on resnet, accuracy; "
-        "not worth it on mobilenetv2, accuracy.")
+        "interval [-0.2, +0.4], within ±1).\n- Whether distancing beats the averaged snapshots: accuracy: better "
+        "by +1.5 points, 95 % interval [+1.2, +1.8], at least 1 point.\n- So, at this budget, distancing is worth "
+        "it on resnet, accuracy; not worth it on mobilenetv2, accuracy.")  # the peers' row is on their model
     # The secondary family by its family-wise verdict (the Holm-adjusted one), then the controls by their own.
     secondary = text.split("## The secondary family: inconclusive 2")[1].split("## Controls and qualifiers")[0]
     assert ("- `hill_improves_ensemble` (fig3_7, resnet), the hill improves, in accuracy: +0.55 points, 95 % "

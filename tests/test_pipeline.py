@@ -190,7 +190,8 @@ def test_smoke_pipeline_writes_ensembles_and_claims(smoke_run):
     assert {r["family"] for r in claims if r["claim"].startswith("hill_improves_ensemble")} == {"primary"}
     assert {(r["claim"], r["panel"]) for r in claims if r["claim"] == "ensemble_beats_single"} == {
         ("ensemble_beats_single", "mobilenetv2"), ("ensemble_beats_single", "resnet")}  # one row per panel
-    words = ("holds: ", "does not hold: ", "no effect worth detecting: ", "inconclusive", "untestable in this profile: ")
+    words = ("holds: ", "does not hold: ", "no effect worth detecting: ", "inconclusive",
+             "untestable in this profile: ")
     assert all(r["verdict"].startswith(words) and r["verdict_holm"].startswith(words) for r in claims)
     verdicts = {(r["statistic"], r["metric"], r["panel"]): r["verdict"] for r in claims}
     verdicts |= {(r["statistic"], r["metric"], ""): r["verdict"] for r in claims if r["panel"] == ""}

@@ -97,19 +97,23 @@ def outcome(r: Any) -> str:
 
 def answer(primary: pd.DataFrame) -> list[str]:
     """The answer in words: one sentence per primary comparison (every panel and metric), then
-    where distancing is worth its budget. Worth it, on a panel and metric, means beating every
+    where distancing is worth its budget. Worth it, on a model and metric, means beating every
     primary comparison there family-wise; not worth it, that one of them is a loss or a powered
-    null (an alternative does as well at this budget); else undecided."""
+    null (an alternative does as well at this budget); else undecided. A peer comparison's row
+    has no panel: it is on the peers' model, the panel of the rows the peers' figure also shows."""
     sentences = []
     for _, rows in primary.groupby("statistic", sort=False):
         claim = rows["claimed"].iloc[0].split(", in ")[0]
         sentences.append(f"Whether {claim}: " + "; ".join(outcome(r) for r in rows.itertuples()) + ".")
+    shared = primary.loc[primary["also_on"].fillna("") != "", "panel"]
+    peers_model = shared.iloc[0] if len(shared) else "the peers' model"
     verdicts: dict[str, list[str]] = {"worth it": [], "not worth it": [], "undecided": []}
-    for (panel, metric), rows in primary.groupby(["panel", "metric"], sort=False):
+    models = primary["panel"].where(primary["panel"].fillna("") != "", peers_model)
+    for (model, metric), rows in primary.groupby([models, "metric"], sort=False):
         said = rows["verdict_holm"]
         kind = ("worth it" if said.str.startswith("holds").all()
                 else "not worth it" if said.str.startswith(("does not hold", NULL)).any() else "undecided")
-        verdicts[kind].append(f"{panel + ', ' if panel else ''}{METRIC_WORDS.get(metric, metric)}")
+        verdicts[kind].append(f"{model}, {METRIC_WORDS.get(metric, metric)}")
     sentences.append("So, at this budget, distancing is " + "; ".join(
         f"{kind} on {', '.join(where)}" for kind, where in verdicts.items() if where) + ".")
     return sentences

@@ -124,7 +124,8 @@ def gated(text: str, failed: Sequence[str], needed: int | None, n: int, effect: 
     if not text.startswith("inconclusive"):
         return text
     if failed:
-        return f"untestable in this profile: control {', '.join(failed)} not shown to hold"
+        return (f"untestable in this profile: undecided, and the control that would explain it, "
+                f"{', '.join(failed)}, is not shown to hold")
     if needed is not None and needed > n:
         return f"inconclusive: needs {needed} seeds to detect {amount(effect, unit)}"
     return text
@@ -217,7 +218,8 @@ def evaluate_claims(evidence: Evidence, declared: Mapping[str, Mapping[str, Any]
             sign = verdict(low, high, direction, statistic, margin, unit)
             null = powered_null(values, effect, direction, unit)
             own = null if null and not decided(sign) else sign
-            text = gated(own, failed, needed, n, effect, unit)
+            described = [f"{c} ({known[same.get(c, (c,))[0]].up})" for c in failed]
+            text = gated(own, described, needed, n, effect, unit)
             outcome[(spec["statistic"], metric, panel)] = text
             is_null = own.startswith(NULL)
             replication = null_replication(values, effect) if is_null else replication_probability(values, boundary)
@@ -240,7 +242,7 @@ def evaluate_claims(evidence: Evidence, declared: Mapping[str, Mapping[str, Any]
                          else seeds_robust(values, boundary),
                          "note": f"{', '.join(noted)} not shown to hold" if noted else "",
                          "values": " ".join(f"{v:.4g}" for v in values)})
-            decisions.append((sign, null, failed, needed, effect))
+            decisions.append((sign, null, described, needed, effect))
     family_wise(rows, decisions)
     return pd.DataFrame(rows)
 
