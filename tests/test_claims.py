@@ -380,7 +380,7 @@ def test_the_results_page_and_the_reports_opening_are_one_text():
         "[+1.5, +3.5], at least 1 point; mobilenetv2, accuracy: no effect worth detecting (+0.1 points, 95 % "
         "interval [-0.2, +0.4], within ±1).\n- Whether distancing beats the averaged snapshots: accuracy: better "
         "by +1.5 points, 95 % interval [+1.2, +1.8], at least 1 point.\n- So, at this budget, distancing is worth "
-        "it on resnet, accuracy; not worth it on mobilenetv2, accuracy.")  # the peers' row is on their model
+        "it on resnet (accuracy); not worth it on mobilenetv2 (accuracy).")  # the peers' row is on their model
     # The secondary family by its family-wise verdict (the Holm-adjusted one), then the controls by their own.
     secondary = text.split("## The secondary family: inconclusive 2")[1].split("## Controls and qualifiers")[0]
     assert ("- `hill_improves_ensemble` (fig3_7, resnet), the hill improves, in accuracy: +0.55 points, 95 % "

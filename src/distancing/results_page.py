@@ -71,7 +71,8 @@ def primary_rows(rows: pd.DataFrame) -> list[list[str]]:
         replication = "" if pd.isna(r.replication) else f"{r.replication:.2f}" + (" *fragile*" if r.fragile else "")
         out.append([r.claimed.split(", in ")[0], r.panel or "", METRIC_WORDS.get(r.metric, r.metric),
                     f"{number(r.mean)} [{number(r.ci95_low)}, {number(r.ci95_high)}] {r.unit}", str(r.n),
-                    f"{r.effect:g}", r.size or "", replication, r.verdict_holm])
+                    f"{r.effect:g}", r.size if decided(r.verdict_holm) and isinstance(r.size, str) else "",
+                    replication, r.verdict_holm])
     return out
 
 
@@ -90,6 +91,8 @@ def outcome(r: Any) -> str:
         said = f"worse by {numbers}, {r.size}"
     elif verdict.startswith(NULL):
         said = f"no effect worth detecting ({numbers}, within ±{r.effect:g})"
+    elif verdict.startswith("untestable"):
+        said = f"undecided at n = {r.n} ({numbers}), and {verdict.split(', ', 1)[1]}"
     else:
         said = f"undecided at n = {r.n} ({numbers})"
     return f"{where}{METRIC_WORDS.get(r.metric, r.metric)}: {said}"
@@ -107,15 +110,16 @@ def answer(primary: pd.DataFrame) -> list[str]:
         sentences.append(f"Whether {claim}: " + "; ".join(outcome(r) for r in rows.itertuples()) + ".")
     shared = primary.loc[primary["also_on"].fillna("") != "", "panel"]
     peers_model = shared.iloc[0] if len(shared) else "the peers' model"
-    verdicts: dict[str, list[str]] = {"worth it": [], "not worth it": [], "undecided": []}
+    verdicts: dict[str, dict[str, list[str]]] = {"worth it": {}, "not worth it": {}, "undecided": {}}
     models = primary["panel"].where(primary["panel"].fillna("") != "", peers_model)
     for (model, metric), rows in primary.groupby([models, "metric"], sort=False):
         said = rows["verdict_holm"]
         kind = ("worth it" if said.str.startswith("holds").all()
                 else "not worth it" if said.str.startswith(("does not hold", NULL)).any() else "undecided")
-        verdicts[kind].append(f"{model}, {METRIC_WORDS.get(metric, metric)}")
+        verdicts[kind].setdefault(model, []).append(METRIC_WORDS.get(metric, metric))
     sentences.append("So, at this budget, distancing is " + "; ".join(
-        f"{kind} on {', '.join(where)}" for kind, where in verdicts.items() if where) + ".")
+        f"{kind} on " + " and ".join(f"{model} ({', '.join(metrics)})" for model, metrics in where.items())
+        for kind, where in verdicts.items() if where) + ".")
     return sentences
 
 

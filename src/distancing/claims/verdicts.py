@@ -13,7 +13,8 @@ decided verdict is *at least δ* where its 95 % interval lies beyond ±δ, *smal
 it lies within ±δ, else *of undetermined size*. A comparison the interval leaves undecided in
 sign is a **powered null**, "no effect worth detecting", where two one-sided tests at the same α
 put it within ±δ (its 90 % interval lies there, ``inference.equivalence_p``): that decides the
-question as much as an effect does.
+question as much as an effect does. It is decided, so a control not shown to hold does not make
+it untestable: it stands with a note, an answer to whether distancing pays here, not to why.
 
 **Families.** A claim belongs to the ``primary`` family (``family: primary`` in the config: the
 comparisons that answer whether distancing is worth its budget) or to the ``secondary`` one

@@ -117,8 +117,8 @@ def alternative_statistics() -> dict[str, Statistic]:
     network: an equal-budget alternative to ensembling them (one network to run, as SWA offers)."""
     return {f"{tested}_vs_average_{key}": Statistic(
         "", f"{under_test.called} − {peer.called}'s members averaged into one network, per replicate", "",
-        f"{under_test.subject or under_test.called} beats the averaged {peer.called}",
-        f"{under_test.subject or under_test.called} loses to the averaged {peer.called}",
+        f"{under_test.subject or under_test.called} beats {peer.called}'s members averaged into one network",
+        f"{under_test.subject or under_test.called} loses to {peer.called}'s members averaged into one network",
         ensemble_over_average(tested, key), per_panel=False, ensemble=True, peers=(tested, key),
         measurement="averages")
         for tested, under_test in PEERS.items() if under_test.compared
