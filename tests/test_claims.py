@@ -372,15 +372,16 @@ def test_the_results_page_and_the_reports_opening_are_one_text():
                                                          ("fig0_1", "Figure 0.1", "A surface.", "figures/fig0_1.png")]))
     first = text.split("\n\n")
     assert first[0] == "# Machine learning with distancing: is it worth its training budget?"
-    assert first[1].startswith("| comparison | panel | metric | difference, 95 % interval | n |")
+    assert first[1].startswith("| comparison | model | metric | difference, 95 % interval | n |")
     assert ("| the distancing ensemble beats one network | resnet | accuracy | +2.5 [+1.5, +3.5] points | 6 | 1 | "
             "at least 1 point | 0.90 | holds: beats |") in first[1]
+    assert "| distancing beats the averaged snapshots | mobilenetv2 | accuracy |" in first[1]  # the peers' model
     assert first[2] == (
-        "- Whether the distancing ensemble beats one network: resnet, accuracy: better by +2.5 points, 95 % interval "
-        "[+1.5, +3.5], at least 1 point; mobilenetv2, accuracy: no effect worth detecting (+0.1 points, 95 % "
-        "interval [-0.2, +0.4], within ±1).\n- Whether distancing beats the averaged snapshots: accuracy: better "
-        "by +1.5 points, 95 % interval [+1.2, +1.8], at least 1 point.\n- So, at this budget, distancing is worth "
-        "it on resnet (accuracy); not worth it on mobilenetv2 (accuracy).")  # the peers' row is on their model
+        "- Whether distancing beats the averaged snapshots: mobilenetv2, accuracy: better by +1.5 points, 95 % "
+        "interval [+1.2, +1.8], at least 1 point.\n- Whether the distancing ensemble beats one network: mobilenetv2, "
+        "accuracy: no effect worth detecting (+0.1 points, 95 % interval [-0.2, +0.4], within ±1); resnet, accuracy: "
+        "better by +2.5 points, 95 % interval [+1.5, +3.5], at least 1 point.\n- So, at this budget, distancing is "
+        "worth it on resnet (accuracy); not worth it on mobilenetv2 (accuracy).")  # the peers' row is on their model
     # The secondary family by its family-wise verdict (the Holm-adjusted one), then the controls by their own.
     secondary = text.split("## The secondary family: inconclusive 2")[1].split("## Controls and qualifiers")[0]
     assert ("- `hill_improves_ensemble` (fig3_7, resnet), the hill improves, in accuracy: +0.55 points, 95 % "

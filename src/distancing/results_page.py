@@ -60,16 +60,28 @@ def sentence(r: Any, column: str = "verdict") -> str:
             f"[{number(r.ci95_low)}, {number(r.ci95_high)}], n = {r.n}{detail}{size}; {replication_words(r)}{note}.")
 
 
-PRIMARY_COLUMNS = ("comparison", "panel", "metric", "difference, 95 % interval", "n", "effect worth detecting",
+PRIMARY_COLUMNS = ("comparison", "model", "metric", "difference, 95 % interval", "n", "effect worth detecting",
                    "size", "replication", "family-wise verdict (Holm, primary family)")
+
+
+def models(primary: pd.DataFrame) -> pd.Series:
+    """Each primary row's model: its panel, or for a peer comparison's row (no panel) the peers'
+    model, the panel of the rows the peers' figure also shows (``also_on``)."""
+    shared = primary.loc[primary["also_on"].fillna("") != "", "panel"]
+    return primary["panel"].where(primary["panel"].fillna("") != "", shared.iloc[0] if len(shared) else "peers")
+
+
+def in_order(primary: pd.DataFrame) -> pd.DataFrame:
+    """The primary family by metric, then comparison, then model: a table that reads down."""
+    return primary.assign(model=models(primary)).sort_values(["metric", "claimed", "model"], kind="stable")
 
 
 def primary_rows(rows: pd.DataFrame) -> list[list[str]]:
     """The primary family as text, the columns of ``PRIMARY_COLUMNS``."""
     out = []
-    for r in rows.itertuples():
+    for r in in_order(rows).itertuples():
         replication = "" if pd.isna(r.replication) else f"{r.replication:.2f}" + (" *fragile*" if r.fragile else "")
-        out.append([r.claimed.split(", in ")[0], r.panel or "", METRIC_WORDS.get(r.metric, r.metric),
+        out.append([r.claimed.split(", in ")[0], r.model, METRIC_WORDS.get(r.metric, r.metric),
                     f"{number(r.mean)} [{number(r.ci95_low)}, {number(r.ci95_high)}] {r.unit}", str(r.n),
                     f"{r.effect:g}", r.size if decided(r.verdict_holm) and isinstance(r.size, str) else "",
                     replication, r.verdict_holm])
@@ -83,7 +95,7 @@ def outcome(r: Any) -> str:
     """A primary row's family-wise outcome in a few words, with its numbers."""
     unit = r.unit.replace(" of calibrated NLL", "")
     numbers = f"{number(r.mean)} {unit}, 95 % interval [{number(r.ci95_low)}, {number(r.ci95_high)}]"
-    where = f"{r.panel}, " if r.panel else ""
+    where = f"{r.model}, "
     verdict = r.verdict_holm
     if verdict.startswith("holds"):
         said = f"better by {numbers}, {r.size}"
@@ -92,7 +104,7 @@ def outcome(r: Any) -> str:
     elif verdict.startswith(NULL):
         said = f"no effect worth detecting ({numbers}, within ±{r.effect:g})"
     elif verdict.startswith("untestable"):
-        said = f"undecided at n = {r.n} ({numbers}), and {verdict.split(', ', 1)[1]}"
+        said = f"undecided at n = {r.n} ({numbers}), {verdict.split('undecided, ', 1)[-1]}"
     else:
         said = f"undecided at n = {r.n} ({numbers})"
     return f"{where}{METRIC_WORDS.get(r.metric, r.metric)}: {said}"
@@ -102,17 +114,14 @@ def answer(primary: pd.DataFrame) -> list[str]:
     """The answer in words: one sentence per primary comparison (every panel and metric), then
     where distancing is worth its budget. Worth it, on a model and metric, means beating every
     primary comparison there family-wise; not worth it, that one of them is a loss or a powered
-    null (an alternative does as well at this budget); else undecided. A peer comparison's row
-    has no panel: it is on the peers' model, the panel of the rows the peers' figure also shows."""
+    null (an alternative does as well at this budget); else undecided."""
+    primary = in_order(primary)
     sentences = []
-    for _, rows in primary.groupby("statistic", sort=False):
-        claim = rows["claimed"].iloc[0].split(", in ")[0]
+    comparison = primary["claimed"].str.split(", in ").str[0]
+    for claim, rows in primary.groupby(comparison, sort=False):
         sentences.append(f"Whether {claim}: " + "; ".join(outcome(r) for r in rows.itertuples()) + ".")
-    shared = primary.loc[primary["also_on"].fillna("") != "", "panel"]
-    peers_model = shared.iloc[0] if len(shared) else "the peers' model"
     verdicts: dict[str, dict[str, list[str]]] = {"worth it": {}, "not worth it": {}, "undecided": {}}
-    models = primary["panel"].where(primary["panel"].fillna("") != "", peers_model)
-    for (model, metric), rows in primary.groupby([models, "metric"], sort=False):
+    for (model, metric), rows in primary.groupby(["model", "metric"], sort=False):
         said = rows["verdict_holm"]
         kind = ("worth it" if said.str.startswith("holds").all()
                 else "not worth it" if said.str.startswith(("does not hold", NULL)).any() else "undecided")
