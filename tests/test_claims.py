@@ -511,3 +511,26 @@ def test_a_non_inferiority_claims_control_qualifies_a_pass_instead_of_gating():
     undecided = decide([2.0, -3.0, 0.5, -2.5], [0.5, -0.4, 0.3, -0.2])
     assert undecided.loc["keeps_up", "verdict"].startswith("inconclusive")  # not untestable
     assert passed.loc["keeps_up", "family"] == "secondary" and passed.loc["control", "family"] == ""
+
+
+@pytest.mark.parametrize("values", [
+    [0.5, 0.9, 0.2, 0.7, 0.4, 1.0, 0.3, 0.6, 0.8, 0.5, 0.2, 0.9],  # near +δ: the upper test decides
+    [0.1, -0.3, 0.2, 0.0, -0.1, 0.3, -0.2, 0.1],  # well within ±δ
+])
+def test_a_powered_nulls_replication_against_simulation(values):
+    """The probability that a replication finds no effect worth detecting again, against the
+    posterior predictive simulated directly (σ² and μ from their posterior, a replication of as
+    many values, its two one-sided tests)."""
+    from scipy import stats
+
+    from distancing.claims.inference import null_replication
+
+    v, effect, draws = np.asarray(values), 1.0, 200_000
+    n, mean, sd = len(v), v.mean(), v.std(ddof=1)
+    rng = np.random.default_rng(11)
+    sigma2 = (n - 1) * sd**2 / rng.chisquare(n - 1, draws)
+    replicate = rng.normal(rng.normal(mean, np.sqrt(sigma2 / n))[:, None], np.sqrt(sigma2)[:, None], (draws, n))
+    se = replicate.std(1, ddof=1) / np.sqrt(n)
+    critical = stats.t.ppf(0.95, n - 1)
+    passes = ((replicate.mean(1) + effect) / se > critical) & ((replicate.mean(1) - effect) / se < -critical)
+    assert null_replication(values, effect) == pytest.approx(passes.mean(), abs=0.02)

@@ -158,45 +158,50 @@ def holm(p: Sequence[float]) -> list[float]:
     return adjusted
 
 
+def spread(values: Sequence[float]) -> tuple[int, float, float]:
+    """n, mean and standard deviation of the finite values (a sd of NaN below two)."""
+    v = finite(values)
+    return len(v), float(v.mean()) if len(v) else math.nan, float(v.std(ddof=1)) if len(v) >= 2 else math.nan
+
+
 def equivalence_p(values: Sequence[float], effect: float) -> float:
     """Two one-sided tests (TOST) of ``|mean| ≥ effect``: the larger of the one-sided p-values
     against −effect and +effect. Below α exactly where the (1 − 2α) interval lies within ±effect:
     a powered null, "no effect worth detecting" (NaN below two values)."""
-    v = finite(values)
-    if len(v) < 2:
+    n, mean, sd = spread(values)
+    if n < 2:
         return math.nan
-    sd, mean = float(v.std(ddof=1)), float(v.mean())
     if sd == 0:
         return 0.0 if abs(mean) < effect else 1.0
-    se, df = sd / math.sqrt(len(v)), len(v) - 1
+    se, df = sd / math.sqrt(n), n - 1
     return float(max(stats.t.sf((mean + effect) / se, df), stats.t.cdf((mean - effect) / se, df)))
 
 
 def null_replication(values: Sequence[float], effect: float, n: int | None = None) -> float:
     """The probability that a replication (of ``n`` seeds, default as many) finds no effect worth
     detecting again: both one-sided tests pass, each by ``same_verdict_probability`` at the
-    one-sided critical t; their product (the two are nearly independent where the interval is
-    narrow against ±effect, and the product understates the joint probability otherwise)."""
-    v = finite(values)
-    if len(v) < 2:
+    one-sided critical t, multiplied. The product treats the two as independent: a replication
+    with a smaller spread passes both more easily, one whose mean shifts passes one less easily,
+    and the two dependences pull opposite ways; the product is an approximation, not a bound."""
+    seen, mean, sd = spread(values)
+    if seen < 2:
         return math.nan
-    sd, mean = float(v.std(ddof=1)), float(v.mean())
     if sd == 0:
         return 1.0 if abs(mean) < effect else 0.0
-    n = n or len(v)
+    n = n or seen
     se, critical = sd / math.sqrt(n), t_quantile(n - 1, 1 - ALPHA)
     return (same_verdict_probability((mean + effect) / se, critical, n - 1)
-            * same_verdict_probability(-(effect - mean) / se, critical, n - 1))
+            * same_verdict_probability((mean - effect) / se, critical, n - 1))
 
 
 def seeds_robust_null(values: Sequence[float], effect: float, most: int = 1000) -> int:
     """The fewest seeds at which the observed mean and spread would find no effect worth detecting
     with replication probability ``ROBUST`` (``most`` where the mean is not within ±effect)."""
-    v = finite(values)
-    if len(v) < 2 or abs(float(v.mean())) >= effect:
+    seen, mean, _ = spread(values)
+    if seen < 2 or abs(mean) >= effect:
         return most
     for n in range(2, most):
-        if null_replication(v, effect, n) >= ROBUST:
+        if null_replication(values, effect, n) >= ROBUST:
             return n
     return most
 
