@@ -201,17 +201,20 @@ def test_smoke_pipeline_writes_ensembles_and_claims(smoke_run):
                                ("ensemble_vs_no_hill", "peers_deep_m_budget_vs_single")):
         for r in (r for r in claims if r["statistic"] == statistic):
             held = verdicts.get((control, r["metric"], r["panel"])) or verdicts[(control, r["metric"], "")]
-            decided = float(r["ci95_low"]) > 0 or float(r["ci95_high"]) < 0
+            powered_null = r["p_null"] != "nan" and float(r["p_null"]) < 0.05  # decided too (claims/verdicts.py)
+            decided = float(r["ci95_low"]) > 0 or float(r["ci95_high"]) < 0 or powered_null
             assert r["verdict"].startswith("untestable") == (not held.startswith("holds") and not decided), r
             assert (control in r["note"]) == (not held.startswith("holds") and decided), r
     for r in claims:  # each verdict's replication, from its own t statistic (claims.same_verdict_probability)
         if r["n"] == "2" and r["mean"] != "nan":
             assert 0 <= float(r["replication"]) <= 1 and float(r["seeds_robust"]) >= 2
-            assert (r["fragile"] == "True") == (r["verdict"].startswith(("holds", "does not hold"))
+            assert (r["fragile"] == "True") == (r["verdict"].startswith(("holds", "does not hold", "no effect"))
                                                 and float(r["replication"]) < 0.8)
     for r in claims:  # Holm never decides more than the claim's own interval
         if r["verdict_holm"].startswith(("holds", "does not hold")):
             assert r["verdict_holm"] == r["verdict"] and float(r["p_holm"]) < 0.05
+        if r["verdict_holm"].startswith("no effect worth detecting"):  # its own two one-sided tests pass too
+            assert float(r["p_null"]) < 0.05 and r["family"]
     for r in claims:
         if r["mean"] != "nan" and r["n"] != "0":
             assert float(r["ci95_low"]) <= float(r["mean"]) <= float(r["ci95_high"])
