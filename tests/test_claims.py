@@ -376,6 +376,10 @@ def test_the_results_page_and_the_reports_opening_are_one_text():
     assert ("| the distancing ensemble beats one network | resnet | accuracy | +2.5 [+1.5, +3.5] points | 6 | 1 | "
             "at least 1 point | 0.90 | holds: beats |") in first[1]
     assert "| distancing beats the averaged snapshots | mobilenetv2 | accuracy |" in first[1]  # the peers' model
+    # A gain shown smaller than the effect worth detecting does not make distancing worth its budget.
+    small = dict(beats, panel="vgg", mean=0.3, ci95_low=0.1, ci95_high=0.5, size="smaller than 1 point")
+    answer = markdown(opening(pd.concat([table, pd.DataFrame([small])], ignore_index=True), "")).split("\n\n")[2]
+    assert answer.endswith("worth it on resnet (accuracy); not worth it on mobilenetv2 (accuracy) and vgg (accuracy).")
     assert first[2] == (
         "- Whether distancing beats the averaged snapshots: mobilenetv2, accuracy: better by +1.5 points, 95 % "
         "interval [+1.2, +1.8], at least 1 point.\n- Whether the distancing ensemble beats one network: mobilenetv2, "

@@ -113,8 +113,9 @@ def outcome(r: Any) -> str:
 def answer(primary: pd.DataFrame) -> list[str]:
     """The answer in words: one sentence per primary comparison (every panel and metric), then
     where distancing is worth its budget. Worth it, on a model and metric, means beating every
-    primary comparison there family-wise; not worth it, that one of them is a loss or a powered
-    null (an alternative does as well at this budget); else undecided."""
+    primary comparison there family-wise by an effect not shown smaller than the one declared
+    worth detecting; not worth it, that one of them is a loss, a powered null, or a gain shown
+    smaller than that effect (an alternative does about as well at this budget); else undecided."""
     primary = in_order(primary)
     sentences = []
     comparison = primary["claimed"].str.split(", in ").str[0]
@@ -123,8 +124,9 @@ def answer(primary: pd.DataFrame) -> list[str]:
     verdicts: dict[str, dict[str, list[str]]] = {"worth it": {}, "not worth it": {}, "undecided": {}}
     for (model, metric), rows in primary.groupby(["model", "metric"], sort=False):
         said = rows["verdict_holm"]
-        kind = ("worth it" if said.str.startswith("holds").all()
-                else "not worth it" if said.str.startswith(("does not hold", NULL)).any() else "undecided")
+        smaller = said.str.startswith("holds") & rows["size"].fillna("").str.startswith("smaller")
+        kind = ("not worth it" if (said.str.startswith(("does not hold", NULL)) | smaller).any()
+                else "worth it" if said.str.startswith("holds").all() else "undecided")
         verdicts[kind].setdefault(model, []).append(METRIC_WORDS.get(metric, metric))
     sentences.append("So, at this budget, distancing is " + "; ".join(
         f"{kind} on " + " and ".join(f"{model} ({', '.join(metrics)})" for model, metrics in where.items())
@@ -135,7 +137,7 @@ def answer(primary: pd.DataFrame) -> list[str]:
 def opening(table: pd.DataFrame, regime: str) -> list[Block]:
     """The answer first: the primary family's table and what it says in words; then how the
     verdicts are reached, the secondary family by family-wise verdict, and the controls."""
-    primary = table[table["family"] == "primary"]
+    primary = table[table["family"] == "primary"].reset_index(drop=True)
     blocks: list[Block] = [("title", "Machine learning with distancing: is it worth its training budget?")]
     if not primary.empty:
         blocks += [("table", (PRIMARY_COLUMNS, primary_rows(primary))), ("bullets", answer(primary))]
