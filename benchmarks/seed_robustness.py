@@ -32,6 +32,7 @@ from power_planning import calibration_claims, run_claims
 
 from distancing.claims.verdicts import decided
 from distancing.plan import load_profiles
+from distancing.results_page import answer
 
 
 def category(verdict: str) -> str:
@@ -53,8 +54,11 @@ def primary(a: pd.DataFrame, b: pd.DataFrame, names: tuple[str, str]) -> str:
         same += agree
         lines.append(f"| {r.claim} | {r.panel} | {r.verdict_holm_a} | {r.size_a} | {r.verdict_holm_b} | {r.size_b} | "
                      f"{'yes' if agree else 'no'} |")
+    answers = [f"- {name}: {answer(table[table['family'] == 'primary'].reset_index(drop=True))[-1]}"
+               for name, table in zip(names, (a, b), strict=True)]
     return "\n".join(["The primary family:", "", *lines, "",
-                      f"{same} of {len(both)} primary comparisons in the same family-wise category."])
+                      f"{same} of {len(both)} primary comparisons in the same family-wise category. The answer "
+                      "on each set (results_page.answer):", "", *answers])
 
 
 def compare(a: pd.DataFrame, b: pd.DataFrame, names: tuple[str, str]) -> str:

@@ -46,11 +46,18 @@ def test_seed_robustness_puts_the_primary_family_first_with_its_categories_on_bo
     for table in (first, second):
         table["family"] = ["primary", "primary", "secondary"]
         table["size"] = ["at least 1 point", "smaller than 1 point", ""]
+        table["panel"] = ["mobilenetv2", "resnet", ""]
+        table["claimed"] = ["beats, in accuracy", "adds, in accuracy", "other"]
+        table[["mean", "ci95_low", "ci95_high", "n", "effect"]] = 1.0, 0.5, 1.5, 20, 1.0
+        table[["unit", "also_on"]] = "points", ""
     text = seed_robustness.primary(first, second, ("A", "B"))
-    assert "| beats |  | holds: up | at least 1 point | holds: up | at least 1 point | yes |" in text
-    assert "| adds |  | no effect worth detecting: within ±1 point | smaller than 1 point | inconclusive | " \
+    assert "| beats | mobilenetv2 | holds: up | at least 1 point | holds: up | at least 1 point | yes |" in text
+    assert "| adds | resnet | no effect worth detecting: within ±1 point | smaller than 1 point | inconclusive | " \
            "smaller than 1 point | no |" in text
-    assert "other" not in text and text.endswith("1 of 2 primary comparisons in the same family-wise category.")
+    assert "| other |" not in text and "1 of 2 primary comparisons in the same family-wise category." in text
+    assert text.endswith("- A: So, at this budget, distancing is worth it on mobilenetv2 (accuracy); not worth it on "
+                         "resnet (accuracy).\n- B: So, at this budget, distancing is worth it on mobilenetv2 "
+                         "(accuracy); undecided on resnet (accuracy).")
 
 
 def test_power_planning_plans_each_primary_comparison_from_the_upper_end_of_its_spread():
