@@ -52,7 +52,6 @@ from distancing.plan import Plan, load_profiles
 # members averaged into one network (SWA's answer to the same budget).
 CANDIDATES = {"snapshot": "peers_distancing_vs_snapshot", "fge": "peers_distancing_vs_fge",
               "function": "peers_distancing_vs_function", "average_snapshot": "distancing_vs_average_snapshot"}
-EFFECTS = {"accuracy": 1.0, "nll_calibrated": 0.02}  # the primary family's declared effects
 
 
 def calibration_claims(config: dict, replicates: int, candidates: bool = True) -> dict:
@@ -62,10 +61,11 @@ def calibration_claims(config: dict, replicates: int, candidates: bool = True) -
     known = statistics()
     declared = config["claims"]
     chosen = {name: spec for name, spec in declared.items() if spec.get("family") == "primary"}
+    effects = {spec["metric"]: spec["effect"] for spec in chosen.values()}  # the primary family's, per metric
     for key, statistic in CANDIDATES.items() if candidates else ():
         if statistic in twin_rows(config):
             continue  # a figure's row already (a primary claim)
-        for metric, effect in EFFECTS.items():
+        for metric, effect in effects.items():
             chosen[f"candidate_{key}_{metric}"] = {"statistic": statistic, "metric": metric, "direction": "greater",
                                                    "effect": effect, "seeds": replicates}
     by_statistic = {(spec["statistic"], spec.get("metric")): name for name, spec in declared.items()}
@@ -111,7 +111,7 @@ def plan(claims: pd.DataFrame, primary: set[str], twins: dict[str, tuple[str, st
                      f"{r.effect:g} {METRICS[r.metric]} | {seeds_to_decide(upper, r.effect)} |")
     lines += ["", "| metric | candidate | distancing − candidate, mean | paired SD |", "|---|---|---|---|"]
     lines += [f"| {metric} | {key} | {mean:+.4g} | {sd:.3g} |" for metric, key, mean, sd in sorted(candidates)]
-    for metric in EFFECTS:
+    for metric in sorted({metric for metric, *_ in candidates}):
         ranked = sorted((mean, key) for m, key, mean, _ in candidates if m == metric)
         if ranked:
             lines.append(f"\nStrongest alternative in {metric}: {ranked[0][1]} (the distancing ensemble leads it "

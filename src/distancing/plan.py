@@ -13,12 +13,13 @@ from __future__ import annotations
 
 import copy
 import json
-from collections.abc import Mapping, Sequence
+from collections.abc import Mapping
 from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
-from .claims.catalogue import METRICS, same_comparisons, statistics
+from .claims.catalogue import statistics
+from .claims.checks import check_claims, check_comparisons
 from .config import ConfigError, check_inside_training, member_kinds
 from .figures import FIGURE_TABLE, Figure, settings_schema
 from .files import Layout
@@ -346,76 +347,6 @@ def check_checkpoints(config: Mapping[str, Any], epochs: int) -> None:
     check_inside_training("distancing.checkpoints", ref["checkpoints"], epochs)
     if ref["checkpoints"] != sorted(ref["checkpoints"]):
         raise ConfigError(f"distancing.checkpoints: list them in the order they are stored, got {ref['checkpoints']}")
-
-
-def check_claims(config: Mapping[str, Any]) -> None:
-    """Each declared claim: a known statistic, a margin where and only where the direction means
-    non-inferiority, an effect for an ensemble claim, no more seeds than the config lists; a
-    primary claim compares ensembles, in a metric, in a direction, at a declared effect. The
-    schema holds the static rules: the directions, the families, positive margins and effects;
-    ``check_comparisons`` what needs the figures' panels."""
-    known = statistics()
-    for claim, spec in config.get("claims", {}).items():
-        key = f"claims.{claim}"
-        statistic = known.get(spec["statistic"])
-        if statistic is None:
-            raise ConfigError(f"{key}.statistic: unknown statistic {spec['statistic']!r}; known: "
-                              f"{', '.join(known)}")
-        absent = [peer for peer in statistic.peers if peer not in config["peers"]["methods"]]
-        if absent:
-            raise ConfigError(f"{key}.statistic: {spec['statistic']} compares the peer {absent[0]!r}, which "
-                              f"peers.methods does not list")
-        metric = spec.get("metric")
-        if statistic.ensemble and metric not in METRICS:
-            raise ConfigError(f"{key}.metric: {spec['statistic']} compares ensembles; metric must be one of "
-                              f"{', '.join(METRICS)}, got {metric!r}")
-        if not statistic.ensemble and metric is not None:
-            raise ConfigError(f"{key}.metric: only ensemble statistics take a metric ({spec['statistic']} does not)")
-        if statistic.ensemble and "effect" not in spec:
-            raise ConfigError(f"{key}.effect: an ensemble claim states the effect worth detecting (in "
-                              f"{statistic.unit_of(metric)})")
-        non_inferiority = spec["direction"] in ("not_below", "not_above")
-        if non_inferiority and "margin" not in spec:
-            raise ConfigError(f"{key}.margin: a {spec['direction']} claim needs a positive margin "
-                              f"(the largest difference accepted, in {statistic.unit_of(metric)})")
-        if "margin" in spec and not non_inferiority:
-            raise ConfigError(f"{key}.margin: only not_below and not_above claims take a margin "
-                              f"(direction is {spec['direction']})")
-        if spec.get("family") == "primary" and (not statistic.ensemble or non_inferiority):
-            raise ConfigError(f"{key}.family: a primary claim compares ensembles in a metric, greater, less or "
-                              f"differs at a declared effect ({spec['statistic']} "
-                              f"{'is not an ensemble comparison' if not statistic.ensemble else 'is non-inferiority'})")
-        if min(spec["seeds"], config.get("max_claim_seeds") or spec["seeds"]) > len(config["seeds"]):
-            raise ConfigError(f"{key}.seeds: the claim needs {spec['seeds']} seeds, but seeds lists "
-                              f"{len(config['seeds'])}")
-
-
-def check_comparisons(config: Mapping[str, Any], panels: Mapping[str, Sequence[str]]) -> None:
-    """One claim per comparison (a peer comparison a figure makes on the same runs is declared on
-    the figure's statistic, ``catalogue.same_comparisons``); every control and qualifier a claim
-    rests on declared in its metric (``claims/verdicts.py``: what a control gates); a family only
-    where the claim is not a control. ``panels``: figure -> its panel keys."""
-    from .claims.verdicts import families
-
-    known = statistics()
-    declared = config.get("claims", {})
-    same = same_comparisons(known, panels, config["peers"]["model"])
-    pairs = {(same.get(spec["statistic"], (spec["statistic"],))[0], spec.get("metric")) for spec in declared.values()}
-    for claim, spec in declared.items():
-        key, statistic, metric = f"claims.{claim}", known[spec["statistic"]], spec.get("metric")
-        if spec["statistic"] in same:
-            row, panel = same[spec["statistic"]]
-            raise ConfigError(f"{key}.statistic: {spec['statistic']} is the comparison {row} makes on its "
-                              f"{panel} panel (the same runs); declare it once, on {row}")
-        for rests, names in (("rests on the control", statistic.controls), ("is qualified by", statistic.qualifiers)):
-            missing = [c for c in names if (same.get(c, (c,))[0], metric) not in pairs]
-            if missing:
-                raise ConfigError(f"{key}.statistic: {spec['statistic']} {rests} {missing[0]}"
-                                  f"{f' in {metric}' if metric else ''}, which no claim declares")
-    for claim, family in families(declared, known, same).items():
-        if not family and "family" in declared[claim]:
-            raise ConfigError(f"claims.{claim}.family: {declared[claim]['statistic']} is a control or qualifier of "
-                              f"another claim, which belongs to no family; it cannot be {declared[claim]['family']}")
 
 
 def cli_settings(run_config: Mapping[str, Any]) -> str:

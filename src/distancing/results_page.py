@@ -16,6 +16,7 @@ from typing import Any
 
 import pandas as pd
 
+from .claims.catalogue import METRIC_WORDS
 from .claims.inference import ROBUST
 from .claims.verdicts import NULL, decided
 
@@ -86,9 +87,6 @@ def primary_rows(rows: pd.DataFrame) -> list[list[str]]:
                     f"{r.effect:g}", r.size if decided(r.verdict_holm) and isinstance(r.size, str) else "",
                     replication, r.verdict_holm])
     return out
-
-
-METRIC_WORDS = {"accuracy": "accuracy", "nll_calibrated": "calibrated NLL"}
 
 
 def outcome(r: Any) -> str:

@@ -33,6 +33,7 @@ ENSEMBLING_HELPS = "peers_deep_m_budget_vs_single"  # the control of every ensem
 # What ensemble claims compare, with the unit of a difference of scores (higher is better):
 # accuracy in points, and the calibrated NLL gained (temperature fitted by 2-fold cross-validation).
 METRICS = {"accuracy": "points", "nll_calibrated": "nats of calibrated NLL"}
+METRIC_WORDS = {"accuracy": "accuracy", "nll_calibrated": "calibrated NLL"}  # each metric in a sentence
 
 
 # ---------------------------------------------------------------- the evidence a statistic reads

@@ -69,7 +69,7 @@ import numpy as np
 import pandas as pd
 
 from .. import measurements  # noqa: F401  (registers the measurements' statistics in the catalogue)
-from .catalogue import Evidence, Statistic, same_comparisons, statistics
+from .catalogue import METRIC_WORDS, Evidence, Statistic, same_comparisons, statistics
 from .inference import (
     ALPHA,
     ROBUST,
@@ -88,6 +88,7 @@ from .inference import (
 
 FAMILIES = ("primary", "secondary")  # a claim's family; controls and qualifiers belong to none ("")
 NULL = "no effect worth detecting"  # the powered null's verdict
+NON_INFERIORITY = ("not_below", "not_above")  # directions decided against a margin, not graded by an effect
 
 
 def verdict(low: float, high: float, direction: str, statistic: Statistic, margin: float = 0.0,
@@ -116,7 +117,7 @@ def claimed(direction: str, statistic: Statistic, margin: float, metric: str | N
     text = {"greater": statistic.up, "less": statistic.down, "differs": f"{statistic.up}, or the reverse",
             "not_below": f"no more than {margin:g} {unit} below",
             "not_above": f"no more than {margin:g} {unit} above"}[direction]
-    return f"{text}, in {metric.replace('nll_calibrated', 'calibrated NLL')}" if statistic.ensemble else text
+    return f"{text}, in {METRIC_WORDS[metric]}" if statistic.ensemble else text
 
 
 def gated(text: str, failed: Sequence[str], needed: int | None, n: int, effect: float | None, unit: str) -> str:
@@ -140,7 +141,7 @@ def amount(effect: float, unit: str) -> str:
 def graded(text: str, low: float, high: float, effect: float | None, direction: str, unit: str) -> str:
     """How large a decided verdict's effect is against the declared effect worth detecting δ
     (``""`` where no δ is declared, or the claim is a non-inferiority one: its margin is its size)."""
-    if not effect or direction in ("not_below", "not_above") or not decided(text):
+    if not effect or direction in NON_INFERIORITY or not decided(text):
         return ""
     if text.startswith(NULL) or -effect < low and high < effect:
         return f"smaller than {amount(effect, unit)}"
@@ -149,11 +150,10 @@ def graded(text: str, low: float, high: float, effect: float | None, direction: 
     return "of undetermined size"
 
 
-def powered_null(values: Sequence[float], effect: float | None, direction: str, unit: str) -> str | None:
-    """The powered null where two one-sided tests put the mean within ±δ (else None)."""
-    if not effect or direction in ("not_below", "not_above") or not equivalence_p(values, effect) < ALPHA:
-        return None
-    return f"{NULL}: within ±{amount(effect, unit)}"
+def powered_null(p_null: float, effect: float | None, unit: str) -> str | None:
+    """The powered null where two one-sided tests (their p-value ``p_null``, NaN where the claim
+    is not graded) put the mean within ±δ, else None."""
+    return f"{NULL}: within ±{amount(effect, unit)}" if effect and p_null < ALPHA else None
 
 
 def resting_depth(statistic: str, known: Mapping[str, Statistic]) -> int:
@@ -205,8 +205,8 @@ def evaluate_claims(evidence: Evidence, declared: Mapping[str, Mapping[str, Any]
         panels = list(evidence.figures.get(statistic.figure, {"": None})) if statistic.per_panel else [""]
         direction = spec["direction"]
         # A non-inferiority claim's controls would explain a pass: they qualify it (the docstring).
-        gates, qualifiers = ((), statistic.controls + statistic.qualifiers) if direction in (
-            "not_below", "not_above") else (statistic.controls, statistic.qualifiers)
+        gates, qualifiers = ((), statistic.controls + statistic.qualifiers) if direction in NON_INFERIORITY \
+            else (statistic.controls, statistic.qualifiers)
         for panel in panels:
             values = statistic.compute(evidence, panel, metric)
             mean, low, high = interval(values)
@@ -217,7 +217,8 @@ def evaluate_claims(evidence: Evidence, declared: Mapping[str, Mapping[str, Any]
             needed = seeds_needed(float(np.std(finite(values), ddof=1)), effect) if effect and n >= 2 else None
             failed = failing(gates, metric, panel)
             sign = verdict(low, high, direction, statistic, margin, unit)
-            null = powered_null(values, effect, direction, unit)
+            p_null = equivalence_p(values, effect) if effect and direction not in NON_INFERIORITY else math.nan
+            null = powered_null(p_null, effect, unit)
             own = null if null and not decided(sign) else sign
             described = [f"{c} ({known[same.get(c, (c,))[0]].up})" for c in failed]
             text = gated(own, described, needed, n, effect, unit)
@@ -227,8 +228,6 @@ def evaluate_claims(evidence: Evidence, declared: Mapping[str, Mapping[str, Any]
             qualified = own.startswith("holds") and direction != "differs"  # a positive result, as claimed
             noted = [f"control {c}" for c in (failed if text == own else [])]
             noted += [f"qualifier {c}" for c in failing(qualifiers, metric, panel) if qualified]
-            p_null = equivalence_p(values, effect) if effect and direction not in ("not_below", "not_above") \
-                else math.nan
             rows.append({"claim": claim, "family": family[claim], "figure": statistic.figure, "panel": panel,
                          "also_on": shown_also.get((spec["statistic"], panel), ""),
                          "statistic": spec["statistic"], "metric": metric or "", "measures": statistic.measures,
