@@ -11,6 +11,7 @@ import pytest
 ROOT = Path(__file__).parents[1]
 sys.path.insert(0, str(ROOT / "benchmarks"))
 
+import matched_step  # noqa: E402
 import power_planning  # noqa: E402
 import seed_robustness  # noqa: E402
 
@@ -114,3 +115,26 @@ def test_power_planning_runs_the_primary_family_its_candidates_and_what_they_res
     alone = power_planning.calibration_claims(config, 20, candidates=False)  # seed_robustness.py --primary
     assert primary <= set(alone) <= set(planned) and not any(name.startswith("candidate_") for name in alone)
     assert "control_fge_beats_single" in planned and "control_fge_beats_single" not in alone  # a candidate's only
+
+
+def test_matched_step_chooses_the_rate_whose_distance_is_nearest_the_hills_in_ratio():
+    """Per model the rate whose mean distance to the next member is nearest the hill's in ratio
+    (2.0 against 8: a ratio of 4; 20 against 8: 2.5, nearer), from the barriers' pairs."""
+    hill = {("m", "distancing", "33-39"): [7.0, 9.0], ("m", "distancing", "33-45"): [11.0, 13.0]}
+    results = {0.1: {**hill, ("m", "matched", "33-39"): [2.0, 2.0], ("m", "matched", "33-45"): [3.0, 3.0]},
+               0.2: {**hill, ("m", "matched", "33-39"): [20.0, 20.0], ("m", "matched", "33-45"): [25.0, 25.0]}}
+    lines = matched_step.table(results).splitlines()
+    assert "| m | distancing | (the hill's) | 8.00 | 12.00 |" in lines
+    assert "| m | matched | 0.2 | 20.00 | 25.00 |" in lines
+    assert lines[-1] == "| m | **chosen** | **0.2** | | |"
+
+
+def test_matched_step_trains_the_hills_runs_and_each_rates_step_on_the_calibration_seeds(tmp_path):
+    """Each rate's config keeps the profile and puts the calibration seeds and the rate in;
+    the members it needs are the hill's and the matched step's of those seeds only."""
+    config = matched_step.configure(tmp_path, [1000, 1001], 0.3)
+    assert config["seeds"] == [1000, 1001] and config["max_claim_seeds"] == 2
+    assert config["experiments"]["basins"]["matched_lr"] == {"mobilenetv2": 0.3, "resnet": 0.3}
+    _, readings = matched_step.members_needed(config)
+    assert {r["about"]["series"] for r in readings} == {"distancing", "matched"}
+    assert {r["about"]["seed"] for r in readings} == {1000, 1001}

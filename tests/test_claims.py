@@ -27,6 +27,10 @@ def test_interval_and_verdicts_name_the_direction():
     assert verdict(-1.5, 0.4, "not_below", a, margin=2.0) == "holds: no more than 2 points below"
     assert verdict(-4.0, -2.5, "not_below", a, margin=2.0) == "does not hold: more than 2 points below"
     assert verdict(-3.0, 0.5, "not_below", a, margin=2.0) == "inconclusive"
+    assert verdict(2.5, 4.0, "differs", a, threshold=2.0) == f"holds: {a.up} (above 2 points)"
+    assert verdict(0.5, 1.5, "differs", a, threshold=2.0) == f"holds: {a.down} (below 2 points)"
+    assert verdict(0.5, 2.5, "differs", a, threshold=2.0) == "inconclusive"
+    assert verdict(0.5, 1.5, "differs", a) == f"holds: {a.up}"  # against zero where none is declared
     assert slope([0, 1, 2], [1, 3, 5]) == pytest.approx(2.0)
     assert slope([0, 1, 2], [0.1, 0.1, 0.1]) == 0.0  # flat is exactly flat
 
@@ -538,3 +542,115 @@ def test_a_powered_nulls_replication_against_simulation(values):
     critical = stats.t.ppf(0.95, n - 1)
     passes = ((replicate.mean(1) + effect) / se > critical) & ((replicate.mean(1) - effect) / se < -critical)
     assert null_replication(values, effect) == pytest.approx(passes.mean(), abs=0.02)
+
+
+def barrier_table(hill: dict[str, list[float]], twin: dict[str, list[float]], apart: list[float],
+                  apart_loss: list[float]) -> pd.DataFrame:
+    """A barriers table of one panel: per pair ("33-39", "33-45", "39-45") the hill's and the twin's
+    validation-error barrier per seed (a fraction; the training-loss barrier is half of it), the
+    distance-matched step's (the twin's, here) and the independent pairs' (seeds 0, 2, ...)."""
+    rows = [{"panel": "m", "series": series, "seed": seed, "pair": pair, "a_epoch": int(pair[:2]),
+             "b_epoch": int(pair[3:]), "val_error_barrier": value, "train_loss_barrier": value / 2}
+            for series, pairs in (("distancing", hill), ("no_hill", twin), ("matched", twin))
+            for pair, values in pairs.items() for seed, value in enumerate(values)]
+    rows += [{"panel": "m", "series": "independent", "seed": 2 * i, "pair": "45-45", "a_epoch": 45, "b_epoch": 45,
+              "val_error_barrier": error, "train_loss_barrier": loss}
+             for i, (error, loss) in enumerate(zip(apart, apart_loss, strict=True))]
+    return pd.DataFrame(rows)
+
+
+def test_basin_statistics_read_the_kind_of_pair_they_name():
+    """The step is the first checkpoint to the next member (33-39), the checkpoint to the final
+    member 33-45; 39-45 is measured but decided by neither. Errors in points, training-loss
+    barriers as a fraction of the independent networks' mean."""
+    from distancing.claims.catalogue import Evidence, statistics
+
+    hill = {"33-39": [0.01, 0.02, 0.03], "33-45": [0.05, 0.07, 0.09], "39-45": [0.5, 0.5, 0.5]}
+    twin = {"33-39": [0.001, 0.002, 0.0], "33-45": [0.003, 0.0, 0.001], "39-45": [0.4, 0.4, 0.4]}
+    evidence = Evidence({}, {}, measurements={"barriers": {"barriers": barrier_table(hill, twin, [0.2, 0.3],
+                                                                                     [2.0, 3.0])}})
+    known = statistics()
+
+    def values(name):
+        return known[name].compute(evidence, "m", None)
+
+    assert values("basin_val_error_hill_step") == pytest.approx([1.0, 2.0, 3.0])
+    assert values("basin_val_error_twin_to_final") == pytest.approx([0.3, 0.0, 0.1])
+    assert values("basin_train_loss_hill_to_final") == pytest.approx([0.025 / 2.5, 0.035 / 2.5, 0.045 / 2.5])
+    assert values("barrier_val_error_hill_vs_twin_to_final") == pytest.approx([4.7, 7.0, 8.9])
+    assert values("basin_val_error_independent") == pytest.approx([20.0, 30.0])
+
+
+def test_a_threshold_claim_decides_one_basin_or_another_and_is_qualified_by_the_twin():
+    """Against a declared threshold a claim decides either way: an interval below it is one basin,
+    above it another, across it undecided. "Another basin" carries a note where the twin's pair is
+    not shown to be one basin; the threshold is the claim's size, so it is not graded."""
+    from distancing.claims.catalogue import Evidence
+    from distancing.claims.verdicts import evaluate_claims
+
+    def decide(hill_final, twin_final):
+        hill = {"33-39": [0.001, 0.002, 0.001, 0.0], "33-45": hill_final, "39-45": [0.0] * 4}
+        twin = {"33-39": [0.0] * 4, "33-45": twin_final, "39-45": [0.0] * 4}
+        table = barrier_table(hill, twin, [0.2, 0.3, 0.25, 0.35], [2.0, 2.5, 2.2, 2.4])
+        declared = {f"{who}_{kind}": {"statistic": f"basin_val_error_{who}_{kind}", "direction": "differs",
+                                      "threshold": 2.0, "seeds": 4}
+                    for who in ("hill", "twin", "matched") for kind in ("step", "to_final")}
+        declared["control"] = {"statistic": "basin_val_error_independent", "direction": "differs", "threshold": 2.0,
+                               "seeds": 4}
+        figures = {"basins": {"m": {"series": {}}}}  # the panel the statistics read
+        return evaluate_claims(Evidence({}, figures, measurements={"barriers": {"barriers": table}}),
+                               declared).set_index("claim")
+
+    apart = decide([0.08, 0.06, 0.09, 0.07], [0.001, 0.0, 0.002, 0.001])
+    assert apart.loc["hill_to_final", "verdict"] == "holds: another basin (above 2 points)"
+    assert apart.loc["hill_step", "verdict"] == "holds: one basin (below 2 points)"
+    assert apart.loc["control", "verdict"] == "holds: another basin (above 2 points)"
+    assert apart.loc["hill_to_final", "note"] == "" and apart.loc["hill_to_final", "size"] == ""
+    assert apart.loc["hill_to_final", "threshold"] == 2.0
+    assert apart.loc["hill_to_final", "claimed"] == "another basin (above 2 points) or one basin (below 2 points)"
+    assert apart.loc["twin_to_final", "family"] == "" and apart.loc["hill_to_final", "family"] == "secondary"
+    across = decide([0.01, 0.04, 0.0, 0.03], [0.001, 0.0, 0.002, 0.001])
+    assert across.loc["hill_to_final", "verdict"] == "inconclusive"
+    shared = decide([0.08, 0.06, 0.09, 0.07], [0.01, 0.04, 0.0, 0.03])  # the twin's own pair is undecided
+    assert shared.loc["hill_to_final", "note"] == ("qualifier basin_val_error_twin_to_final, qualifier "
+                                                   "basin_val_error_matched_to_final not shown to hold")
+
+
+def test_the_page_decides_each_pair_from_both_measures_and_says_whether_averaging_agrees():
+    """One basin where the error and the training-loss barrier both lie below their thresholds,
+    another where either lies above; the sentence gives the numbers, the twin's and the
+    independent networks'. Weight averaging agrees with "another basin" where the distancing
+    members' average loses to their ensemble, and disagrees where it keeps up."""
+    from distancing.claims.catalogue import Evidence
+    from distancing.claims.verdicts import evaluate_claims
+    from distancing.results_page import averaging, basins_decided
+
+    hill = {"33-39": [0.001, 0.002, 0.001, 0.0], "33-45": [0.08, 0.06, 0.09, 0.07], "39-45": [0.0] * 4}
+    twin = {"33-39": [0.0] * 4, "33-45": [0.001, 0.0, 0.002, 0.001], "39-45": [0.0] * 4}
+    table = barrier_table(hill, twin, [0.2, 0.3, 0.25, 0.35], [2.0, 2.5, 2.2, 2.4])
+    declared = {f"{who}_{kind}{loss}": {"statistic": f"basin_{column}_{who}_{kind}", "direction": "differs",
+                                        "threshold": 2.0 if column == "val_error" else 0.1, "seeds": 4}
+                for who in ("hill", "twin") for kind in ("step", "to_final")
+                for loss, column in (("", "val_error"), ("_loss", "train_loss"))}
+    declared["control"] = {"statistic": "basin_val_error_independent", "direction": "differs", "threshold": 2.0,
+                           "seeds": 4}
+    claims = evaluate_claims(Evidence({}, {"basins": {"m": {"series": {}}}},
+                                      measurements={"barriers": {"barriers": table}}), declared)
+    step, final = basins_decided(claims)
+    assert step.startswith("m, the hill's first checkpoint to the run's next member: the hill's pair is **one basin** "
+                           "(validation-error barrier +0.1 points")
+    assert final.startswith("m, the hill's first checkpoint to the run's final member: the hill's pair is **another "
+                            "basin** (validation-error barrier +7.5 points")
+    # the training loss is half the error (a fraction), against the independent networks' mean of 2.275 nats
+    assert "training-loss barrier +0.0165 × the independent networks' barrier" in final
+    # 20, 30, 25, 35 points: sd 6.455, half-width t(0.975, 3) · sd / 2 = 3.182 · 3.227 = 10.27
+    assert "its twin's, one basin" in final and final.endswith("; independent networks, another basin "
+                                                               "(validation-error barrier +27.5 points [+17.2, +37.8], "
+                                                               "threshold 2).")
+    loses = pd.DataFrame([{"statistic": "weight_average_vs_ensemble_distancing", "metric": "accuracy", "mean": -3.1,
+                           "ci95_low": -4.0, "ci95_high": -2.2, "verdict": "holds: the average loses"}])
+    assert averaging(loses, "another basin").startswith(" Weight averaging agrees: the distancing members averaged "
+                                                        "into one network score -3.1 points")
+    assert averaging(loses, "one basin").startswith(" Weight averaging disagrees")
+    assert averaging(loses.assign(verdict="inconclusive"), "another basin").startswith(
+        " Weight averaging cannot be compared")

@@ -11,6 +11,7 @@ library at a time, numerics.PORTABLE) and record it.
 from __future__ import annotations
 
 import hashlib
+import os
 from pathlib import Path
 
 import numpy as np
@@ -92,3 +93,30 @@ def test_native_numerics_choose_this_cpus_kernels(tmp_path, data_root):
     if " avx512f " in Path("/proc/cpuinfo").read_text() and torch.__version__.split("+")[0] == TORCH:
         assert run["cpu_capability"] == "AVX512"
         assert sha256(tmp_path / "run" / "metrics.csv") != GOLDEN["metrics"]
+
+
+def test_numpy_runs_avx2_loops_in_every_job_the_pipeline_starts():
+    """The pin the Snakemake process sets for its jobs (numerics.pin_numpy, from common.smk): a
+    process started with it sees no AVX-512 loops; on an AVX-512 CPU without it numpy's exp
+    differs in its last bits, which is what the pin is for."""
+    import subprocess
+    import sys
+
+    from distancing.numerics import NUMPY
+
+    if not has_avx2():
+        pytest.skip("portable numerics pin AVX2 kernels on x86-64 CPUs; this CPU has none to pin")
+    probe = ("import hashlib, numpy as np; from numpy._core._multiarray_umath import __cpu_features__ as f; "
+             "x = np.linspace(-30, 30, 100001); print(f['X86_V4'], f['X86_V3'], hashlib.sha256(np.exp(x).tobytes())"
+             ".hexdigest())")
+    env = {k: v for k, v in os.environ.items() if k not in NUMPY}
+
+    def run(extra: dict[str, str]) -> list[str]:
+        return subprocess.run([sys.executable, "-c", probe], env=env | extra, capture_output=True, text=True,
+                              check=True).stdout.split()
+
+    pinned = run(NUMPY)
+    assert pinned[:2] == ["False", "True"]  # AVX2 loops, none wider
+    if " avx512f " in Path("/proc/cpuinfo").read_text():
+        native = run({})
+        assert native[0] == "True" and native[2] != pinned[2]

@@ -16,7 +16,7 @@ def plan():
     return Plan(load_profiles(default=ROOT / "config.yaml"))
 
 
-def test_barriers_pair_each_hills_checkpoint_with_its_next_member_and_disjoint_independent_seeds(plan):
+def test_barriers_pair_every_two_members_from_the_hills_checkpoint_and_disjoint_independent_seeds(plan):
     readings = plan.readings("barriers")
     figure = plan.figure_runs("basins")
     runs = plan.runs()
@@ -24,10 +24,16 @@ def test_barriers_pair_each_hills_checkpoint_with_its_next_member_and_disjoint_i
         checkpoint = runs[panel["series"]["distancing"]["runs"][0]]["distancing"]["checkpoints"][0]
         for series in ("distancing", "no_hill"):
             mine = [r for r in readings if r["about"]["panel"] == panel_key and r["about"]["series"] == series]
-            assert [r["about"]["seed"] for r in mine] == [runs[n]["seed"] for n in panel["series"][series]["runs"]]
-            for reading, name in zip(mine, panel["series"][series]["runs"], strict=True):
-                after = min(e for e in member_kinds(runs[name]) if e > checkpoint)
-                assert reading["members"] == {"a": [name, checkpoint], "b": [name, after]}
+            names = panel["series"][series]["runs"]
+            assert sorted({r["about"]["seed"] for r in mine}) == sorted(runs[n]["seed"] for n in names)
+            for name in names:
+                kept = [e for e in member_kinds(runs[name]) if e >= checkpoint]
+                assert kept[0] == checkpoint and len(kept) == 3  # the checkpoint, the next member, the final one
+                pairs = [r for r in mine if r["about"]["seed"] == runs[name]["seed"]]
+                expected = [(kept[0], kept[1]), (kept[0], kept[2]), (kept[1], kept[2])]
+                assert [(r["members"]["a"], r["members"]["b"]) for r in pairs] == [([name, a], [name, b])
+                                                                                   for a, b in expected]
+                assert [r["about"]["pair"] for r in pairs] == [f"{a}-{b}" for a, b in expected]
         independent = [r for r in readings if r["about"]["panel"] == panel_key
                        and r["about"]["series"] == "independent"]
         names = panel["series"]["independent"]["runs"]
@@ -37,13 +43,41 @@ def test_barriers_pair_each_hills_checkpoint_with_its_next_member_and_disjoint_i
         assert all(epoch == runs[run]["train"]["epochs"] for r in independent for run, epoch in r["members"].values())
 
 
-def test_the_plane_reads_the_checkpoint_and_both_next_members_of_the_first_seed(plan):
-    (reading,) = plan.readings("plane")
+def test_the_distance_matched_step_continues_each_seeds_twin_from_the_checkpoint_at_its_own_rate():
+    """The matched series pairs the twin's checkpoint with each member of a run that starts from
+    that twin's state (the same seed: the run and its parent are reseeded together) and trains
+    to the base's last epoch at the declared rate; its pairs are named in the hill's epochs."""
+    config = load_profiles(default=ROOT / "config.yaml")
+    config["experiments"]["basins"]["matched_lr"] = {"resnet": 0.7}
+    plan = Plan(config)
+    runs, panels = plan.runs(), plan.figure_runs("basins")
+    assert "matched" not in panels["mobilenetv2"]["series"]  # a model without a rate has no such step
+    readings = [r for r in plan.readings("barriers") if r["about"]["series"] == "matched"]
+    twins = panels["resnet"]["series"]["no_hill"]["runs"]
+    checkpoint, final = config["distancing"]["checkpoints"][0], config["base"]["train"]["epochs"]
+    assert len(readings) == 2 * len(twins) and {r["about"]["panel"] for r in readings} == {"resnet"}
+    for reading in readings:
+        (twin, a), (step, b) = reading["members"]["a"], reading["members"]["b"]
+        seed = reading["about"]["seed"]
+        assert twin in twins and a == checkpoint
+        assert runs[twin]["seed"] == runs[step]["seed"] == seed
+        assert runs[step]["init"] == {"from": f"results/runs/{twin}", "epoch": checkpoint}
+        assert runs[step]["train"]["lr"] == 0.7 and runs[step]["train"]["epochs"] == final - checkpoint
+        assert runs[step]["distancing"]["strength"] == 0.0
+        assert reading["about"]["pair"] == f"{checkpoint}-{checkpoint + b}"
+    assert sorted({r["about"]["pair"] for r in readings}) == [f"{checkpoint}-{checkpoint + 6}", f"{checkpoint}-{final}"]
+
+
+def test_the_planes_read_the_checkpoint_and_both_runs_next_then_final_members_of_the_first_seed(plan):
+    nxt, final = plan.readings("plane")
     (panel,) = plan.figure_runs("basins_plane").values()
     hill, twin = panel["series"]["distancing"]["runs"][0], panel["series"]["no_hill"]["runs"][0]
-    (a_run, a_epoch), (b_run, b_epoch), (c_run, c_epoch) = reading["members"].values()
-    assert (a_run, b_run, c_run) == (hill, hill, twin) and b_epoch == c_epoch > a_epoch
-    assert a_epoch == plan.runs()[hill]["distancing"]["checkpoints"][0]
+    config = plan.runs()[hill]
+    checkpoint = config["distancing"]["checkpoints"][0]
+    assert (nxt["about"], final["about"]) == ({"plane": "next"}, {"plane": "final"})
+    for reading, end in ((nxt, min(e for e in member_kinds(config) if e > checkpoint)),
+                         (final, config["train"]["epochs"])):
+        assert reading["members"] == {"a": [hill, checkpoint], "b": [hill, end], "c": [twin, end]}
 
 
 def test_averages_read_exactly_the_members_each_peer_ensemble_uses(plan):
@@ -95,12 +129,12 @@ def test_a_measurement_on_a_figure_it_cannot_read_stops_before_any_job(key, on, 
     in one line naming the key, before Snakemake builds a job."""
     from distancing.config import ConfigError
     from distancing.measurements import register
-    from distancing.measurements.barriers import checkpoint_steps
+    from distancing.measurements.barriers import member_pairs
     from distancing.plan import check_config
 
     from .test_pipeline import SCHEMA, smoke_config
 
-    register(Measurement(key, on=on, reads=checkpoint_steps, tables={}, compute="x:y"))
+    register(Measurement(key, on=on, reads=member_pairs, tables={}, compute="x:y"))
     try:
         config = smoke_config()
         config["measurements"][key] = {}

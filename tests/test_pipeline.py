@@ -4,6 +4,7 @@ killed mid-run). What the plan decides without running anything is tests/test_pl
 
 import csv
 import filecmp
+import hashlib
 import os
 import re
 import shlex
@@ -241,9 +242,9 @@ def test_smoke_pipeline_writes_ensembles_and_claims(smoke_run):
 
 def test_smoke_barriers_read_the_stored_members_of_the_pairs_the_plan_declares(smoke_run):
     """barriers.csv has one row per declared pair; each barrier is the path's (paths.csv) largest
-    excess over the blend of its endpoints; the hill's path and its twin's start at the same
-    network (they share the checkpoint's bytes); the weight distance is the members' own; the
-    claims read these barriers."""
+    excess over the blend of its endpoints, and the ends' own values are the path's ends; the
+    hill's path and its twin's start at the same network (they share the checkpoint's bytes);
+    the weight distance is the members' own; the claims read these barriers, per kind of pair."""
     from distancing.basins import barrier
     from distancing.members import load_members
 
@@ -253,28 +254,88 @@ def test_smoke_barriers_read_the_stored_members_of_the_pairs_the_plan_declares(s
     barriers = read_csv(results / "measurements" / "barriers" / "barriers.csv")
     paths = read_csv(results / "measurements" / "barriers" / "paths.csv")
     declared = Plan(config).readings("barriers")
-    assert [(r["panel"], r["series"], int(r["seed"]), [r["a_run"], int(r["a_epoch"])], [r["b_run"], int(r["b_epoch"])])
-            for r in barriers] == [(*p["about"].values(), p["members"]["a"], p["members"]["b"]) for p in declared]
+    assert [(r["panel"], r["series"], int(r["seed"]), r["pair"], [r["a_run"], int(r["a_epoch"])],
+             [r["b_run"], int(r["b_epoch"])]) for r in barriers] == [
+        (*p["about"].values(), p["members"]["a"], p["members"]["b"]) for p in declared]
     points = config["measurements"]["barriers"]["points"]
     starts = {}
     for r in barriers:
-        path = [q for q in paths if (q["panel"], q["series"], q["seed"]) == (r["panel"], r["series"], r["seed"])]
+        key = (r["panel"], r["series"], r["seed"], r["pair"])
+        path = [q for q in paths if (q["panel"], q["series"], q["seed"], q["pair"]) == key]
         t = [float(q["t"]) for q in path]
         assert t == pytest.approx(list(np.linspace(0, 1, points)))
         for column in ("train_loss", "val_loss", "val_error"):
             assert float(r[f"{column}_barrier"]) == pytest.approx(barrier(t, [float(q[column]) for q in path]))
+        for column in ("train_loss", "val_error"):
+            assert (r[f"a_{column}"], r[f"b_{column}"]) == (path[0][column], path[-1][column])
         a, b = (load_members(results / "runs" / r[f"{end}_run"] / "members.npz") for end in ("a", "b"))
         vectors = a.weight_vectors()[a.index(int(r["a_epoch"]))], b.weight_vectors()[b.index(int(r["b_epoch"]))]
         assert float(r["weight_distance"]) == pytest.approx(np.linalg.norm(vectors[0].astype(float) - vectors[1]))
-        starts[(r["panel"], r["series"], r["seed"])] = path[0]["train_loss"]
-    hills = [key for key in starts if key[1] == "distancing"]
-    assert hills and all(starts[key] == starts[(key[0], "no_hill", key[2])] for key in hills)
-    by = {(r["panel"], r["series"], r["seed"]): float(r["train_loss_barrier"]) for r in barriers}
-    rows = [r for r in read_csv(results / "claims.csv") if r["claim"] == "hill_crosses_a_barrier"]
-    assert {r["panel"] for r in rows} == {"mobilenetv2", "resnet"}
-    for row in rows:
-        want = [by[(row["panel"], "distancing", seed)] - by[(row["panel"], "no_hill", seed)] for seed in ("0", "1")]
-        assert [float(v) for v in row["values"].split()] == pytest.approx(want, rel=1e-3, abs=1e-9)
+        starts[key] = path[0]["train_loss"]
+    checkpoint, final = config["distancing"]["checkpoints"][0], config["base"]["train"]["epochs"]
+    hills = [key for key in starts if key[1] == "distancing" and key[3].startswith(f"{checkpoint}-")]
+    assert hills and all(starts[key] == starts[(key[0], other, *key[2:])] for key in hills
+                         for other in ("no_hill", "matched"))  # the distance-matched step starts there too
+    by = {(r["panel"], r["series"], r["seed"], r["pair"]): float(r["train_loss_barrier"]) for r in barriers}
+    for claim, pair in (("hill_crosses_a_barrier", f"{checkpoint}-{config['distancing']['checkpoints'][1]}"),
+                        ("hill_to_final_crosses_a_barrier", f"{checkpoint}-{final}")):
+        rows = [r for r in read_csv(results / "claims.csv") if r["claim"] == claim]
+        assert {r["panel"] for r in rows} == {"mobilenetv2", "resnet"}
+        for row in rows:
+            want = [by[(row["panel"], "distancing", seed, pair)] - by[(row["panel"], "no_hill", seed, pair)]
+                    for seed in ("0", "1")]
+            assert [float(v) for v in row["values"].split()] == pytest.approx(want, rel=1e-3, abs=1e-9)
+
+
+def test_smoke_aligned_barriers_keep_each_pairs_ends_and_never_move_b_away_from_a(smoke_run):
+    """The aligned lines walk the independent pairs and each run's checkpoint → final pair (the
+    plan's readings). Reordering b's units changes neither end's function: the ends' training
+    loss and error equal the unaligned line's (BatchNorm recomputed on the same inputs). Weight
+    matching only accepts a reordering that raises ⟨a, π(b)⟩, so the distance between the ends
+    never grows; the page decides the aligned checkpoint → final pairs."""
+    workdir, _ = smoke_run
+    config = yaml.safe_load((workdir / "config.yaml").read_text())
+    results = workdir / "results-smoke" / "measurements"
+    aligned = read_csv(results / "aligned_barriers" / "barriers.csv")
+    plain = {(r["panel"], r["series"], r["seed"], r["pair"]): r
+             for r in read_csv(results / "barriers" / "barriers.csv")}
+    assert [(r["panel"], r["series"], int(r["seed"]), r["pair"]) for r in aligned] == [
+        tuple(p["about"].values()) for p in Plan(config).readings("aligned_barriers")]
+    final = config["base"]["train"]["epochs"]
+    assert {r["pair"] for r in aligned} == {f"{config['distancing']['checkpoints'][0]}-{final}", f"{final}-{final}"}
+    for r in aligned:
+        before = plain[(r["panel"], r["series"], r["seed"], r["pair"])]
+        for column in ("a_train_loss", "a_val_error", "b_train_loss", "b_val_error"):
+            assert float(r[column]) == pytest.approx(float(before[column]), rel=1e-5, abs=1e-6), column
+        assert float(r["distance_before"]) == pytest.approx(float(before["weight_distance"]))
+        assert float(r["weight_distance"]) <= float(r["distance_before"]) * (1 + 1e-6)
+        assert 0.0 <= float(r["units_moved"]) <= 1.0
+    page = (workdir / "results-smoke" / "docs" / "results.md").read_text()
+    assert "final member, units aligned by weight matching: the hill's pair is" in page
+
+
+# Figure 0.1's PNG, rendered by the pipeline with numpy pinned (numerics.NUMPY), with these versions:
+# its surface comes from numpy's exp, whose AVX-512 loops give other last bits than the AVX2 ones.
+FIG0_1 = {"numpy": "2.4.6", "matplotlib": "3.11.2",
+          "sha256": "78674a0832d3d38f2feba0d6ebfe13ca051ecc8aff701445083e2841cf661e57"}
+
+
+def test_smoke_renders_the_analytic_figure_with_the_committed_bytes(smoke_run):
+    """The golden check of one rendered figure: Figure 0.1 computes its surface itself, so its
+    bytes depend on numpy's kernels; pinned at AVX2 they are the same on every x86-64 machine
+    (on an AVX-512 machine, unpinned, they differ)."""
+    import matplotlib
+
+    from distancing.numerics import has_avx2
+
+    versions = {"numpy": np.__version__, "matplotlib": matplotlib.__version__}
+    if versions != {key: FIG0_1[key] for key in versions}:
+        pytest.skip(f"the hash is of numpy {FIG0_1['numpy']} and matplotlib {FIG0_1['matplotlib']}; here {versions}")
+    if not has_avx2():
+        pytest.skip("portable numerics pin AVX2 kernels on x86-64 CPUs; this CPU has none to pin")
+    workdir, _ = smoke_run
+    png = workdir / "figures-smoke" / "fig0_1.png"
+    assert hashlib.sha256(png.read_bytes()).hexdigest() == FIG0_1["sha256"]
 
 
 def test_smoke_member_records_name_every_stored_member_with_the_plans_seed_group_and_roles(smoke_run):

@@ -210,6 +210,13 @@ def test_each_evaluation_runs_only_in_the_trees_of_the_runs_that_read_it(monkeyp
     (lambda c: c["claims"]["accuracy_recovers"].pop("margin"),
      "claims.accuracy_recovers.margin: a not_below claim needs"),
     (lambda c: c["claims"]["distance_grows"].update(margin=1.0), "claims.distance_grows.margin: only not_below"),
+    (lambda c: c["claims"]["distance_grows"].update(threshold=1.0),
+     "claims.distance_grows.threshold: only differs claims take a threshold (direction is greater)"),
+    (lambda c: c["claims"]["hill_step_basin"].update(effect=1.0),
+     "claims.hill_step_basin.effect: a claim decided against a threshold is not graded by an effect"),
+    (lambda c: c["claims"].pop("twin_to_final_basin_loss"),
+     "claims.hill_to_final_basin_loss.statistic: basin_train_loss_hill_to_final is qualified by "
+     "basin_train_loss_twin_to_final, which no claim declares"),
     (lambda c: c["claims"]["distance_grows"].update(direction="up"),
      "claims.distance_grows.direction: 'up' is not one"),
     (lambda c: c.update(max_claim_seeds=None, seeds=list(range(6))) or c["claims"]["distance_grows"].update(seeds=7),

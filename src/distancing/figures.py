@@ -193,27 +193,51 @@ def _fig3_8(e: RunBuilder, f: dict[str, Any]) -> tuple[Panel, ...]:
     )),)
 
 
-@figure("basins", "barriers", MODELS)
+def distance_matched_step(e: RunBuilder, model: str, lr: float) -> Run:
+    """A no-hill step as long as the hill's: the twin's state after the hill's first checkpoint,
+    trained to the base's last epoch in plain SGDR cycles of the base's restart length at a larger
+    learning rate, chosen on calibration seeds by the distance it travels, never by its barrier
+    (``benchmarks/matched_step.py``). Its cycle ends are its members, as the twin's are."""
+    start = e.many[0]
+    twin = e.control(e.distancing(model, checkpoints=e.many))
+    return e.control(Run(model, schedule="cosine_restarts", first_cycle_epochs=0, lr=lr,
+                         epochs=e.defaults["epochs"] - start, init_from=(twin, start)))
+
+
+@figure("basins", "barriers", {**MODELS, "properties": {
+    **MODELS["properties"],
+    "matched_lr": {"type": "object", "additionalProperties": {"oneOf": [POSITIVE, {"type": "null"}]},
+                   "description": "model -> the learning rate of its distance-matched no-hill step (optional; "
+                                  "a model without one, or null, has no such step)"}}})
 def _basins(e: RunBuilder, f: dict[str, Any]) -> tuple[Panel, ...]:
-    # Which members each series pairs is the barriers measurement's (measurements/barriers.py, checkpoint_steps):
-    # a checkpoint with the run's next member, or one seed's final member with the next seed's.
-    return tuple(Panel(name, name, (
-        Series("distancing", "distancing: checkpoint → next member", e.distancing(name, checkpoints=e.many)),
-        Series("no_hill", "no hill: the same epochs (its twin)", e.control(e.distancing(name, checkpoints=e.many))),
-        Series("independent", "independent seeds: final → final", e.control(e.distancing(name, checkpoints=e.many))),
-    )) for name in f["models"])
+    # Which members each series pairs is the barriers measurement's (measurements/barriers.py, member_pairs):
+    # every two members of a run from the hill's checkpoint on, or one seed's final member with the next seed's.
+    def series(name: str) -> tuple[Series, ...]:
+        twin = e.control(e.distancing(name, checkpoints=e.many))
+        found = (Series("distancing", "distancing", e.distancing(name, checkpoints=e.many)),
+                 Series("no_hill", "no hill: the same epochs (its twin)", twin))
+        lr = f.get("matched_lr", {}).get(name)
+        if lr is not None:
+            found += (Series("matched", f"no hill, restarted at lr {number(lr)} (as far as the hill)",
+                             distance_matched_step(e, name, lr)),)
+        return (*found, Series("independent", "independent seeds: final → final", twin))
+
+    return tuple(Panel(name, name, series(name)) for name in f["models"])
 
 
 @figure("basins_plane", "plane", _settings({"model": {"type": "string"}}))
 def _basins_plane(e: RunBuilder, f: dict[str, Any]) -> tuple[Panel, ...]:
-    # One seed drawn (measurements/plane.py, plane_corners): the hill's checkpoint and next member,
-    # and its twin's next member.
+    # One seed drawn (measurements/plane.py, plane_corners): the hill's checkpoint with both runs'
+    # next members, and with both runs' final members.
     return (Panel(f["model"], f["model"], (
         Series("distancing", "distancing", e.distancing(f["model"], checkpoints=e.many)),
         Series("no_hill", "no hill (its twin)", e.control(e.distancing(f["model"], checkpoints=e.many))),
     )),)
 
 
+# Each pair's barrier against how far apart its members are: a longer step along a curved valley
+# against a ridge (the barriers measurement, drawn a second way).
+figure("basins_distance", "barriers")()
 for _name in ("peers_members", "peers_diversity", "peers_weights", "peers_spaces"):
     figure(_name, "peers")()
 # The peers' members averaged in weight space (SWA's average) against their ensembles (the averages measurement).

@@ -13,6 +13,14 @@ every script and benchmark that runs a network before its first ``import torch``
 clears the three and leaves the libraries to choose (faster on some CPUs, machine-dependent). Nothing is promised for
 GPUs, ARM CPUs or ``native``: there the verdicts' replication probability is what remains, a
 forecast of how often another machine (like another seed set) reaches the same verdict.
+
+numpy does the same for its own loops (``exp``, ``log``, ...): on an AVX-512 CPU it runs
+AVX-512 kernels whose last bits differ from the AVX2 ones, which is how Figure 0.1's analytic
+surface came out one pixel different on an AVX2 machine. ``NUMPY`` caps it at AVX2 too
+(``NPY_DISABLE_CPU_FEATURES``, read once at numpy's import, numpy 2's feature groups; an AVX2
+CPU runs the same loops with or without it). ``pin_numpy`` sets it in the Snakemake process
+(``workflow/rules/common.smk``), so that every job it starts (ensembles, claims, figures, the
+measurements) imports numpy with it.
 """
 
 from __future__ import annotations
@@ -26,6 +34,7 @@ from .config import ConfigError
 
 PORTABLE = {"ATEN_CPU_CAPABILITY": "avx2", "ONEDNN_MAX_CPU_ISA": "AVX2", "MKL_CBWR": "AVX2"}
 CAPABILITY = "AVX2"  # what torch reports under ``portable`` (torch.backends.cpu.get_cpu_capability)
+NUMPY = {"NPY_DISABLE_CPU_FEATURES": "X86_V4 AVX512_ICL AVX512_SPR"}  # every numpy 2 group above AVX2
 
 
 def has_avx2() -> bool:
@@ -54,6 +63,16 @@ def pin(mode: str = "portable") -> None:
         os.environ.update(PORTABLE)
     elif mode == "native":
         for name in PORTABLE:
+            os.environ.pop(name, None)
+
+
+def pin_numpy(mode: str = "portable") -> None:
+    """numpy's kernels for the processes this one starts (numpy reads the variable at its import:
+    a process that imported numpy already keeps its own); ``native`` clears it."""
+    if pinned(mode):
+        os.environ.update(NUMPY)
+    elif mode == "native":
+        for name in NUMPY:
             os.environ.pop(name, None)
 
 

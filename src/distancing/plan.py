@@ -14,7 +14,6 @@ from __future__ import annotations
 import copy
 import json
 from collections.abc import Mapping
-from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
@@ -28,7 +27,7 @@ from .measurements import roles as measured_roles
 from .measurements import settings_schema as measurement_schema
 from .peers import PEERS
 from .peers import settings_schema as peer_schema
-from .runs import Run, RunBuilder, RunSet, collect
+from .runs import Run, RunBuilder, RunSet, collect, reseeded
 from .sources import Inputs, source_of
 
 
@@ -95,7 +94,7 @@ class Plan:
         return self.seeds[:max(needed)] if needed else self.seeds
 
     def over_seeds(self, run: Run, figure: str) -> list[Run]:
-        return [replace(run, seed=s) for s in self.figure_seeds(figure)]
+        return [reseeded(run, s) for s in self.figure_seeds(figure)]
 
     # ------------------------------------------------------------ peer ensembles
 

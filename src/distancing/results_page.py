@@ -19,6 +19,8 @@ import pandas as pd
 from .claims.catalogue import METRIC_WORDS
 from .claims.inference import ROBUST
 from .claims.verdicts import NULL, decided
+from .measurements.aligned import ALIGNED_BASIN_STATISTICS, HOW
+from .measurements.barriers import ANOTHER_BASIN, BASIN_STATISTICS, ONE_BASIN, PAIR_KINDS
 
 Block = tuple[str, Any]
 VERDICT_GROUPS = (("holds", "What holds"), ("does not hold", "What does not hold"),
@@ -65,11 +67,15 @@ PRIMARY_COLUMNS = ("comparison", "model", "metric", "difference, 95 % interval",
                    "size", "replication", "family-wise verdict (Holm, primary family)")
 
 
+def peers_panel(table: pd.DataFrame) -> str:
+    """The peers' model: the panel of the rows the peers' figures also show (``also_on``)."""
+    shared = table.loc[table["also_on"].fillna("") != "", "panel"]
+    return shared.iloc[0] if len(shared) else ""
+
+
 def models(primary: pd.DataFrame) -> pd.Series:
-    """Each primary row's model: its panel, or for a peer comparison's row (no panel) the peers'
-    model, the panel of the rows the peers' figure also shows (``also_on``)."""
-    shared = primary.loc[primary["also_on"].fillna("") != "", "panel"]
-    return primary["panel"].where(primary["panel"].fillna("") != "", shared.iloc[0] if len(shared) else "peers")
+    """Each primary row's model: its panel, or for a peer comparison's row (no panel) the peers' model."""
+    return primary["panel"].where(primary["panel"].fillna("") != "", peers_panel(primary) or "peers")
 
 
 def in_order(primary: pd.DataFrame) -> pd.DataFrame:
@@ -132,6 +138,71 @@ def answer(primary: pd.DataFrame) -> list[str]:
     return sentences
 
 
+def basin_of(rows: pd.DataFrame) -> str:
+    """One pair's basin from its claims (error and training loss against their thresholds): one
+    basin where every measure says so, another where any does, else undecided."""
+    said = rows["verdict"]
+    if said.str.startswith(f"holds: {ANOTHER_BASIN}").any():
+        return ANOTHER_BASIN
+    return ONE_BASIN if len(said) and said.str.startswith(f"holds: {ONE_BASIN}").all() else "undecided"
+
+
+def measured(r: Any) -> str:
+    """A threshold claim's numbers: mean, interval and its threshold."""
+    unit = "points" if r.unit == "points" else f"× {r.unit.removeprefix('of ')}"
+    measure = "validation-error" if r.unit == "points" else "training-loss"
+    return (f"{measure} barrier {number(r.mean)} {unit} "
+            f"[{number(r.ci95_low)}, {number(r.ci95_high)}], threshold {r.threshold:g}")
+
+
+def averaging(table: pd.DataFrame, basin: str) -> str:
+    """Whether weight averaging agrees with the checkpoint → final decision on the peers' model:
+    members of one basin average into a good network, members of different basins do not."""
+    rows = table[(table["statistic"] == "weight_average_vs_ensemble_distancing") & (table["metric"] == "accuracy")]
+    if rows.empty:
+        return ""
+    r = next(rows.itertuples())
+    loses, keeps = r.verdict.startswith("holds"), r.verdict.startswith(("does not hold", NULL))
+    agrees = ("agrees" if (basin, loses, keeps) in ((ANOTHER_BASIN, True, False), (ONE_BASIN, False, True))
+              else "disagrees" if basin != "undecided" and (loses or keeps) else "cannot be compared")
+    return (f" Weight averaging {agrees}: the distancing members averaged into one network score "
+            f"{number(r.mean)} points against their ensemble [{number(r.ci95_low)}, {number(r.ci95_high)}] "
+            f"({r.verdict}).")
+
+
+def independent_words(table: pd.DataFrame, model: str, statistic: str) -> str:
+    """The independent networks' pair against the same threshold: the control, in a few words."""
+    rows = table[(table["statistic"] == statistic) & (table["panel"] == model)]
+    return "" if rows.empty else f"; independent networks, {basin_of(rows)} ({measured(next(rows.itertuples()))})"
+
+
+def basins_decided(table: pd.DataFrame) -> list[str]:
+    """Per model and kind of pair (``barriers.PAIR_KINDS``), then the checkpoint → final pair with
+    units aligned: one basin, another basin or undecided, the hill's, its twin's and the
+    independent networks', with the numbers; and on the peers' model whether weight averaging
+    agrees with the checkpoint → final decision."""
+    known = {name: (*about, "") for name, about in BASIN_STATISTICS.items()}
+    known |= {name: (*about, HOW) for name, about in ALIGNED_BASIN_STATISTICS.items()}
+    rows = table[table["statistic"].isin(known)]
+    rows = rows.join(pd.DataFrame([known[s] for s in rows["statistic"]], index=rows.index,
+                                  columns=["measure", "series", "kind", "how"]))
+    peers_model, sentences = peers_panel(table), []
+    for (model, kind, how), pair in rows.groupby(["panel", "kind", "how"], sort=False):
+        hill, twin = pair[pair["series"] == "hill"], pair[pair["series"] == "twin"]
+        matched = pair[pair["series"] == "matched"]
+        control = "basin_val_error_independent" + ("_aligned" if how else "")
+        said = (f"{model}, {PAIR_KINDS[kind].removeprefix('from ')}{how}: the hill's pair is **{basin_of(hill)}** ("
+                + "; ".join(measured(r) for r in hill.itertuples()) + f"); its twin's, {basin_of(twin)} ("
+                + "; ".join(measured(r) for r in twin.itertuples()) + ")"
+                + ("" if matched.empty else f"; the no-hill step as long as the hill's, {basin_of(matched)} ("
+                   + "; ".join(measured(r) for r in matched.itertuples()) + ")")
+                + f"{independent_words(table, model, control)}.")
+        if model == peers_model and kind == "to_final" and not how:
+            said += averaging(table, basin_of(hill))
+        sentences.append(said)
+    return sentences
+
+
 def opening(table: pd.DataFrame, regime: str) -> list[Block]:
     """The answer first: the primary family's table and what it says in words; then how the
     verdicts are reached, the secondary family by family-wise verdict, and the controls."""
@@ -139,6 +210,12 @@ def opening(table: pd.DataFrame, regime: str) -> list[Block]:
     blocks: list[Block] = [("title", "Machine learning with distancing: is it worth its training budget?")]
     if not primary.empty:
         blocks += [("table", (PRIMARY_COLUMNS, primary_rows(primary))), ("bullets", answer(primary))]
+    basins = basins_decided(table)
+    if basins:
+        blocks += [("heading", "Does the hill leave the basin?"),
+                   ("paragraph", "Figure 0.1's premise, decided per model and pair of members against thresholds "
+                                 "declared before the run (the basins figure's caption defines them):"),
+                   ("bullets", basins)]
     fragile = int(table["fragile"].sum())
     settled = int(table["verdict"].map(decided).sum())
     blocks += [

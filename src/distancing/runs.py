@@ -272,6 +272,12 @@ class RunSet:
         return self.epochs_described() - sum(epoch for _, epoch in self.trunks.values())
 
 
+def reseeded(run: Run, seed: int) -> Run:
+    """The run at another seed, and the run it starts from (``init_from``) at the same seed."""
+    parent = None if run.init_from is None else (reseeded(run.init_from[0], seed), run.init_from[1])
+    return replace(run, seed=seed, init_from=parent)
+
+
 def trunk_first(item: tuple[str, Mapping[str, Any]]) -> tuple[bool, str]:
     """The order in which runs may become trunks: runs without a hill first (the controls every
     hill run shares its start with, so that a change to a hill retrains only hill runs), then by name."""

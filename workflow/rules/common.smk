@@ -5,6 +5,7 @@ import os
 from distancing.config import ConfigError
 from distancing.files import RUN_FILES
 from distancing.measurements import MEASUREMENTS
+from distancing.numerics import pin_numpy
 from distancing.plan import check_config, cli_settings
 from distancing.prose import caption_tail, regime
 
@@ -21,6 +22,10 @@ try:
     PLAN = check_config(config, os.path.join(workflow.basedir, "workflow/schemas/config.schema.yaml"))
 except ConfigError as error:
     raise WorkflowError(f"invalid config: {error}") from None
+
+# numpy's kernels pinned for every job this process starts, as torch's are for every run
+# (src/distancing/numerics.py): the same bytes on every x86-64 machine.
+pin_numpy(PLAN.builder.resolve_base()["numerics"])
 
 RESULTS = config["results"]
 FIGURES = config["figures"]

@@ -6,7 +6,10 @@ Directions (the config schema lists them): ``greater`` / ``less`` (the interval 
 / below zero), ``differs`` (either side; the verdict names the side), ``not_below`` /
 ``not_above`` with a positive ``margin`` (non-inferiority: the interval must lie above −margin /
 below +margin). Verdicts name the direction in words ("holds: distance rises with s"). An
-undecided claim whose declared effect needs more seeds than it had says so.
+undecided claim whose declared effect needs more seeds than it had says so. A ``differs`` claim
+with a ``threshold`` decides against it instead of zero, either way: the basins' "one basin"
+below a declared barrier, "another basin" above it (``measurements/barriers.py``); the threshold
+is its size, so it is not graded.
 
 **How large.** A claim that declares the effect worth detecting (δ) is graded (``size``): a
 decided verdict is *at least δ* where its 95 % interval lies beyond ±δ, *smaller than δ* where
@@ -92,8 +95,9 @@ NON_INFERIORITY = ("not_below", "not_above")  # directions decided against a mar
 
 
 def verdict(low: float, high: float, direction: str, statistic: Statistic, margin: float = 0.0,
-            unit: str | None = None) -> str:
-    """The verdict in words that name the direction the data show."""
+            unit: str | None = None, threshold: float | None = None) -> str:
+    """The verdict in words that name the direction the data show (a ``differs`` claim with a
+    ``threshold`` names the side of it)."""
     if math.isnan(low):
         return "inconclusive: no finite value"
     up, down = statistic.up, statistic.down
@@ -101,19 +105,27 @@ def verdict(low: float, high: float, direction: str, statistic: Statistic, margi
         return f"holds: {up}" if low > 0 else f"does not hold: {down}" if high < 0 else "inconclusive"
     if direction == "less":
         return f"holds: {down}" if high < 0 else f"does not hold: {up}" if low > 0 else "inconclusive"
+    if direction == "differs" and threshold is not None:
+        level = amount(threshold, unit or statistic.unit)
+        return (f"holds: {up} (above {level})" if low > threshold
+                else f"holds: {down} (below {level})" if high < threshold else "inconclusive")
     if direction == "differs":
         return f"holds: {up}" if low > 0 else f"holds: {down}" if high < 0 else "inconclusive"
-    amount = f"{margin:g} {unit or statistic.unit}"
+    accepted = f"{margin:g} {unit or statistic.unit}"
     if direction == "not_below":
-        return (f"holds: no more than {amount} below" if low > -margin
-                else f"does not hold: more than {amount} below" if high < -margin else "inconclusive")
-    return (f"holds: no more than {amount} above" if high < margin
-            else f"does not hold: more than {amount} above" if low > margin else "inconclusive")
+        return (f"holds: no more than {accepted} below" if low > -margin
+                else f"does not hold: more than {accepted} below" if high < -margin else "inconclusive")
+    return (f"holds: no more than {accepted} above" if high < margin
+            else f"does not hold: more than {accepted} above" if low > margin else "inconclusive")
 
 
-def claimed(direction: str, statistic: Statistic, margin: float, metric: str | None = None) -> str:
+def claimed(direction: str, statistic: Statistic, margin: float, metric: str | None = None,
+            threshold: float | None = None) -> str:
     """The claim as declared, in words (ensemble claims name their metric)."""
     unit = statistic.unit_of(metric)
+    if direction == "differs" and threshold is not None:
+        level = amount(threshold, unit)
+        return f"{statistic.up} (above {level}) or {statistic.down} (below {level})"
     text = {"greater": statistic.up, "less": statistic.down, "differs": f"{statistic.up}, or the reverse",
             "not_below": f"no more than {margin:g} {unit} below",
             "not_above": f"no more than {margin:g} {unit} above"}[direction]
@@ -210,13 +222,13 @@ def evaluate_claims(evidence: Evidence, declared: Mapping[str, Mapping[str, Any]
         for panel in panels:
             values = statistic.compute(evidence, panel, metric)
             mean, low, high = interval(values)
-            margin = float(spec.get("margin", 0.0))
-            boundary = {"not_below": -margin, "not_above": margin}.get(direction, 0.0)
+            margin, threshold = float(spec.get("margin", 0.0)), spec.get("threshold")
+            boundary = {"not_below": -margin, "not_above": margin}.get(direction, threshold or 0.0)
             effect = spec.get("effect")
             n = len(finite(values))
             needed = seeds_needed(float(np.std(finite(values), ddof=1)), effect) if effect and n >= 2 else None
             failed = failing(gates, metric, panel)
-            sign = verdict(low, high, direction, statistic, margin, unit)
+            sign = verdict(low, high, direction, statistic, margin, unit, threshold)
             p_null = equivalence_p(values, effect) if effect and direction not in NON_INFERIORITY else math.nan
             null = powered_null(p_null, effect, unit)
             own = null if null and not decided(sign) else sign
@@ -225,14 +237,18 @@ def evaluate_claims(evidence: Evidence, declared: Mapping[str, Mapping[str, Any]
             outcome[(spec["statistic"], metric, panel)] = text
             is_null = own.startswith(NULL)
             replication = null_replication(values, effect) if is_null else replication_probability(values, boundary)
-            qualified = own.startswith("holds") and direction != "differs"  # a positive result, as claimed
+            # a positive result, as claimed (against a threshold: the side above it)
+            qualified = own.startswith("holds") and (direction != "differs" or
+                                                     threshold is not None and low > threshold)
             noted = [f"control {c}" for c in (failed if text == own else [])]
             noted += [f"qualifier {c}" for c in failing(qualifiers, metric, panel) if qualified]
             rows.append({"claim": claim, "family": family[claim], "figure": statistic.figure, "panel": panel,
                          "also_on": shown_also.get((spec["statistic"], panel), ""),
                          "statistic": spec["statistic"], "metric": metric or "", "measures": statistic.measures,
-                         "unit": unit, "claimed": claimed(direction, statistic, margin, metric),
-                         "direction": direction, "margin": margin, "effect": effect if effect else math.nan,
+                         "unit": unit, "claimed": claimed(direction, statistic, margin, metric, threshold),
+                         "direction": direction, "margin": margin,
+                         "threshold": math.nan if threshold is None else float(threshold),
+                         "effect": effect if effect else math.nan,
                          "seeds_declared": spec["seeds"], "n": n, "mean": mean, "ci95_low": low, "ci95_high": high,
                          "mde": minimum_detectable_effect(values), "seeds_needed": needed or math.nan,
                          "p": p_value(values, boundary), "p_null": p_null, "verdict": text,

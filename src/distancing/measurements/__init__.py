@@ -19,7 +19,8 @@ from .registry import (
 from . import barriers  # noqa: E402
 from . import plane  # noqa: E402
 from . import averages  # noqa: E402
+from . import aligned  # noqa: E402
 # isort: on
 
 __all__ = ["MEASUREMENTS", "Measurement", "PlanView", "Reading", "register", "roles", "run_members",
-           "settings_schema", "table_frame", "barriers", "plane", "averages"]
+           "settings_schema", "table_frame", "barriers", "plane", "averages", "aligned"]

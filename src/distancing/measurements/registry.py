@@ -7,7 +7,7 @@ entry says:
   the peers) and the figure it is measured ``on``: a named function returning *readings*, each
   ``{"about": {column: value}, "members": {name: [run, epoch]}}``. ``run_members`` here reads
   the members of every run of the figure; the built-in measurements read pairs of members across
-  runs (``barriers.checkpoint_steps``), three members spanning a plane (``plane.plane_corners``)
+  runs (``barriers.member_pairs``), three members spanning a plane (``plane.plane_corners``)
   or a peer ensemble's members (``averages.peer_ensembles``);
 - ``on``: the figure whose panels, series and seeds it reads; the claims on it are rows of that
   figure on the results page;
