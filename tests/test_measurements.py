@@ -160,3 +160,12 @@ def test_a_figure_drawing_neither_a_source_nor_a_measurement_stops_in_one_line()
                                            "a source (formula, runs, ensembles, peers) nor a registered measurement")
     finally:
         FIGURE_TABLE.pop("curvature_map")
+
+
+def test_a_claim_reading_two_measurements_gets_both_tables():
+    """Alignment's drop is the barrier before (the barriers measurement) − after (its own): a
+    claim on it alone still brings both measurements' tables to the claims rule."""
+    config = load_profiles(default=ROOT / "config.yaml")
+    config["claims"] = {k: v for k, v in config["claims"].items() if k == "alignment_lowers_independent_barrier"}
+    tables = Plan(config).claim_measurement_tables()
+    assert {path.split("/")[-2] for path in tables} == {"barriers", "aligned_barriers"}

@@ -211,7 +211,7 @@ class Plan:
     def claim_measurement_tables(self) -> list[str]:
         """Every table of the measurements the declared claims read, in the config's order."""
         known = statistics()
-        read = {known[spec["statistic"]].measurement for spec in self.claims.values()} - {""}
+        read = {m for spec in self.claims.values() for m in known[spec["statistic"]].measurements()}
         return [path for measurement in self.config["measurements"] if measurement in read
                 for path in self.measurement_tables(measurement).values()]
 
@@ -333,10 +333,10 @@ def check_measurements(config: Mapping[str, Any]) -> None:
     known = statistics()
     for claim, spec in (config.get("claims") or {}).items():
         statistic = known.get(spec.get("statistic"))
-        if statistic is not None and statistic.measurement and statistic.measurement not in listed:
+        missing = [m for m in statistic.measurements() if m not in listed] if statistic is not None else []
+        if missing:
             raise ConfigError(f"claims.{claim}.statistic: {spec['statistic']} reads the measurement "
-                              f"{statistic.measurement!r}, which this config does not compute (list it under "
-                              f"measurements)")
+                              f"{missing[0]!r}, which this config does not compute (list it under measurements)")
 
 
 def check_checkpoints(config: Mapping[str, Any], epochs: int) -> None:

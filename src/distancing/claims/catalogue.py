@@ -129,6 +129,7 @@ class Statistic:
     ensemble: bool = False  # compares ensembles: the claim names a metric of ``METRICS``
     peers: tuple[str, ...] = ()  # the peer methods (``peers.PEERS``) it reads from the peer tables
     measurement: str = ""  # the measurement whose tables it reads (a key of ``measurements.MEASUREMENTS``)
+    reads_also: tuple[str, ...] = ()  # other measurements whose tables it reads (before against after)
     peer_comparison: tuple[str, ...] = ()  # (method, other): on the peers' model's panel, the same runs and
     # comparison as peers_<method>_vs_<other>, which then reads this statistic's row (``same_comparisons``)
 
@@ -137,6 +138,10 @@ class Statistic:
             from ..measurements.registry import MEASUREMENTS  # whose modules register statistics here
 
             object.__setattr__(self, "figure", MEASUREMENTS[self.measurement].on)
+
+    def measurements(self) -> tuple[str, ...]:
+        """Every measurement whose tables it reads."""
+        return tuple(m for m in (self.measurement, *self.reads_also) if m)
 
     def unit_of(self, metric: str | None) -> str:
         """The unit of its values: an ensemble statistic's metric, per what its own unit says (a slope)."""

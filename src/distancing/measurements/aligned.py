@@ -112,7 +112,8 @@ def aligned_statistics() -> dict[str, Statistic]:
         "", f"the {BARRIERS[column]} barrier between the final members of two independently seeded no-hill runs, "
         f"before − after aligning their units by weight matching, per disjoint pair of seeds",
         "nats" if column == "train_loss" else "points", "alignment lowers the barrier",
-        "alignment raises the barrier", alignment_drop(column), measurement="aligned_barriers")
+        "alignment raises the barrier", alignment_drop(column), measurement="aligned_barriers",
+        reads_also=("barriers",))
         for column in BARRIERS}
     found["basin_val_error_independent_aligned"] = independent_basin("aligned_barriers", HOW)
     return found | {name: basin(*about, measurement="aligned_barriers", how=HOW)

@@ -27,10 +27,10 @@ The config lists the measurements to compute under ``measurements`` (key -> sett
 claim reads it through a statistic that names it (``claims.catalogue.Statistic.measurement``).
 A measurement is one module: its reader, its ``register(Measurement(...))`` entry, its compute
 function (importing torch inside it) and its statistics (``claims.catalogue.register_statistics``).
-The built-in ones are ``barriers.py``, ``plane.py`` and ``averages.py`` beside this file, which
-the package's ``__init__`` imports so that importing ``distancing.measurements`` registers them; a
-researcher's goes under ``plugins`` (``tests/toy_measurement.py`` is one), its key under
-``measurements``. No torch here: the Snakefile imports this.
+The built-in ones are ``barriers.py``, ``plane.py``, ``averages.py`` and ``aligned.py`` beside
+this file, which the package's ``__init__`` imports so that importing ``distancing.measurements``
+registers them; a researcher's goes under ``plugins`` (``tests/toy_measurement.py`` is one), its
+key under ``measurements``. No torch here: the Snakefile imports this.
 """
 
 from __future__ import annotations
