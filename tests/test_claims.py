@@ -27,10 +27,12 @@ def test_interval_and_verdicts_name_the_direction():
     assert verdict(-1.5, 0.4, "not_below", a, margin=2.0) == "holds: no more than 2 points below"
     assert verdict(-4.0, -2.5, "not_below", a, margin=2.0) == "does not hold: more than 2 points below"
     assert verdict(-3.0, 0.5, "not_below", a, margin=2.0) == "inconclusive"
-    assert verdict(2.5, 4.0, "differs", a, threshold=2.0) == f"holds: {a.up} (above 2 points)"
-    assert verdict(0.5, 1.5, "differs", a, threshold=2.0) == f"holds: {a.down} (below 2 points)"
-    assert verdict(0.5, 2.5, "differs", a, threshold=2.0) == "inconclusive"
-    assert verdict(0.5, 1.5, "differs", a) == f"holds: {a.up}"  # against zero where none is declared
+    assert verdict(2.5, 4.0, "greater", a, threshold=2.0) == f"holds: {a.up} (above 2 points)"
+    assert verdict(0.5, 1.5, "greater", a, threshold=2.0) == f"does not hold: {a.down} (below 2 points)"
+    assert verdict(0.5, 1.5, "less", a, threshold=2.0) == f"holds: {a.down} (below 2 points)"
+    assert verdict(2.5, 4.0, "less", a, threshold=2.0) == f"does not hold: {a.up} (above 2 points)"
+    assert verdict(0.5, 2.5, "less", a, threshold=2.0) == "inconclusive"
+    assert verdict(0.5, 1.5, "less", a) == f"does not hold: {a.up}"  # against zero where none is declared
     assert slope([0, 1, 2], [1, 3, 5]) == pytest.approx(2.0)
     assert slope([0, 1, 2], [0.1, 0.1, 0.1]) == 0.0  # flat is exactly flat
 
@@ -583,8 +585,9 @@ def test_basin_statistics_read_the_kind_of_pair_they_name():
 
 def test_a_threshold_claim_decides_one_basin_or_another_and_is_qualified_by_the_twin():
     """Against a declared threshold a claim decides either way: an interval below it is one basin,
-    above it another, across it undecided. "Another basin" carries a note where the twin's pair is
-    not shown to be one basin; the threshold is the claim's size, so it is not graded."""
+    above it another, across it undecided; declared greater ("another basin"), above holds, declared
+    less ("one basin"), below holds. The hill's "another basin" carries a note where the twin's
+    pair is not shown to be one basin; the threshold is its size, so it is not graded."""
     from distancing.claims.catalogue import Evidence
     from distancing.claims.verdicts import evaluate_claims
 
@@ -592,10 +595,11 @@ def test_a_threshold_claim_decides_one_basin_or_another_and_is_qualified_by_the_
         hill = {"33-39": [0.001, 0.002, 0.001, 0.0], "33-45": hill_final, "39-45": [0.0] * 4}
         twin = {"33-39": [0.0] * 4, "33-45": twin_final, "39-45": [0.0] * 4}
         table = barrier_table(hill, twin, [0.2, 0.3, 0.25, 0.35], [2.0, 2.5, 2.2, 2.4])
-        declared = {f"{who}_{kind}": {"statistic": f"basin_val_error_{who}_{kind}", "direction": "differs",
-                                      "threshold": 2.0, "seeds": 4}
+        declared = {f"{who}_{kind}": {"statistic": f"basin_val_error_{who}_{kind}",
+                                      "direction": "greater" if who == "hill" else "less", "threshold": 2.0,
+                                      "seeds": 4}
                     for who in ("hill", "twin", "matched") for kind in ("step", "to_final")}
-        declared["control"] = {"statistic": "basin_val_error_independent", "direction": "differs", "threshold": 2.0,
+        declared["control"] = {"statistic": "basin_val_error_independent", "direction": "greater", "threshold": 2.0,
                                "seeds": 4}
         figures = {"basins": {"m": {"series": {}}}}  # the panel the statistics read
         return evaluate_claims(Evidence({}, figures, measurements={"barriers": {"barriers": table}}),
@@ -603,11 +607,13 @@ def test_a_threshold_claim_decides_one_basin_or_another_and_is_qualified_by_the_
 
     apart = decide([0.08, 0.06, 0.09, 0.07], [0.001, 0.0, 0.002, 0.001])
     assert apart.loc["hill_to_final", "verdict"] == "holds: another basin (above 2 points)"
-    assert apart.loc["hill_step", "verdict"] == "holds: one basin (below 2 points)"
+    assert apart.loc["hill_step", "verdict"] == "does not hold: one basin (below 2 points)"
+    assert apart.loc["twin_to_final", "verdict"] == "holds: one basin (below 2 points)"
     assert apart.loc["control", "verdict"] == "holds: another basin (above 2 points)"
     assert apart.loc["hill_to_final", "note"] == "" and apart.loc["hill_to_final", "size"] == ""
     assert apart.loc["hill_to_final", "threshold"] == 2.0
-    assert apart.loc["hill_to_final", "claimed"] == "another basin (above 2 points) or one basin (below 2 points)"
+    assert apart.loc["hill_to_final", "claimed"] == "another basin (above 2 points)"
+    assert apart.loc["twin_to_final", "claimed"] == "one basin (below 2 points)"
     assert apart.loc["twin_to_final", "family"] == "" and apart.loc["hill_to_final", "family"] == "secondary"
     across = decide([0.01, 0.04, 0.0, 0.03], [0.001, 0.0, 0.002, 0.001])
     assert across.loc["hill_to_final", "verdict"] == "inconclusive"
@@ -628,11 +634,12 @@ def test_the_page_decides_each_pair_from_both_measures_and_says_whether_averagin
     hill = {"33-39": [0.001, 0.002, 0.001, 0.0], "33-45": [0.08, 0.06, 0.09, 0.07], "39-45": [0.0] * 4}
     twin = {"33-39": [0.0] * 4, "33-45": [0.001, 0.0, 0.002, 0.001], "39-45": [0.0] * 4}
     table = barrier_table(hill, twin, [0.2, 0.3, 0.25, 0.35], [2.0, 2.5, 2.2, 2.4])
-    declared = {f"{who}_{kind}{loss}": {"statistic": f"basin_{column}_{who}_{kind}", "direction": "differs",
+    declared = {f"{who}_{kind}{loss}": {"statistic": f"basin_{column}_{who}_{kind}",
+                                        "direction": "greater" if who == "hill" else "less",
                                         "threshold": 2.0 if column == "val_error" else 0.1, "seeds": 4}
                 for who in ("hill", "twin") for kind in ("step", "to_final")
                 for loss, column in (("", "val_error"), ("_loss", "train_loss"))}
-    declared["control"] = {"statistic": "basin_val_error_independent", "direction": "differs", "threshold": 2.0,
+    declared["control"] = {"statistic": "basin_val_error_independent", "direction": "greater", "threshold": 2.0,
                            "seeds": 4}
     claims = evaluate_claims(Evidence({}, {"basins": {"m": {"series": {}}}},
                                       measurements={"barriers": {"barriers": table}}), declared)

@@ -138,13 +138,18 @@ def answer(primary: pd.DataFrame) -> list[str]:
     return sentences
 
 
+def side(verdict: str) -> str:
+    """The basin a threshold claim's verdict names, whichever way it was declared ("" if undecided)."""
+    return next((basin for basin in (ANOTHER_BASIN, ONE_BASIN) if decided(verdict) and f": {basin} (" in verdict), "")
+
+
 def basin_of(rows: pd.DataFrame) -> str:
     """One pair's basin from its claims (error and training loss against their thresholds): one
     basin where every measure says so, another where any does, else undecided."""
-    said = rows["verdict"]
-    if said.str.startswith(f"holds: {ANOTHER_BASIN}").any():
+    sides = [side(verdict) for verdict in rows["verdict"]]
+    if ANOTHER_BASIN in sides:
         return ANOTHER_BASIN
-    return ONE_BASIN if len(said) and said.str.startswith(f"holds: {ONE_BASIN}").all() else "undecided"
+    return ONE_BASIN if sides and all(s == ONE_BASIN for s in sides) else "undecided"
 
 
 def measured(r: Any) -> str:

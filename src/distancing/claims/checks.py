@@ -14,7 +14,7 @@ from .verdicts import NON_INFERIORITY, families
 
 def check_claims(config: Mapping[str, Any]) -> None:
     """Each declared claim: a known statistic, a margin where and only where the direction means
-    non-inferiority, a threshold only on a differs claim (and then no effect), an effect for an
+    non-inferiority, a threshold only on a greater or less claim (and then no effect), an effect for an
     ensemble claim, no more seeds than the config lists; a
     primary claim compares ensembles, in a metric, in a direction, at a declared effect. The
     schema holds the static rules: the directions, the families, positive margins and effects;
@@ -46,8 +46,8 @@ def check_claims(config: Mapping[str, Any]) -> None:
         if "margin" in spec and not non_inferiority:
             raise ConfigError(f"{key}.margin: only not_below and not_above claims take a margin "
                               f"(direction is {spec['direction']})")
-        if "threshold" in spec and spec["direction"] != "differs":
-            raise ConfigError(f"{key}.threshold: only differs claims take a threshold "
+        if "threshold" in spec and spec["direction"] not in ("greater", "less"):
+            raise ConfigError(f"{key}.threshold: only greater and less claims take a threshold "
                               f"(direction is {spec['direction']})")
         if "threshold" in spec and "effect" in spec:
             raise ConfigError(f"{key}.effect: a claim decided against a threshold is not graded by an effect "

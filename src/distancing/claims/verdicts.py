@@ -6,10 +6,12 @@ Directions (the config schema lists them): ``greater`` / ``less`` (the interval 
 / below zero), ``differs`` (either side; the verdict names the side), ``not_below`` /
 ``not_above`` with a positive ``margin`` (non-inferiority: the interval must lie above −margin /
 below +margin). Verdicts name the direction in words ("holds: distance rises with s"). An
-undecided claim whose declared effect needs more seeds than it had says so. A ``differs`` claim
-with a ``threshold`` decides against it instead of zero, either way: the basins' "one basin"
-below a declared barrier, "another basin" above it (``measurements/barriers.py``); the threshold
-is its size, so it is not graded.
+undecided claim whose declared effect needs more seeds than it had says so. A ``greater`` or
+``less`` claim with a ``threshold`` is decided against it instead of zero, and names the side:
+the basins' "another basin" above a declared barrier, "one basin" below it
+(``measurements/barriers.py``); ``greater`` holds above it and does not hold below it, ``less``
+the reverse, so a control or qualifier declared in the direction it is needed in holds exactly
+where it does its job. The threshold is its size, so it is not graded.
 
 **How large.** A claim that declares the effect worth detecting (δ) is graded (``size``): a
 decided verdict is *at least δ* where its 95 % interval lies beyond ±δ, *smaller than δ* where
@@ -96,19 +98,23 @@ NON_INFERIORITY = ("not_below", "not_above")  # directions decided against a mar
 
 def verdict(low: float, high: float, direction: str, statistic: Statistic, margin: float = 0.0,
             unit: str | None = None, threshold: float | None = None) -> str:
-    """The verdict in words that name the direction the data show (a ``differs`` claim with a
-    ``threshold`` names the side of it)."""
+    """The verdict in words that name the direction the data show (against a ``threshold``, the
+    side of it)."""
     if math.isnan(low):
         return "inconclusive: no finite value"
     up, down = statistic.up, statistic.down
+    if threshold is not None:  # greater or less, against the threshold: the verdict names its side
+        level = amount(threshold, unit or statistic.unit)
+        above, below = f"{up} (above {level})", f"{down} (below {level})"
+        if direction == "greater":
+            return f"holds: {above}" if low > threshold else f"does not hold: {below}" if high < threshold \
+                else "inconclusive"
+        return f"holds: {below}" if high < threshold else f"does not hold: {above}" if low > threshold \
+            else "inconclusive"
     if direction == "greater":
         return f"holds: {up}" if low > 0 else f"does not hold: {down}" if high < 0 else "inconclusive"
     if direction == "less":
         return f"holds: {down}" if high < 0 else f"does not hold: {up}" if low > 0 else "inconclusive"
-    if direction == "differs" and threshold is not None:
-        level = amount(threshold, unit or statistic.unit)
-        return (f"holds: {up} (above {level})" if low > threshold
-                else f"holds: {down} (below {level})" if high < threshold else "inconclusive")
     if direction == "differs":
         return f"holds: {up}" if low > 0 else f"holds: {down}" if high < 0 else "inconclusive"
     accepted = f"{margin:g} {unit or statistic.unit}"
@@ -123,9 +129,9 @@ def claimed(direction: str, statistic: Statistic, margin: float, metric: str | N
             threshold: float | None = None) -> str:
     """The claim as declared, in words (ensemble claims name their metric)."""
     unit = statistic.unit_of(metric)
-    if direction == "differs" and threshold is not None:
+    if threshold is not None:
         level = amount(threshold, unit)
-        return f"{statistic.up} (above {level}) or {statistic.down} (below {level})"
+        return f"{statistic.up} (above {level})" if direction == "greater" else f"{statistic.down} (below {level})"
     text = {"greater": statistic.up, "less": statistic.down, "differs": f"{statistic.up}, or the reverse",
             "not_below": f"no more than {margin:g} {unit} below",
             "not_above": f"no more than {margin:g} {unit} above"}[direction]
@@ -237,9 +243,7 @@ def evaluate_claims(evidence: Evidence, declared: Mapping[str, Mapping[str, Any]
             outcome[(spec["statistic"], metric, panel)] = text
             is_null = own.startswith(NULL)
             replication = null_replication(values, effect) if is_null else replication_probability(values, boundary)
-            # a positive result, as claimed (against a threshold: the side above it)
-            qualified = own.startswith("holds") and (direction != "differs" or
-                                                     threshold is not None and low > threshold)
+            qualified = own.startswith("holds") and direction != "differs"  # a positive result, as claimed
             noted = [f"control {c}" for c in (failed if text == own else [])]
             noted += [f"qualifier {c}" for c in failing(qualifiers, metric, panel) if qualified]
             rows.append({"claim": claim, "family": family[claim], "figure": statistic.figure, "panel": panel,
