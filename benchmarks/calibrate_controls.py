@@ -38,6 +38,7 @@ import time
 from pathlib import Path
 
 import numpy as np
+from machine import note as machine_note
 
 from distancing.claims.inference import interval, minimum_detectable_effect, seeds_needed
 from distancing.config import merge, resolve
@@ -178,6 +179,7 @@ def main() -> None:
     parser.add_argument("--sgdr-learning-rates", nargs="*", type=float, metavar="LR",
                         help="instead: the config's own SGDR runs at these learning rates (Figure 3.6's control)")
     args = parser.parse_args()
+    print(machine_note(), end="\n\n")  # the machine this table comes from (machine.py)
     pipeline = load_profiles(args.config)
     models = args.models or list(pipeline["models"])
     R, offset = args.replicates, args.seed_offset

@@ -35,6 +35,7 @@ from pathlib import Path
 
 import numpy as np
 import yaml
+from machine import note as machine_note
 
 from distancing.claims.inference import interval, minimum_detectable_effect
 from distancing.ensembles import accuracy, calibrated_nll, disagreement
@@ -85,6 +86,7 @@ def main() -> None:
     parser.add_argument("--min-lrs", nargs="*", type=float, default=[1e-4, 1e-3], help="lr₂ candidates")
     parser.add_argument("--cycles", nargs="*", type=int, default=[2, 4], help="cycle lengths c (even)")
     args = parser.parse_args()
+    print(machine_note(), end="\n\n")  # the machine this table comes from (machine.py)
     tmp = args.work or Path(tempfile.mkdtemp(prefix="calibrate-fge-"))
     R, offset = args.replicates, args.seed_offset
     pipeline = load_profiles(args.config)

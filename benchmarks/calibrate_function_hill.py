@@ -36,6 +36,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 from calibrate_fge import members, train  # the same cached worker, run by run
+from machine import note as machine_note
 
 from distancing.claims.inference import interval
 from distancing.ensembles import accuracy
@@ -63,6 +64,7 @@ def main() -> None:
     parser.add_argument("--strengths", nargs="*", type=float, default=[0.03, 0.1, 0.15, 0.2, 0.3, 1.0, 4.0, 16.0])
     parser.add_argument("--sigma2s", nargs="*", type=float, default=[0.01, 0.03, 0.1])
     args = parser.parse_args()
+    print(machine_note(), end="\n\n")  # the machine this table comes from (machine.py)
     tmp = args.work or Path(tempfile.mkdtemp(prefix="calibrate-function-"))
     R, offset = args.replicates, args.seed_offset
     pipeline = load_profiles(args.config)

@@ -30,6 +30,8 @@ import tempfile
 import time
 from pathlib import Path
 
+from machine import note as machine_note
+
 from distancing.numerics import pin
 
 MODES = ("eager", "cold", "cached")
@@ -80,6 +82,7 @@ def main() -> None:
     parser.add_argument("--child", choices=MODES, help=argparse.SUPPRESS)
     parser.add_argument("--model", help=argparse.SUPPRESS)
     args = parser.parse_args()
+    print(machine_note(), end="\n\n")  # the machine this table comes from (machine.py)
     if args.child:
         child(args)
         return

@@ -24,6 +24,7 @@ pin()  # before torch is imported: the kernels every x86-64 CPU runs alike (src/
 
 import torch
 import torch.nn.functional as F
+from machine import note as machine_note
 from torch.utils.flop_counter import FlopCounterMode
 
 from distancing.config import resolve
@@ -109,6 +110,7 @@ def main() -> None:
     parser.add_argument("--peak-tflops", type=float, default=989.0,
                         help="the device's dense bf16 matrix rate (H100 SXM: 989; H200 measured here: about 790)")
     args = parser.parse_args()
+    print(machine_note(), end="\n\n")  # the machine this table comes from (machine.py)
     device = torch.device(args.device)
     data = synthetic_cifar(args.images, device)
     tmp = Path(tempfile.mkdtemp())

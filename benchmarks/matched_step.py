@@ -27,6 +27,7 @@ from pathlib import Path
 
 import numpy as np
 import yaml
+from machine import note as machine_note
 from pipeline_cost import children_cpu, pipeline_config
 
 from distancing.members import load_members
@@ -104,6 +105,8 @@ def main() -> None:
     parser.add_argument("--keep", type=Path, help="with --run: keep the folder here")
     parser.add_argument("--cores", type=int, default=2)
     args = parser.parse_args()
+    if args.run:
+        print(machine_note(), end="\n\n")  # the machine this table comes from (machine.py)
     if not args.run and args.tree is None:
         parser.error("give --run or a kept folder")
     work = args.keep or args.tree or Path(tempfile.mkdtemp(prefix="matched-step-"))

@@ -18,6 +18,7 @@ from distancing.numerics import pin
 pin()  # before torch is imported: the kernels every x86-64 CPU runs alike (src/distancing/numerics.py)
 
 import torch
+from machine import note as machine_note
 
 from distancing.config import resolve
 from distancing.outputs import RunOutputs
@@ -39,6 +40,7 @@ def main() -> None:
     parser.add_argument("--threads", type=int, default=1)
     parser.add_argument("--root", default="data")
     args = parser.parse_args()
+    print(machine_note(), end="\n\n")  # the machine this table comes from (machine.py)
     torch.set_num_threads(args.threads)
     tmp = Path(tempfile.mkdtemp())
 

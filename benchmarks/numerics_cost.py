@@ -25,6 +25,7 @@ import tempfile
 from pathlib import Path
 
 import yaml
+from machine import note as machine_note
 
 from distancing.config import NUMERICS
 from distancing.plan import Plan, load_profiles
@@ -53,6 +54,7 @@ def main() -> None:
     parser.add_argument("--epochs", type=int, default=4)
     parser.add_argument("--threads", type=int, default=1)
     args = parser.parse_args()
+    print(machine_note(), end="\n\n")  # the machine this table comes from (machine.py)
     profile = load_profiles(args.configfile)
     plan = Plan(profile)
     work = Path(tempfile.mkdtemp(prefix="numerics-"))

@@ -31,6 +31,7 @@ from collections import defaultdict
 from pathlib import Path
 
 import yaml
+from machine import note as machine_note
 
 from distancing.files import RUN_FILES, TIMING_FILE
 from distancing.plan import load_profiles
@@ -158,6 +159,8 @@ def main() -> None:
     parser.add_argument("--keep", type=Path, help="with --run: keep results/, figures/, docs/ and config.yaml in this "
                         "new folder instead of deleting them")
     args = parser.parse_args()
+    if args.run:
+        print(machine_note(), end="\n\n")  # the machine this table comes from (machine.py)
 
     if args.results:
         print(report(analyse(args.results), None, None))

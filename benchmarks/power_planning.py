@@ -40,6 +40,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 import yaml
+from machine import note as machine_note
 from pipeline_cost import children_cpu, pipeline_config
 
 from distancing.claims.catalogue import METRICS, same_comparisons, statistics
@@ -130,6 +131,8 @@ def main() -> None:
     parser.add_argument("--keep", type=Path, help="keep the calibration run's results here")
     parser.add_argument("--cores", type=int, default=2)
     args = parser.parse_args()
+    if args.run:
+        print(machine_note(), end="\n\n")  # the machine this table comes from (machine.py)
     if args.claims:
         profile = load_profiles(args.configfile)
         print(plan(pd.read_csv(args.claims), primary(profile), twin_rows(profile)))

@@ -27,6 +27,7 @@ import tempfile
 from pathlib import Path
 
 import pandas as pd
+from machine import note as machine_note
 from pipeline_cost import pipeline_config, run_pipeline
 from power_planning import calibration_claims, run_claims
 
@@ -109,6 +110,8 @@ def main() -> None:
     parser.add_argument("--primary", action="store_true", help="run only the primary family and its controls")
     parser.add_argument("--cores", type=int, default=2)
     args = parser.parse_args()
+    if args.run:
+        print(machine_note(), end="\n\n")  # the machine this table comes from (machine.py)
     if not args.run:
         if len(args.tables) != 2:
             raise SystemExit("give two claims.csv files, or --run")

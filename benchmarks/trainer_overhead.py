@@ -27,6 +27,7 @@ pin()  # before torch is imported: the kernels every x86-64 CPU runs alike (src/
 
 import torch
 import torch.nn.functional as F
+from machine import note as machine_note
 
 from distancing.cli import load_config
 from distancing.config import model_options, resolve
@@ -61,6 +62,7 @@ def main() -> None:
     parser.add_argument("--spaces", default="weights,function", help="hill spaces to time")
     parser.add_argument("--device", default="cpu")
     args = parser.parse_args()
+    print(machine_note(), end="\n\n")  # the machine this table comes from (machine.py)
 
     torch.set_num_threads(args.threads)
     device = torch.device(args.device)

@@ -11,6 +11,7 @@ import pytest
 ROOT = Path(__file__).parents[1]
 sys.path.insert(0, str(ROOT / "benchmarks"))
 
+import machine  # noqa: E402
 import matched_step  # noqa: E402
 import power_planning  # noqa: E402
 import seed_robustness  # noqa: E402
@@ -138,3 +139,16 @@ def test_matched_step_trains_the_hills_runs_and_each_rates_step_on_the_calibrati
     _, readings = matched_step.members_needed(config)
     assert {r["about"]["series"] for r in readings} == {"distancing", "matched"}
     assert {r["about"]["seed"] for r in readings} == {1000, 1001}
+
+
+def test_the_machine_line_names_the_cpu_its_native_kernels_and_a_reference_rate():
+    """The line every benchmark prints above its table: torch's and numpy's native kernels are
+    asked without the portable pins (on an AVX-512 CPU, AVX-512, although this process is pinned)."""
+    import re
+
+    line = machine.note()
+    assert line.startswith(f"Machine: {machine.cpu_model()}, ")
+    found = re.search(r"native kernels: torch (\w+), numpy (\w+); .* ([0-9.]+) steps per CPU-second$", line)
+    assert found and float(found[3]) > 0
+    if " avx512f " in Path("/proc/cpuinfo").read_text():
+        assert (found[1], found[2]) == ("AVX512", "X86_V4")
