@@ -120,3 +120,16 @@ def test_numpy_runs_avx2_loops_in_every_job_the_pipeline_starts():
     if " avx512f " in Path("/proc/cpuinfo").read_text():
         native = run({})
         assert native[0] == "True" and native[2] != pinned[2]
+
+
+def test_native_numerics_clear_numpys_pin_for_the_jobs_it_starts(monkeypatch):
+    from distancing.numerics import NUMPY, pin_numpy
+
+    if not has_avx2():
+        pytest.skip("portable numerics pin AVX2 kernels on x86-64 CPUs; this CPU has none to pin")
+    for name in NUMPY:
+        monkeypatch.delenv(name, raising=False)
+    pin_numpy("portable")
+    assert {name: os.environ[name] for name in NUMPY} == NUMPY
+    pin_numpy("native")
+    assert not any(name in os.environ for name in NUMPY)

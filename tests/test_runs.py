@@ -44,3 +44,19 @@ def test_a_third_space_keeps_its_width_where_its_entry_says(monkeypatch):
     assert [hill_width(block, space) for space in ("weights", "function", "probe")] == [1e-3, 0.01, 2.0]
     set_hill_width(block, "probe", 3.0)
     assert block == {"sigma2": 1e-3, "function": {"sigma2": 0.01}, "probe": {"width": 3.0}}
+
+
+def test_a_run_that_starts_from_another_is_reseeded_with_it(builder):
+    """A figure's run over seeds carries the run it starts from to the same seed (the
+    distance-matched step continues each seed's own twin), however deep the chain."""
+    from distancing.figures import distance_matched_step
+    from distancing.runs import Run, reseeded
+
+    step = distance_matched_step(builder, "resnet", 0.2)
+    seeded = reseeded(step, 7)
+    (parent, epoch) = seeded.init_from
+    assert seeded.seed == parent.seed == 7 and epoch == builder.many[0]
+    twin = builder.control(builder.distancing("resnet", checkpoints=builder.many))
+    assert builder.name(parent) == builder.name(reseeded(twin, 7))
+    chain = Run("resnet", init_from=(Run("resnet", init_from=(Run("resnet"), 3)), 5))
+    assert reseeded(chain, 2).init_from[0].init_from[0].seed == 2
