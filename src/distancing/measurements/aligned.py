@@ -30,6 +30,7 @@ from ..members import Stored
 from .barriers import (
     BARRIER_COLUMNS,
     BARRIER_KEYS,
+    BARRIER_UNITS,
     BARRIERS,
     INDEPENDENT,
     LINE_SETTINGS,
@@ -111,7 +112,7 @@ def aligned_statistics() -> dict[str, Statistic]:
     found = {f"alignment_lowers_independent_{column}_barrier": Statistic(
         "", f"the {BARRIERS[column]} barrier between the final members of two independently seeded no-hill runs, "
         f"before − after aligning their units by weight matching, per disjoint pair of seeds",
-        "nats" if column == "train_loss" else "points", "alignment lowers the barrier",
+        BARRIER_UNITS[column], "alignment lowers the barrier",
         "alignment raises the barrier", alignment_drop(column), measurement="aligned_barriers",
         reads_also=("barriers",))
         for column in BARRIERS}
