@@ -38,12 +38,16 @@ from distancing.plan import Plan
 CANDIDATES = (0.1, 0.12, 0.14, 0.17, 0.2, 0.4, 0.8)
 
 
-def configure(work: Path, seeds: list[int], lr: float) -> dict:
+def configure(work: Path, seeds: list[int], lr: float, results: Path | None = None) -> dict:
     """The default profile on calibration seeds (every claim capped at their number), with a
-    distance-matched step at ``lr`` on every model of the basins figure."""
+    distance-matched step at ``lr`` on every model of the basins figure, written into ``work``;
+    ``results``: a results folder other than ``work``'s own (one for every rate, so that the hill
+    and its twin train once)."""
     work.mkdir(parents=True, exist_ok=True)
     path = pipeline_config("config.yaml", [f"seeds={seeds}", f"max_claim_seeds={len(seeds)}"], work)
     config = yaml.safe_load(path.read_text())
+    if results is not None:
+        config["results"] = str(results)
     config["experiments"]["basins"]["matched_lr"] = dict.fromkeys(config["experiments"]["basins"]["models"], lr)
     config["base"]["data"]["root"] = str(Path(config["base"]["data"]["root"]).resolve())
     path.write_text(yaml.safe_dump(config, sort_keys=False))
@@ -105,17 +109,15 @@ def main() -> None:
     parser.add_argument("--keep", type=Path, help="with --run: keep the folder here")
     parser.add_argument("--cores", type=int, default=2)
     args = parser.parse_args()
-    if args.run:
-        print(machine_note(), end="\n\n")  # the machine this table comes from (machine.py)
     if not args.run and args.tree is None:
         parser.error("give --run or a kept folder")
+    if args.run:
+        print(machine_note(), end="\n\n")  # the machine this table comes from (machine.py)
     work = args.keep or args.tree or Path(tempfile.mkdtemp(prefix="matched-step-"))
     work.mkdir(parents=True, exist_ok=True)
     results, cpu, wall = {}, children_cpu(), time.perf_counter()
     for lr in args.lrs:
-        config = configure(work / f"lr{lr:g}", args.seeds, lr)
-        config["results"] = str(work / "results")  # one results folder: the hill and twin train once
-        (work / f"lr{lr:g}" / "config.yaml").write_text(yaml.safe_dump(config, sort_keys=False))
+        config = configure(work / f"lr{lr:g}", args.seeds, lr, results=work / "results")
         plan, readings = members_needed(config)
         if args.run:
             train(work / f"lr{lr:g}", plan, readings, args.cores)

@@ -14,9 +14,9 @@ from .verdicts import NON_INFERIORITY, families
 
 def check_claims(config: Mapping[str, Any]) -> None:
     """Each declared claim: a known statistic, a margin where and only where the direction means
-    non-inferiority, a threshold only on a greater or less claim (and then no effect), an effect for an
-    ensemble claim, no more seeds than the config lists; a
-    primary claim compares ensembles, in a metric, in a direction, at a declared effect. The
+    non-inferiority, a threshold only on a greater or less claim (and then no effect), an effect
+    for an ensemble claim, no more seeds than the config lists; a primary claim compares
+    ensembles, in a metric, in a direction, at a declared effect. The
     schema holds the static rules: the directions, the families, positive margins and effects;
     ``check_comparisons`` what needs the figures' panels."""
     known = statistics()

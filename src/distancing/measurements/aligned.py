@@ -77,7 +77,7 @@ def measure(stored: Stored, readings: Sequence[Mapping[str, Any]], settings: Map
         perms = weight_matching(spec, a, b, parameters)
         path, found = walk(stored, reading, settings, permute(spec, perms, b))
         before = stored.weight_vector(a_run, a_epoch).astype(np.float64) - stored.weight_vector(b_run, b_epoch)
-        units = np.concatenate([perm for perm in perms.values()])
+        units = np.concatenate(list(perms.values()))
         identity = np.concatenate([np.arange(len(perm)) for perm in perms.values()])
         paths += path
         barriers.append(dict(found, distance_before=float(np.linalg.norm(before)),

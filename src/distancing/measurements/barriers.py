@@ -66,19 +66,15 @@ def member_pairs(plan: PlanView, figure: str) -> list[Reading]:
                     if i % 2 or i + 1 == len(names):
                         continue
                     final = config["train"]["epochs"]
-                    pairs = [([name, final], [names[i + 1], final])]
+                    pairs = [(f"{final}-{final}", [name, final], [names[i + 1], final])]
                 elif series_key == MATCHED:  # from the twin's checkpoint, which its epochs count on from
                     twin, start = Path(config["init"]["from"]).name, config["init"]["epoch"]
-                    readings += [{"about": {"panel": panel_key, "series": series_key, "seed": config["seed"],
-                                            "pair": f"{start}-{start + e}"}, "members": {"a": [twin, start],
-                                                                                         "b": [name, e]}}
-                                 for e in member_kinds(config)]
-                    continue
+                    pairs = [(f"{start}-{start + e}", [twin, start], [name, e]) for e in member_kinds(config)]
                 else:
                     kept = [e for e in member_kinds(config) if e >= checkpoint]
-                    pairs = [([name, a], [name, b]) for a, b in combinations(kept, 2)]
+                    pairs = [(f"{a}-{b}", [name, a], [name, b]) for a, b in combinations(kept, 2)]
                 readings += [{"about": {"panel": panel_key, "series": series_key, "seed": config["seed"],
-                                        "pair": f"{a[1]}-{b[1]}"}, "members": {"a": a, "b": b}} for a, b in pairs]
+                                        "pair": pair}, "members": {"a": a, "b": b}} for pair, a, b in pairs]
     return readings
 
 
@@ -167,7 +163,8 @@ def hill_barrier_excess(column: str, kind: str, other: str = "twin") -> Callable
     """Per seed: the barrier of the hill's pair of a kind − the other no-hill step's over the same
     epochs (its twin's, or the distance-matched step's)."""
     def compute(e: Evidence, panel: str, metric: str) -> list[float]:  # noqa: ARG001
-        hill, step = barrier_of(e, panel, "distancing", column, kind), barrier_of(e, panel, SERIES[other], column, kind)
+        hill = barrier_of(e, panel, SERIES["hill"], column, kind)
+        step = barrier_of(e, panel, SERIES[other], column, kind)
         return [hill[seed] - step.get(seed, np.nan) for seed in sorted(hill)]
     return compute
 
@@ -220,7 +217,7 @@ def independent_control(column: str) -> Statistic:
         measurement="barriers")
 
 
-OTHER_STEPS = {"twin": "the no-hill twin's", "matched": "the distance-matched no-hill step's (as far as the hill)"}
+OTHER_STEPS = {"twin": WHOSE["twin"], "matched": f"{WHOSE['matched']} (as far as the hill)"}
 
 
 def hill_against(column: str, kind: str, control: str, other: str = "twin") -> Statistic:
@@ -250,8 +247,8 @@ def basin(column: str, series: str, kind: str, measurement: str = "barriers", ho
     between independent networks. The hill's rests on the independent networks' control (the
     threshold can call a pair another basin at all) and is qualified by its twin's and by the
     distance-matched step's (either behind the same barrier would explain the hill's "another
-    basin" without the hill, or by the distance alone). ``measurement``:
-    the table it reads, and ``how`` what was done to the pair before walking the line."""
+    basin" without the hill, or by the distance alone). ``measurement``: the table it reads, and
+    ``how`` what was done to the pair before walking the line."""
     aligned = "" if measurement == "barriers" else "_aligned"
     control = (f"basin_val_error_independent{aligned}" if column == "val_error" or aligned
                else "barrier_train_loss_independent_vs_twin")
