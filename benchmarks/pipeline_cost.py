@@ -22,6 +22,8 @@ from __future__ import annotations
 import argparse
 import csv
 import math
+import os
+import re
 import resource
 import shutil
 import subprocess
@@ -62,10 +64,12 @@ def pipeline_config(configfile: str, changes: list[str], work: Path) -> Path:
 
 
 def run_pipeline(config: Path, cores: int) -> tuple[float, float]:
-    """Wall and CPU seconds of one ``snakemake figures`` from nothing."""
+    """Wall and CPU seconds of one ``snakemake figures`` from nothing, Inductor's cache included
+    (an empty ``TORCHINDUCTOR_CACHE_DIR``: what a new machine compiles, src/distancing/compiled.py)."""
     command = ["snakemake", "--cores", str(cores), "figures", "--quiet", "all", "--configfile", str(config)]
+    env = {**os.environ, "TORCHINDUCTOR_CACHE_DIR": str(config.parent / "inductor-cache")}
     cpu, wall = children_cpu(), time.perf_counter()
-    subprocess.run(command, check=True)
+    subprocess.run(command, check=True, env=env)
     return time.perf_counter() - wall, children_cpu() - cpu
 
 
@@ -78,7 +82,7 @@ def analyse(results: Path) -> dict:
     """Sum the trainer's phase timers and Snakemake's job benchmarks over every run."""
     phases = {p: [0.0, 0.0] for p in PHASES}
     per_model: dict[str, dict[str, float]] = defaultdict(lambda: defaultdict(float))
-    described = trained = 0
+    described = trained = graphs = 0
     runs = sorted(p for p in (results / "runs").iterdir() if (p / TIMING_FILE).exists())
     for run in runs:
         timing = {r["phase"]: r for r in read_rows(run / TIMING_FILE)}
@@ -96,12 +100,21 @@ def analyse(results: Path) -> dict:
         model["step_cpu"] += float(timing["train_steps"]["cpu_seconds"])
         model["startup_cpu"] += float(timing["startup"]["cpu_seconds"])
         model["total_cpu"] += float(timing["total"]["cpu_seconds"])
+        graphs += int(timing["compiled_graphs"]["count"]) if "compiled_graphs" in timing else 0
     jobs = [read_rows(p)[0] for p in sorted((results / "benchmarks" / "train").glob("*.tsv"))]
     measured = {p.stem: read_rows(p)[0] for p in sorted((results / "benchmarks" / "measurements").glob("*.tsv"))}
     return {"runs": len(runs), "phases": phases, "per_model": per_model, "train_jobs": len(jobs),
             "measurements": {name: (float(job["cpu_time"]), float(job["s"])) for name, job in measured.items()},
             "epochs_described": described, "epochs_trained": trained,
-            "train_jobs_wall": sum(float(j["s"]) for j in jobs)}
+            "train_jobs_wall": sum(float(j["s"]) for j in jobs), "graphs_in_runs": graphs,
+            "server_compiles": server_compiles(results / "logs" / "training_server.log")}
+
+
+def server_compiles(log: Path) -> list[float]:
+    """The CPU-seconds of each kind of run the warm server compiled before forking (its log)."""
+    if not log.exists():
+        return []
+    return [float(m) for m in re.findall(r"compiled the steps of runs like .* in ([0-9.]+) CPU-s", log.read_text())]
 
 
 def report(found: dict, wall: float | None, cpu: float | None) -> str:
@@ -124,10 +137,14 @@ def report(found: dict, wall: float | None, cpu: float | None) -> str:
     measured = found["measurements"]
     for name, (c, w) in measured.items():
         row(f"measurement on stored members: {name} (Snakemake's benchmark of its job)", c, w)
+    compiling = sum(found["server_compiles"])
+    if found["server_compiles"]:
+        row(f"compiling in the training server, before forking ({len(found['server_compiles'])} kinds of run, "
+            f"its log)", compiling, None)
     if cpu is not None:
         row("everything else: Snakemake, job shells and `distancing train` clients, the training server's "
             "import, data preparation, ensembles, claims, figures",
-            cpu - phases["total"][0] - sum(c for c, _ in measured.values()), None)
+            cpu - phases["total"][0] - sum(c for c, _ in measured.values()) - compiling, None)
     label = "pipeline CPU" if cpu is not None else "training-process CPU (pipeline total not measured)"
     lines.append(f"\n**overhead ratio** = {label} ÷ training-step CPU = {whole:.1f} ÷ {steps:.1f} = "
                  f"**{whole / steps:.3f}**")
@@ -135,6 +152,8 @@ def report(found: dict, wall: float | None, cpu: float | None) -> str:
                  f"trained (the train_steps counts of timing.csv: a branch trains only the epochs after its "
                  f"trunk's, src/distancing/branching.py), "
                  f"{1 - found['epochs_trained'] / max(found['epochs_described'], 1):.1%} fewer.")
+    lines.append(f"\n**graphs compiled by the runs themselves**: {found['graphs_in_runs']} (the compiled_graphs "
+                 f"counts of timing.csv; 0 where every run inherited the training server's, compiled.py)")
     lines.append(f"\nSnakemake's benchmark files: {found['train_jobs']} training jobs, "
                  f"{found['train_jobs_wall']:.0f} s of job wall time summed (their CPU column sees only the "
                  f"client when the warm server trains).")

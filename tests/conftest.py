@@ -34,12 +34,13 @@ def data_root(tmp_path_factory: pytest.TempPathFactory) -> Path:
 
 @pytest.fixture
 def tiny_config(tmp_path: Path, data_root: Path) -> Path:
-    """A config that trains in about a second: a small ResNet on 256 MNIST-1D samples."""
+    """A config that trains in about a second: a small ResNet on 256 MNIST-1D samples, eager (the
+    loop's tests; compiling costs seconds per process, and test_compiled.py tests that path)."""
     config = {
         "seed": 0,
         "data": {"root": str(data_root), "train_samples": 256},
         "model": {"name": "resnet", "resnet": {"width": 4, "blocks": [1, 1]}},
-        "train": {"epochs": 4, "batch_size": 64, "lr": 0.05},
+        "train": {"epochs": 4, "batch_size": 64, "lr": 0.05, "compile": False},
         "distancing": {"strength": 1.0, "sigma2": 1e-3, "checkpoints": [2]},
         "snapshots": [1],
     }

@@ -77,6 +77,17 @@ def load_config(files: Sequence[str], overrides: Sequence[str]) -> dict:
     return resolve(*layers)
 
 
+def warm_up(argv: Sequence[str]) -> bool:
+    """The warm server's preparation for one run, in its directory: compile the steps of a ``train``
+    command's run (``training.warm_up``); whatever is wrong with the command, its child reports."""
+    args = build_parser().parse_args(argv)
+    if args.command != "train":
+        return False
+    from .training import warm_up as compile_steps
+
+    return compile_steps(load_config(args.config, args.overrides), args.device, args.threads)
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     parser = build_parser()
     argv = list(sys.argv[1:] if argv is None else argv)
@@ -85,7 +96,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         from .server import serve
 
         pin(args.numerics)  # before the training stack (torch) is imported, once, for every child
-        serve(args.socket, main, log=lambda msg: print(msg, file=sys.stderr, flush=True))
+        serve(args.socket, main, log=lambda msg: print(msg, file=sys.stderr, flush=True), prepare=warm_up)
         return 0
     try:
         if args.command == "prepare":

@@ -66,7 +66,8 @@ DEFAULTS: dict[str, Any] = {
         "min_lr": 0.0,
         "precision": "fp32",       # fp32, or bf16 autocast for the forward pass and loss (GPU)
         "channels_last": False,    # 2-D models: NHWC memory layout (faster convolutions on GPUs)
-        "compile": False,          # torch.compile the model
+        "compile": "auto",         # compile the network's step (compiled.py): true, false, or auto (on the
+                                   # CPU under portable numerics, where it pays and keeps the same bytes)
     },
     "distancing": {},              # the hill: composed from HILL_SPACES below (_distancing_defaults)
     "curves": True,                # evaluate after every epoch (the validation columns of metrics.csv and the
@@ -359,7 +360,11 @@ def validate(config: dict[str, Any]) -> dict[str, Any]:
                           f"rate minimum falls at the middle, at an epoch's end), got {train['restart_epochs']}")
     train["precision"] = _as_choice("train.precision", train["precision"], PRECISIONS)
     train["channels_last"] = _as_bool("train.channels_last", train["channels_last"])
-    train["compile"] = _as_bool("train.compile", train["compile"])
+    if train["compile"] != "auto":
+        try:
+            train["compile"] = _as_bool("train.compile", train["compile"])
+        except ConfigError:
+            raise ConfigError(f"train.compile: must be auto, true or false, got {train['compile']!r}") from None
 
     dist = c["distancing"]
     dist["space"] = _as_choice("distancing.space", dist["space"], tuple(HILL_SPACES))

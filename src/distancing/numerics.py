@@ -2,15 +2,17 @@
 
 PyTorch chooses its CPU kernels by the widest instruction set the CPU offers: ATen's vectorised
 operators (``ATEN_CPU_CAPABILITY``), oneDNN's JIT-compiled convolutions (``ONEDNN_MAX_CPU_ISA``)
-and MKL's BLAS (``MKL_CBWR``, its conditional numerical reproducibility). Kernels of different
+and MKL's BLAS (``MKL_CBWR``, its conditional numerical reproducibility); a compiled step runs
+C++ that Inductor writes for the vector width ATen's variable names and compiles for the CPU
+``TORCHINDUCTOR_CPP_MARCH`` names (``compiled.py``). Kernels of different
 widths add in different orders, so a run on an AVX-512 machine differs from the same run on an
 AVX2 machine from its first epoch, and the verdicts built on those numbers with it.
 
-``portable`` (the default) caps all three at AVX2, which every x86-64 CPU of the last decade has.
+``portable`` (the default) caps all four at AVX2 (x86-64-v3), which every x86-64 CPU of the last decade has.
 Each library reads its variable once, at its first kernel, so ``pin`` sets them before torch is
 imported: the CLI does it from the run's config, the warm server for the children it forks,
 every script and benchmark that runs a network before its first ``import torch``. ``native``
-clears the three and leaves the libraries to choose (faster on some CPUs, machine-dependent). Nothing is promised for
+clears them and leaves the libraries to choose (faster on some CPUs, machine-dependent). Nothing is promised for
 GPUs, ARM CPUs or ``native``: there the verdicts' replication probability is what remains, a
 forecast of how often another machine (like another seed set) reaches the same verdict.
 
@@ -32,7 +34,8 @@ from typing import Any
 
 from .config import ConfigError
 
-PORTABLE = {"ATEN_CPU_CAPABILITY": "avx2", "ONEDNN_MAX_CPU_ISA": "AVX2", "MKL_CBWR": "AVX2"}
+PORTABLE = {"ATEN_CPU_CAPABILITY": "avx2", "ONEDNN_MAX_CPU_ISA": "AVX2", "MKL_CBWR": "AVX2",
+            "TORCHINDUCTOR_CPP_MARCH": "x86-64-v3"}  # Inductor's C++ for compiled steps (compiled.py)
 CAPABILITY = "AVX2"  # what torch reports under ``portable`` (torch.backends.cpu.get_cpu_capability)
 NUMPY = {"NPY_DISABLE_CPU_FEATURES": "X86_V4 AVX512_ICL AVX512_SPR"}  # every numpy 2 group above AVX2
 

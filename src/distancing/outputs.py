@@ -36,7 +36,9 @@ from .files import (
 )
 from .members import save_members
 
-TIMING_PHASES = ("startup", "train_steps", "evaluation", "writes", "total")
+# compiled_graphs counts the graphs Dynamo compiled while the run trained (its seconds are inside
+# train_steps and evaluation): 0 when a warm server had compiled them before forking (compiled.py).
+TIMING_PHASES = ("startup", "train_steps", "evaluation", "writes", "total", "compiled_graphs")
 
 
 @dataclass
@@ -98,6 +100,10 @@ class Timer:
         total[0] += cpu
         total[1] += wall
         total[2] += 1
+
+    def count(self, phase: str, n: int) -> None:
+        """Add ``n`` to a phase that counts events rather than timing them."""
+        self.totals.setdefault(phase, [0.0, 0.0, 0])[2] += n
 
     @contextlib.contextmanager
     def phase(self, name: str):

@@ -4,9 +4,11 @@ Every ``distancing train`` of a pipeline would spend about a CPU-second importin
 much as a small run's training steps. ``distancing serve --socket PATH`` imports the training
 stack once and waits. A ``distancing train`` that finds ``DISTANCING_SERVER=PATH`` in its
 environment hands its arguments, working directory, environment and standard streams to the
-server, which forks a child that runs the command exactly as the client would have: the child
-has imported torch but run no torch operation (so no thread pool or random state exists yet),
-and the run seeds everything itself, so it writes the same bytes. The client waits and exits
+server, which forks a child that runs the command exactly as the client would have: the run seeds
+everything itself, so it writes the same bytes. Before the first run of each kind the server
+compiles its steps (``compiled.py``: one thread, so no thread pool exists to inherit), and every
+child of that kind inherits the compiled code instead of compiling its own (``compiled_graphs``
+in its timing.csv says how many it compiled: 0). The client waits and exits
 with the child's code; if the client ends (Ctrl-C, a killed job), the server terminates the
 child, which resumes from its state like any killed run. If no server answers, or the server
 refuses, the client runs the command itself.
@@ -28,6 +30,7 @@ import signal
 import socket
 import struct
 import sys
+import time
 import traceback
 from collections.abc import Callable, Sequence
 
@@ -35,6 +38,7 @@ from .numerics import environment
 
 ENVIRONMENT = "DISTANCING_SERVER"
 Command = Callable[[list[str]], int]  # argv -> exit code
+Prepare = Callable[[list[str]], bool]  # argv -> whether it did anything (compiled a run's steps)
 _MESSAGE = 1 << 20  # the largest request (arguments and environment), bytes
 
 
@@ -107,9 +111,10 @@ def _run_child(request: dict, fds: list[int], command: Command) -> int:
         return 1
 
 
-def serve(path: str, command: Command, log=print) -> None:
+def serve(path: str, command: Command, log=print, prepare: Prepare | None = None) -> None:
     """Accept runs on the Unix socket ``path`` until SIGTERM or until the parent process ends; each
-    forked child runs ``command`` (the ``distancing`` command's main) on the client's arguments.
+    forked child runs ``command`` (the ``distancing`` command's main) on the client's arguments,
+    after ``prepare`` (the CLI's ``warm_up``: compiling the run's steps) ran on them in this process.
 
     The training stack is imported with the first run, so a pipeline that trains nothing (a
     re-plot) pays only for a bare interpreter."""
@@ -133,7 +138,7 @@ def serve(path: str, command: Command, log=print) -> None:
             for key, _ in selector.select(timeout=1.0):
                 kind = key.data[0]
                 if kind == "accept":
-                    _accept(listener, selector, children, pidfds, owner, command, log)
+                    _accept(listener, selector, children, pidfds, owner, command, log, prepare)
                 elif kind == "client":  # the client hung up (or sent more): end its run
                     with contextlib.suppress(ProcessLookupError):
                         os.kill(key.data[1], signal.SIGTERM)
@@ -163,7 +168,7 @@ def serve(path: str, command: Command, log=print) -> None:
 
 
 def _accept(listener: socket.socket, selector: selectors.BaseSelector, children: dict, pidfds: dict, owner: int,
-            command: Command, log) -> None:
+            command: Command, log, prepare: Prepare | None) -> None:
     connection, _ = listener.accept()
     try:
         message, fds, _, _ = socket.recv_fds(connection, _MESSAGE, 3)
@@ -182,6 +187,8 @@ def _accept(listener: socket.socket, selector: selectors.BaseSelector, children:
         return
     from . import training  # noqa: F401 - the point of the server: torch and the trainer, imported once
 
+    if prepare is not None:
+        _prepare(prepare, request, log)
     sys.stdout.flush()
     sys.stderr.flush()
     child = os.fork()
@@ -206,8 +213,25 @@ def _accept(listener: socket.socket, selector: selectors.BaseSelector, children:
     selector.register(pidfds[child], selectors.EVENT_READ, ("child", child))
     selector.register(connection, selectors.EVENT_READ, ("client", child))
     connection.send(json.dumps({"pid": child}).encode())
-    argv = request["argv"]
-    log(f"run {child}: {argv[argv.index('--out') + 1] if '--out' in argv else ' '.join(argv)}")
+    log(f"run {child}: {_run_name(request['argv'])}")
+
+
+def _prepare(prepare: Prepare, request: dict, log) -> None:
+    """Run ``prepare`` on a request in its working directory (its paths are relative to it)."""
+    here, started = os.getcwd(), time.process_time()
+    try:
+        os.chdir(request["cwd"])
+        if prepare(request["argv"]):
+            log(f"compiled the steps of runs like {_run_name(request['argv'])} in "
+                f"{time.process_time() - started:.1f} CPU-s (children inherit them)")
+    except (Exception, SystemExit) as exc:  # the child meets the same problem and reports it
+        log(f"did not compile for {_run_name(request['argv'])}: {str(exc).splitlines()[0] if str(exc) else exc!r}")
+    finally:
+        os.chdir(here)
+
+
+def _run_name(argv: list[str]) -> str:
+    return argv[argv.index("--out") + 1] if "--out" in argv else " ".join(argv)
 
 
 def peer_pid(connection: socket.socket) -> int:

@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import contextlib
 import functools
+import json
 import math
 import os
 import sys
@@ -26,7 +27,7 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
-from . import numerics, resume
+from . import compiled, numerics, resume
 from .config import ConfigError, member_kinds, model_options
 from .data import Dataset, augment, load_dataset
 from .files import atomic_torch_save
@@ -100,8 +101,9 @@ class Trainer:
         if self.channels_last:
             self.model = self.model.to(memory_format=torch.channels_last)
         self.flat = FlatParameters(self.model, channels_last=self.channels_last)
-        # The forward pass as configured: optionally compiled, optionally under bf16 autocast.
-        self.forward = torch.compile(self.model) if train["compile"] else self.model
+        # The network's part of a step and of an evaluation, compiled or eager (compiled.py); bf16 autocast optional.
+        self.compiled = compiled.wanted(train, config["numerics"], device)
+        self.loss_and_logits, self.logits_of = compiled.steps(self.compiled)
         self.autocast = functools.partial(torch.autocast, device.type, dtype=torch.bfloat16,
                                           enabled=train["precision"] == "bf16")
         self.num_params = count_parameters(self.model)
@@ -143,8 +145,7 @@ class Trainer:
             y = data.y_train[index]
             self.flat.zero_grad()
             with self.autocast():
-                logits = self.forward(self.layout(data.prepare(x)))
-                loss = F.cross_entropy(logits, y)
+                logits, loss = self.loss_and_logits(self.model, self.layout(data.prepare(x)), y)
             term = self.method.loss_term(logits, index)
             if term is None:
                 loss.backward()
@@ -168,7 +169,11 @@ class Trainer:
         """``evaluate`` with this run's forward pass (layout, compile, autocast), timed as evaluation."""
         with self.timer.phase("evaluation"):
             return evaluate(self.model, self.data, self.config["train"]["eval_batch_size"],
-                            forward=lambda x: self.forward(self.layout(x)), autocast=self.autocast, extra=extra)
+                            forward=self.forward, autocast=self.autocast, extra=extra)
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        """The network's logits in evaluation, in its layout, compiled or eager as the run trains."""
+        return self.logits_of(self.model, self.layout(x))
 
     @torch.inference_mode()
     def train_log_probs(self, samples: int | None = None) -> torch.Tensor:
@@ -181,7 +186,7 @@ class Trainer:
             parts = []
             for start in range(0, len(xs), size):
                 with self.autocast():
-                    logits = self.forward(self.layout(self.data.prepare(xs[start:start + size])))
+                    logits = self.forward(self.data.prepare(xs[start:start + size]))
                 parts.append(torch.log_softmax(logits.float(), dim=1))
             return torch.cat(parts)
 
@@ -230,6 +235,7 @@ class Trainer:
     def run(self) -> History:
         epochs, timer = self.config["train"]["epochs"], self.timer
         timer.add("startup", time.process_time(), process_age())
+        graphs = compiled.graphs_compiled() if self.compiled else 0
         while self.history.status == "running":
             started = time.perf_counter()
             with timer.phase("train_steps"):
@@ -252,8 +258,45 @@ class Trainer:
             write_predictions(self.outputs, self.history, self.model, self.member_labels, self.data.num_classes)
             self.outputs.state.unlink(missing_ok=True)
         timer.add("total", time.process_time(), process_age())
+        if self.compiled:  # none where a warm server compiled this kind of run before forking it (compiled.py)
+            timer.count("compiled_graphs", compiled.graphs_compiled() - graphs)
         write_timing(self.outputs, timer)
         return self.history
+
+
+_WARMED: set[str] = set()  # the kinds of run this process has compiled for (warm_up)
+
+
+def warm_up(config: dict[str, Any], device: str = "auto", threads: int | None = None) -> bool:
+    """Compile the steps of a run like ``config`` for every batch shape it uses, once per kind of
+    run: what a warm server does before it forks the run's child, which then inherits the code
+    (compiled.py). A throwaway trainer on the run's data trains one epoch (hill inactive) and
+    makes each evaluation a run makes. Only for one-thread CPU runs that compile: Inductor's code
+    is specialised to the thread count, and a server must not start a thread pool its children
+    inherit. Returns whether it compiled anything."""
+    torch_device = pick_device(device)
+    if threads != 1 or not compiled.wanted(config["train"], config["numerics"], torch_device):
+        return False
+    shapes = {"train": {k: config["train"][k] for k in ("batch_size", "eval_batch_size", "precision", "channels_last")},
+              **{k: config[k] for k in ("model", "data", "numerics", "function_distance")}}
+    kind = json.dumps(shapes, sort_keys=True, default=str)
+    if kind in _WARMED:
+        return False
+    previous = torch.get_num_threads()
+    torch.set_num_threads(1)
+    try:
+        trainer = Trainer(config, outputs=None, device=torch_device, log=lambda _: None)
+        trainer.train_epoch()
+        trainer.evaluate()
+        if trainer.data.y_extra is not None:
+            trainer.evaluate(extra=True)
+        trainer.train_log_probs()
+        if trainer.record.samples:
+            trainer.train_log_probs(trainer.record.samples)
+    finally:
+        torch.set_num_threads(previous)
+    _WARMED.add(kind)
+    return True
 
 
 def train_run(config: dict[str, Any], out: str | Path, state: str | Path | None = None, device: str = "auto",
@@ -276,5 +319,6 @@ def train_run(config: dict[str, Any], out: str | Path, state: str | Path | None 
     elif not resumed and config["init"]["from"] is not None:
         resume.start_from_parent(trainer)  # a missing parent or epoch stops here, before the run directory exists
     out.mkdir(parents=True, exist_ok=True)
-    write_config(outputs, config, torch_device, torch.get_num_threads(), trainer.num_params, trainer.numerics)
+    write_config(outputs, config, torch_device, torch.get_num_threads(), trainer.num_params,
+                 {**trainer.numerics, "compiled": trainer.compiled})
     return trainer.run()
