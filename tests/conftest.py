@@ -49,10 +49,11 @@ def tiny_config(tmp_path: Path, data_root: Path) -> Path:
     return path
 
 
-def run_cli(*args: str, timeout: float = 300) -> subprocess.CompletedProcess:
-    """Run the ``distancing`` command in a fresh interpreter, as a user would."""
+def run_cli(*args: str, timeout: float = 300, env: dict[str, str] | None = None) -> subprocess.CompletedProcess:
+    """Run the ``distancing`` command in a fresh interpreter, as a user would (``env``: variables
+    set beside this process's)."""
     return subprocess.run([sys.executable, "-m", "distancing.cli", *args], capture_output=True, text=True,
-                          timeout=timeout)
+                          timeout=timeout, env=None if env is None else {**os.environ, **env})
 
 
 def kill_once_saved_then_rerun(command: list[str], state: Path) -> subprocess.CompletedProcess:

@@ -26,11 +26,12 @@ from .conftest import run_cli
 
 TORCH = "2.13.0"  # the version the hashes were recorded with (.ci/run installs it)
 # MobileNetV2-1D on 256 MNIST-1D sequences, 3 epochs: a hill on the epoch-1 checkpoint, a snapshot
-# at epoch 2, every file of a run that can be compared (config.yaml records the commit and machine).
+# at epoch 2, every file of a run that can be compared (config.yaml records the commit and machine);
+# eager (GOLDEN), and its steps compiled (GOLDEN_COMPILED: Inductor's code, src/distancing/compiled.py).
 CONFIG = {
     "seed": 3,
     "data": {"train_samples": 256},
-    "train": {"epochs": 3, "batch_size": 64},
+    "train": {"epochs": 3, "batch_size": 64, "compile": False},
     "distancing": {"strength": 8.0, "sigma2": 1.0e-4, "checkpoints": [1]},
     "snapshots": [2],
 }
@@ -41,6 +42,14 @@ GOLDEN = {
     "learning_rates": "e33c2742f70885825e7890ecaff432d31a0b0e988cb6885db4346e4a40173b5c",
     "predictions": "5a8d0a6ea627c82b9c5962b9f0e3cf14278d4c221d9f36228f1a1038fe928561",
     "members": "348c4e2acf33b3973cddccf6306728dd6471f5fc73cab063e1003959d75fedbe",
+}
+GOLDEN_COMPILED = {
+    "data": GOLDEN["data"],
+    "metrics": "a8e889ca6903ff0f3e72cefa89a5a62ee6e2efb955022656f3151636c06b954a",
+    "distances": "f3bdecfbc83cc40bedc05220ab99b1acfe2b24410cfcb4eff4fd48d9e8a6292f",
+    "learning_rates": GOLDEN["learning_rates"],
+    "predictions": "ac9bfa419f1767aef0acd42b52e7ad809fa72edfa000d76d5e01dc03718818f6",
+    "members": "01165fe8ccde7f7d89f163ad00872e9dae64c3c13f2cbb7788083e5a01d180a1",
 }
 
 
@@ -58,15 +67,17 @@ def data_sha256(root: Path) -> str:
     return digest.hexdigest()
 
 
-@pytest.fixture(scope="module")
-def golden_run(tmp_path_factory, data_root) -> dict[str, str]:
+@pytest.fixture(scope="module", params=[False, True], ids=["eager", "compiled"])
+def golden_run(request, tmp_path_factory, data_root) -> dict[str, str]:
     folder = tmp_path_factory.mktemp("golden")
     config = folder / "golden.yaml"
-    config.write_text(yaml.safe_dump({**CONFIG, "data": {**CONFIG["data"], "root": str(data_root)}}))
+    config.write_text(yaml.safe_dump({**CONFIG, "data": {**CONFIG["data"], "root": str(data_root)},
+                                      "train": {**CONFIG["train"], "compile": request.param}}))
     result = run_cli("train", str(config), "--out", str(folder / "run"), "--threads", "1", "--quiet")
     assert result.returncode == 0, result.stderr
     hashes = {kind: sha256(folder / "run" / RUN_FILES[kind]) for kind in GOLDEN if kind != "data"}
-    return hashes | {"data": data_sha256(data_root), "run_config": (folder / "run" / "config.yaml").read_text()}
+    return hashes | {"data": data_sha256(data_root), "run_config": (folder / "run" / "config.yaml").read_text(),
+                     "compiled": request.param}
 
 
 def test_the_golden_run_writes_the_committed_bytes(golden_run):
@@ -76,7 +87,9 @@ def test_the_golden_run_writes_the_committed_bytes(golden_run):
         pytest.skip("portable numerics pin AVX2 kernels on x86-64 CPUs; this CPU has none to pin")
     run = yaml.safe_load(golden_run["run_config"])["run"]
     assert run["numerics"] == "portable" and run["cpu_capability"] == "AVX2"
-    differ = {kind: golden_run[kind] for kind, expected in GOLDEN.items() if golden_run[kind] != expected}
+    assert run["compiled"] is golden_run["compiled"]
+    golden = GOLDEN_COMPILED if golden_run["compiled"] else GOLDEN
+    differ = {kind: golden_run[kind] for kind, expected in golden.items() if golden_run[kind] != expected}
     assert not differ, f"files differ from the committed bytes: {differ}"
 
 
@@ -85,11 +98,13 @@ def test_native_numerics_choose_this_cpus_kernels(tmp_path, data_root):
     the pins (this one's, from conftest); on an AVX-512 CPU those are other kernels, so other bytes."""
     config = tmp_path / "native.yaml"
     config.write_text(yaml.safe_dump({**CONFIG, "numerics": "native",
-                                      "data": {**CONFIG["data"], "root": str(data_root)}}))
+                                      "data": {**CONFIG["data"], "root": str(data_root)},
+                                      "train": {**CONFIG["train"], "compile": "auto"}}))
     result = run_cli("train", str(config), "--out", str(tmp_path / "run"), "--threads", "1", "--quiet")
     assert result.returncode == 0, result.stderr
     run = yaml.safe_load((tmp_path / "run" / "config.yaml").read_text())["run"]
     assert run["numerics"] == "native" and "aten_cpu_capability" not in run
+    assert run["compiled"] is False  # auto: native kernels train eagerly (compiled.py)
     if " avx512f " in Path("/proc/cpuinfo").read_text() and torch.__version__.split("+")[0] == TORCH:
         assert run["cpu_capability"] == "AVX512"
         assert sha256(tmp_path / "run" / "metrics.csv") != GOLDEN["metrics"]

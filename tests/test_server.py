@@ -135,3 +135,34 @@ def test_a_run_asking_for_other_kernels_than_the_server_pinned_starts_cold(tmp_p
     assert str(tmp_path / "native") not in log.read_text()  # not one of the server's runs
     run = yaml.safe_load((tmp_path / "native" / "config.yaml").read_text())["run"]
     assert run["numerics"] == "native" and "aten_cpu_capability" not in run
+
+
+def compiled_graphs(out: Path) -> int:
+    with open(out / "timing.csv", newline="") as f:
+        return next(int(r["count"]) for r in csv.DictReader(f) if r["phase"] == "compiled_graphs")
+
+
+def test_the_server_compiles_a_kind_of_run_once_and_its_children_inherit_the_code(tmp_path, tiny_config, server):
+    """compiled.py: the server compiles a run's steps before forking it; every child of that kind
+    then compiles nothing and writes the bytes of a run that compiled its own (cold)."""
+    from distancing.numerics import has_avx2
+
+    if not has_avx2():
+        pytest.skip("auto compiles only where portable numerics pin the kernels")
+    path, log = server
+    auto = ["--set", "train.compile=auto"]
+    cold = subprocess.run(train_command(tiny_config, tmp_path / "cold", *auto), capture_output=True, text=True)
+    assert cold.returncode == 0, cold.stderr
+    assert compiled_graphs(tmp_path / "cold") >= 2  # training and evaluation
+    env = dict(os.environ, **{ENVIRONMENT: str(path)})
+    for name, extra in (("first", []), ("second", []), ("other_seed", ["--set", "seed=5"])):
+        served = subprocess.run(train_command(tiny_config, tmp_path / name, *auto, *extra), capture_output=True,
+                                text=True, env=env)
+        assert served.returncode == 0, served.stderr
+        assert compiled_graphs(tmp_path / name) == 0, name
+        assert "compiled: true" in (tmp_path / name / "config.yaml").read_text()
+    for name in OUTPUTS:
+        assert (tmp_path / "first" / name).read_bytes() == (tmp_path / "cold" / name).read_bytes(), name
+        assert (tmp_path / "second" / name).read_bytes() == (tmp_path / "cold" / name).read_bytes(), name
+    assert log.read_text().count("compiled the steps of runs like") == 1  # one kind of run: compiled once
+    assert (tmp_path / "other_seed" / "metrics.csv").read_bytes() != (tmp_path / "cold" / "metrics.csv").read_bytes()

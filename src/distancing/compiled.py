@@ -30,6 +30,9 @@ and ``train.compile: false`` train eagerly, the same functions uncompiled.
 
 from __future__ import annotations
 
+import json
+import os
+import shutil
 from collections.abc import Callable
 from typing import Any
 
@@ -38,6 +41,7 @@ import torch.nn.functional as F
 from torch import nn
 
 from . import numerics
+from .config import ConfigError
 
 GRAPHS_PER_FUNCTION = 64  # batch shapes x train/eval x precision: far above what one run uses
 
@@ -61,6 +65,14 @@ def wanted(train: dict[str, Any], numerics_mode: str, device: torch.device) -> b
     return bool(train["compile"])
 
 
+def kind(config: dict[str, Any]) -> str:
+    """What decides the graphs a run compiles (its network, its data's shapes, its batch sizes,
+    precision and layout, the samples it evaluates): runs of one kind share them."""
+    train = {k: config["train"][k] for k in ("batch_size", "eval_batch_size", "precision", "channels_last")}
+    shapes = {k: config[k] for k in ("model", "data", "numerics", "function_distance")}
+    return json.dumps({"train": train, **shapes}, sort_keys=True, default=str)
+
+
 _COMPILED: dict[str, Callable] = {}
 
 
@@ -78,11 +90,22 @@ def configure() -> None:
     inductor.compile_threads = 1
 
 
+def compiler() -> str:
+    """The C++ compiler Inductor will call (``CXX`` or g++), refused in one line if there is none:
+    before any training, rather than at the first step."""
+    name = os.environ.get("CXX", "g++")
+    if shutil.which(name) is None:
+        raise ConfigError(f"train.compile: compiling on the CPU needs a C++ compiler, and {name!r} is not on PATH "
+                          f"(install g++ or set CXX; or set train.compile: false, which trains eagerly: other bytes)")
+    return name
+
+
 def steps(compiled: bool) -> tuple[Callable, Callable]:
     """``loss_and_logits`` and ``logits_of``, compiled (one wrapper each per process, so that every
     run in it finds the code compiled before) or as they are."""
     if not compiled:
         return loss_and_logits, logits_of
+    compiler()
     if not _COMPILED:
         configure()
         _COMPILED.update(train=torch.compile(loss_and_logits), evaluate=torch.compile(logits_of))

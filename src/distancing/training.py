@@ -14,7 +14,6 @@ from __future__ import annotations
 
 import contextlib
 import functools
-import json
 import math
 import os
 import sys
@@ -277,9 +276,7 @@ def warm_up(config: dict[str, Any], device: str = "auto", threads: int | None = 
     torch_device = pick_device(device)
     if threads != 1 or not compiled.wanted(config["train"], config["numerics"], torch_device):
         return False
-    shapes = {"train": {k: config["train"][k] for k in ("batch_size", "eval_batch_size", "precision", "channels_last")},
-              **{k: config[k] for k in ("model", "data", "numerics", "function_distance")}}
-    kind = json.dumps(shapes, sort_keys=True, default=str)
+    kind = compiled.kind(config)
     if kind in _WARMED:
         return False
     previous = torch.get_num_threads()
