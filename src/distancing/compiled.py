@@ -76,17 +76,17 @@ def kind(config: dict[str, Any]) -> str:
 _COMPILED: dict[str, Callable] = {}
 
 
-def configure() -> None:
+def configure(device: torch.device) -> None:
     """Inductor's settings for every compiled step: static batch shapes (see the module's
-    docstring), its C++ wrapper, and compiling inside this process (no worker pool, which a
-    forking server must not inherit, and whose CPU-seconds no run would count)."""
+    docstring), on the CPU its C++ wrapper, and compiling inside this process (no worker pool,
+    which a forking server must not inherit, and whose CPU-seconds no run would count)."""
     import torch._dynamo.config as dynamo
     import torch._inductor.config as inductor
 
     dynamo.automatic_dynamic_shapes = False
     dynamo.recompile_limit = GRAPHS_PER_FUNCTION
     dynamo.accumulated_recompile_limit = max(dynamo.accumulated_recompile_limit, 4 * GRAPHS_PER_FUNCTION)
-    inductor.cpp_wrapper = True
+    inductor.cpp_wrapper = device.type == "cpu"
     inductor.compile_threads = 1
 
 
@@ -100,14 +100,15 @@ def compiler() -> str:
     return name
 
 
-def steps(compiled: bool) -> tuple[Callable, Callable]:
+def steps(compiled: bool, device: torch.device) -> tuple[Callable, Callable]:
     """``loss_and_logits`` and ``logits_of``, compiled (one wrapper each per process, so that every
     run in it finds the code compiled before) or as they are."""
     if not compiled:
         return loss_and_logits, logits_of
-    compiler()
+    if device.type == "cpu":
+        compiler()
     if not _COMPILED:
-        configure()
+        configure(device)
         _COMPILED.update(train=torch.compile(loss_and_logits), evaluate=torch.compile(logits_of))
     return _COMPILED["train"], _COMPILED["evaluate"]
 

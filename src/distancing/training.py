@@ -102,7 +102,7 @@ class Trainer:
         self.flat = FlatParameters(self.model, channels_last=self.channels_last)
         # The network's part of a step and of an evaluation, compiled or eager (compiled.py); bf16 autocast optional.
         self.compiled = compiled.wanted(train, config["numerics"], device)
-        self.loss_and_logits, self.logits_of = compiled.steps(self.compiled)
+        self.loss_and_logits, self.logits_of = compiled.steps(self.compiled, device)
         self.autocast = functools.partial(torch.autocast, device.type, dtype=torch.bfloat16,
                                           enabled=train["precision"] == "bf16")
         self.num_params = count_parameters(self.model)
