@@ -2,8 +2,8 @@
 
 A step of the small 1-D networks is mostly per-operator overhead: eager PyTorch calls a kernel
 (and, on the way back, an autograd node) per layer. ``torch.compile`` fuses the forward pass with
-its loss into one graph and the backward into another, and ``cpp_wrapper`` calls their kernels
-from C++ rather than Python (``benchmarks/compile_cost.py`` measures what that saves).
+its loss into one graph and the backward into another, and on the CPU ``cpp_wrapper`` calls their
+kernels from C++ rather than Python (``benchmarks/compile_cost.py`` measures what that saves).
 
 **The same bytes on every x86-64 machine.** Inductor writes C++ whose vector width follows
 ``ATEN_CPU_CAPABILITY`` (portable numerics set it to avx2) and compiles it with ``-march`` from
