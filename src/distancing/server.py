@@ -30,7 +30,6 @@ import signal
 import socket
 import struct
 import sys
-import time
 import traceback
 from collections.abc import Callable, Sequence
 
@@ -218,12 +217,14 @@ def _accept(listener: socket.socket, selector: selectors.BaseSelector, children:
 
 def _prepare(prepare: Prepare, request: dict, log) -> None:
     """Run ``prepare`` on a request in its working directory (its paths are relative to it)."""
-    here, started = os.getcwd(), time.process_time()
+    from .outputs import cpu_seconds  # the training stack: imported by now
+
+    here, started = os.getcwd(), cpu_seconds()
     try:
         os.chdir(request["cwd"])
         if prepare(request["argv"]):
             log(f"compiled the steps of runs like {_run_name(request['argv'])} in "
-                f"{time.process_time() - started:.1f} CPU-s (children inherit them)")
+                f"{cpu_seconds() - started:.1f} CPU-s, its compiler's included (children inherit them)")
     except (Exception, SystemExit) as exc:  # the child meets the same problem and reports it
         log(f"did not compile for {_run_name(request['argv'])}: {str(exc).splitlines()[0] if str(exc) else exc!r}")
     finally:

@@ -38,6 +38,7 @@ from .outputs import (
     History,
     RunOutputs,
     Timer,
+    cpu_seconds,
     keep_member,
     process_age,
     write_config,
@@ -233,7 +234,7 @@ class Trainer:
 
     def run(self) -> History:
         epochs, timer = self.config["train"]["epochs"], self.timer
-        timer.add("startup", time.process_time(), process_age())
+        timer.add("startup", cpu_seconds(), process_age())
         graphs = compiled.graphs_compiled() if self.compiled else 0
         while self.history.status == "running":
             started = time.perf_counter()
@@ -256,7 +257,7 @@ class Trainer:
             write_tables(self.outputs, self.history, self.steps_per_epoch)
             write_predictions(self.outputs, self.history, self.model, self.member_labels, self.data.num_classes)
             self.outputs.state.unlink(missing_ok=True)
-        timer.add("total", time.process_time(), process_age())
+        timer.add("total", cpu_seconds(), process_age())
         if self.compiled:  # none where a warm server compiled this kind of run before forking it (compiled.py)
             timer.count("compiled_graphs", compiled.graphs_compiled() - graphs)
         write_timing(self.outputs, timer)
