@@ -16,8 +16,9 @@ compiled mode is byte-reproducible when every round wrote the same weights.
 
 The last lines weigh it for the pipeline: against the saving per epoch over the trained epochs of
 the profile's plan (``Plan.tree``: a branch trains only its own epochs), what a served run still
-pays per run (its first epoch − a steady one) and what the server pays once per kind of run
-(``compiled.kind``; a cold compile, the cache empty).
+pays per run (its first epoch − a steady one) and what the server pays once per model (a cold
+compile, the cache empty, its compiler's processes included; the model's kinds of run,
+``compiled.kind``, share its batch shapes' graphs).
 """
 
 from __future__ import annotations
@@ -128,11 +129,13 @@ def main() -> None:
         kinds = len({compiled.kind(tree.configs[n]) for n in names})
         epochs = sum(tree.configs[n]["train"]["epochs"] - (tree.trunks[n][1] if n in tree.trunks else 0)
                      for n in names)
-        net = epochs * saving - len(names) * per_run - kinds * per_kind
+        net = epochs * saving - len(names) * per_run - per_kind
         total += net
         print(f"- {model}: a served run saves {saving:.3f} CPU-s per epoch and pays {per_run:.2f} CPU-s once; the "
-              f"server compiles each of its {kinds} kinds of run once ({per_kind:.1f} CPU-s cold); the plan's "
-              f"{len(names)} runs train {epochs} epochs: compiling them changes the CPU-seconds by {-net:+.0f}")
+              f"server compiles the model's graphs once ({per_kind:.1f} CPU-s cold, the compiler's processes "
+              f"included; its {kinds} kinds of run share the batch shapes, and a kind whose graphs exist costs one "
+              f"epoch); the plan's {len(names)} runs train {epochs} epochs: compiling them changes the CPU-seconds "
+              f"by {-net:+.0f}")
     print(f"\nIn the whole pipeline, compiling every run (served) changes the CPU-seconds by {-total:+.0f}.")
 
 
