@@ -9,9 +9,10 @@ for ``--epochs`` epochs: eager; compiled with an empty Inductor cache (cold:
 ``TORCHINDUCTOR_CACHE_DIR`` a new folder); compiled again with the cache the cold one filled
 (cached); and served: the process first compiles the run's kind as the warm server does before
 it forks a run (``training.warm_up``, untimed), so the run inherits the code as a pipeline's
-runs do (src/distancing/compiled.py). Each reports the CPU-seconds of its first epoch (training and evaluation, where
-compiling happens), the steady training steps per CPU-second and evaluation CPU-seconds of the
-epochs after it, and the SHA-256 of its final weights. The table gives medians over rounds; a
+runs do (src/distancing/compiled.py). Each reports the CPU-seconds of its first epoch (training
+and evaluation, where compiling happens; the C++ compiler's processes included), the steady
+training steps per CPU-second and evaluation CPU-seconds of the epochs after it, and the SHA-256
+of its final weights. The table gives medians over rounds; a
 compiled mode is byte-reproducible when every round wrote the same weights.
 
 The last lines weigh it for the pipeline: against the saving per epoch over the trained epochs of
