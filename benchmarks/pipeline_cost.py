@@ -13,8 +13,9 @@ pipeline's own total is then unknown, and the ratio is over the training jobs al
 
 Sources: each training process's ``timing.csv`` (CPU and wall seconds of start-up, training
 steps, evaluation, file writes and the whole process, written by the trainer; the count of
-training-step phases is the epochs the run trained itself) and Snakemake's
-``benchmark:`` files of the training jobs. Prints markdown tables.
+training-step phases is the epochs the run trained itself), Snakemake's ``benchmark:`` file of
+every job (``results/benchmarks/``), the training server's log (its compiles) and, with
+``--run``, the Snakemake process's own CPU. Prints markdown tables.
 """
 
 from __future__ import annotations
@@ -63,14 +64,28 @@ def pipeline_config(configfile: str, changes: list[str], work: Path) -> Path:
     return path
 
 
-def run_pipeline(config: Path, cores: int) -> tuple[float, float]:
+def run_pipeline(config: Path, cores: int) -> tuple[float, float, float]:
     """Wall and CPU seconds of one ``snakemake figures`` from nothing, Inductor's cache included
-    (an empty ``TORCHINDUCTOR_CACHE_DIR``: what a new machine compiles, src/distancing/compiled.py)."""
+    (an empty ``TORCHINDUCTOR_CACHE_DIR``: what a new machine compiles, src/distancing/compiled.py),
+    and the CPU-seconds of the Snakemake process itself (its scheduler, bookkeeping and the
+    benchmark threads; sampled every second, the last sample within a second of its end)."""
+    import psutil
+
     command = ["snakemake", "--cores", str(cores), "figures", "--quiet", "all", "--configfile", str(config)]
     env = {**os.environ, "TORCHINDUCTOR_CACHE_DIR": str(config.parent / "inductor-cache")}
     cpu, wall = children_cpu(), time.perf_counter()
-    subprocess.run(command, check=True, env=env)
-    return time.perf_counter() - wall, children_cpu() - cpu
+    process, own = subprocess.Popen(command, env=env), 0.0
+    watched = psutil.Process(process.pid)
+    while process.poll() is None:
+        try:
+            times = watched.cpu_times()
+            own = times.user + times.system
+        except psutil.Error:  # ended between the poll and the sample
+            pass
+        time.sleep(1.0)
+    if process.returncode:
+        raise subprocess.CalledProcessError(process.returncode, command)
+    return time.perf_counter() - wall, children_cpu() - cpu, own
 
 
 def read_rows(path: Path) -> list[dict[str, str]]:
@@ -103,8 +118,13 @@ def analyse(results: Path) -> dict:
         graphs += int(timing["compiled_graphs"]["count"]) if "compiled_graphs" in timing else 0
     jobs = [read_rows(p)[0] for p in sorted((results / "benchmarks" / "train").glob("*.tsv"))]
     measured = {p.stem: read_rows(p)[0] for p in sorted((results / "benchmarks" / "measurements").glob("*.tsv"))}
+    scripts = {p.stem: read_rows(p)[0] for p in sorted((results / "benchmarks").glob("*.tsv"))}
+    figures = [read_rows(p)[0] for p in sorted((results / "benchmarks" / "figures").glob("*.tsv"))]
     return {"runs": len(runs), "phases": phases, "per_model": per_model, "train_jobs": len(jobs),
             "measurements": {name: (float(job["cpu_time"]), float(job["s"])) for name, job in measured.items()},
+            "train_clients": (sum(float(j["cpu_time"]) for j in jobs), None),
+            "scripts": {name: (float(job["cpu_time"]), float(job["s"])) for name, job in scripts.items()},
+            "figures": (sum(float(j["cpu_time"]) for j in figures), sum(float(j["s"]) for j in figures), len(figures)),
             "epochs_described": described, "epochs_trained": trained,
             "train_jobs_wall": sum(float(j["s"]) for j in jobs), "graphs_in_runs": graphs,
             "server_compiles": server_compiles(results / "logs" / "training_server.log")}
@@ -117,7 +137,7 @@ def server_compiles(log: Path) -> list[float]:
     return [float(m) for m in re.findall(r"compiled the steps of runs like .* in ([0-9.]+) CPU-s", log.read_text())]
 
 
-def report(found: dict, wall: float | None, cpu: float | None) -> str:
+def report(found: dict, wall: float | None, cpu: float | None, snakemake_cpu: float | None = None) -> str:
     phases, steps = found["phases"], found["phases"]["train_steps"][0]
     whole = cpu if cpu is not None else phases["total"][0]
     lines = ["| what | CPU-seconds | wall seconds | share of the CPU-seconds |", "|---|---|---|---|"]
@@ -141,10 +161,19 @@ def report(found: dict, wall: float | None, cpu: float | None) -> str:
     if found["server_compiles"]:
         row(f"compiling in the training server, before forking ({len(found['server_compiles'])} kinds of run, "
             f"its log)", compiling, None)
+    jobs = sum(c for c, _ in found["scripts"].values()) + found["figures"][0] + found["train_clients"][0]
+    for name, (c, w) in found["scripts"].items():
+        row(f"job: {name} (Snakemake's benchmark)", c, w)
+    if found["figures"][2]:
+        row(f"jobs: the {found['figures'][2]} figures (Snakemake's benchmarks)", *found["figures"][:2])
+    row(f"jobs: the {found['train_jobs']} training jobs' shells and `distancing train` clients (their benchmarks)",
+        *found["train_clients"])
+    if snakemake_cpu is not None:
+        row("Snakemake itself: scheduling, bookkeeping, benchmarking its jobs (its own process)", snakemake_cpu, None)
     if cpu is not None:
-        row("everything else: Snakemake, job shells and `distancing train` clients, the training server's "
-            "import, data preparation, ensembles, claims, figures",
-            cpu - phases["total"][0] - sum(c for c, _ in measured.values()) - compiling, None)
+        row("the rest: the training server's import and forks, job start-up outside the benchmarks",
+            cpu - phases["total"][0] - sum(c for c, _ in measured.values()) - compiling - jobs
+            - (snakemake_cpu or 0.0), None)
     label = "pipeline CPU" if cpu is not None else "training-process CPU (pipeline total not measured)"
     lines.append(f"\n**overhead ratio** = {label} ÷ training-step CPU = {whole:.1f} ÷ {steps:.1f} = "
                  f"**{whole / steps:.3f}**")
@@ -186,12 +215,12 @@ def main() -> None:
         return
     work = Path(tempfile.mkdtemp(prefix="pipeline-cost-"))
     try:
-        wall, cpu = run_pipeline(pipeline_config(args.configfile, args.changes, work), args.cores)
+        wall, cpu, snakemake_cpu = run_pipeline(pipeline_config(args.configfile, args.changes, work), args.cores)
         found = analyse(work / "results")
         changes = "".join(f" --set {c}" for c in args.changes)
         print(f"python benchmarks/pipeline_cost.py --run --cores {args.cores} --configfile {args.configfile}{changes}: "
               f"{found['runs']} runs, {wall:.0f} s wall ({wall / 60:.1f} min), {cpu:.0f} CPU-seconds\n")
-        print(report(found, wall, cpu))
+        print(report(found, wall, cpu, snakemake_cpu))
         if args.keep:  # the results, the figures and the config they were made with
             shutil.move(str(work), args.keep)
     finally:

@@ -32,21 +32,44 @@ def data_root(tmp_path_factory: pytest.TempPathFactory) -> Path:
     return root
 
 
+# A run that trains in about a second: a small ResNet on 256 MNIST-1D samples, a hill on the
+# epoch-2 checkpoint, a snapshot at epoch 1 (``data.root`` is the session's generated cache).
+TINY = {
+    "seed": 0,
+    "data": {"train_samples": 256},
+    "model": {"name": "resnet", "resnet": {"width": 4, "blocks": [1, 1]}},
+    "train": {"epochs": 4, "batch_size": 64, "lr": 0.05, "compile": False},
+    "distancing": {"strength": 1.0, "sigma2": 1e-3, "checkpoints": [2]},
+    "snapshots": [1],
+}
+
+
+def tiny(data_root: Path, **train: object) -> dict:
+    """The tiny run's config on the session's data, with ``train`` settings changed."""
+    return {**TINY, "data": {**TINY["data"], "root": str(data_root)}, "train": {**TINY["train"], **train}}
+
+
 @pytest.fixture
 def tiny_config(tmp_path: Path, data_root: Path) -> Path:
-    """A config that trains in about a second: a small ResNet on 256 MNIST-1D samples, eager (the
-    loop's tests; compiling costs seconds per process, and test_compiled.py tests that path)."""
-    config = {
-        "seed": 0,
-        "data": {"root": str(data_root), "train_samples": 256},
-        "model": {"name": "resnet", "resnet": {"width": 4, "blocks": [1, 1]}},
-        "train": {"epochs": 4, "batch_size": 64, "lr": 0.05, "compile": False},
-        "distancing": {"strength": 1.0, "sigma2": 1e-3, "checkpoints": [2]},
-        "snapshots": [1],
-    }
+    """The tiny run's config, eager (the loop's tests; compiling costs seconds per process, and
+    ``compiled_tiny_run`` covers that path)."""
     path = tmp_path / "tiny.yaml"
-    path.write_text(yaml.safe_dump(config))
+    path.write_text(yaml.safe_dump(tiny(data_root)))
     return path
+
+
+@pytest.fixture(scope="session")
+def compiled_tiny_run(tmp_path_factory: pytest.TempPathFactory, data_root: Path) -> Path:
+    """The tiny run with its steps compiled (``train.compile: auto``, one thread), trained once per
+    session in its own process: the golden test's compiled bytes, and the run a killed compiled
+    run and the server's children must reproduce. Compiling it cold is most of its cost, so the
+    tests of the compiled path share it. Its directory holds ``tiny.yaml`` and ``run/``."""
+    folder = tmp_path_factory.mktemp("compiled")
+    config = folder / "tiny.yaml"
+    config.write_text(yaml.safe_dump(tiny(data_root, compile="auto")))
+    result = run_cli("train", str(config), "--out", str(folder / "run"), "--threads", "1", "--quiet")
+    assert result.returncode == 0, result.stderr
+    return folder
 
 
 def run_cli(*args: str, timeout: float = 300, env: dict[str, str] | None = None) -> subprocess.CompletedProcess:

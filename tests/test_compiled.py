@@ -64,23 +64,21 @@ def read_rows(path: Path) -> list[dict[str, str]]:
         return list(csv.DictReader(f))
 
 
-def test_a_compiled_run_killed_mid_run_resumes_to_the_bytes_of_an_uninterrupted_one(tmp_path, tiny_config):
+def test_a_compiled_run_killed_mid_run_resumes_to_the_bytes_of_an_uninterrupted_one(tmp_path, compiled_tiny_run):
     if not numerics.has_avx2():
         pytest.skip("auto compiles only where portable numerics pin the kernels")
-    settings = ["--set", "train.compile=auto", "--set", "train.epochs=6", "--threads", "1", "--quiet"]
-    whole = run_cli("train", str(tiny_config), "--out", str(tmp_path / "whole"), *settings)
-    assert whole.returncode == 0, whole.stderr
-    assert "compiled: true" in (tmp_path / "whole" / "config.yaml").read_text()
-    timing = {r["phase"]: r for r in read_rows(tmp_path / "whole" / "timing.csv")}
+    whole = compiled_tiny_run / "run"
+    assert "compiled: true" in (whole / "config.yaml").read_text()
+    timing = {r["phase"]: r for r in read_rows(whole / "timing.csv")}
     assert int(timing["compiled_graphs"]["count"]) >= 2  # training and evaluation, compiled by the run itself
 
     out, state = tmp_path / "killed", tmp_path / "killed.pt"
-    command = [sys.executable, "-m", "distancing.cli", "train", str(tiny_config), "--out", str(out),
-               "--state", str(state), *settings]
+    command = [sys.executable, "-m", "distancing.cli", "train", str(compiled_tiny_run / "tiny.yaml"), "--out",
+               str(out), "--state", str(state), "--threads", "1", "--quiet"]
     resumed = kill_once_saved_then_rerun(command, state)  # killed once it has saved an epoch
     assert resumed.returncode == 0, resumed.stderr
     for name in OUTPUTS:
-        assert (out / name).read_bytes() == (tmp_path / "whole" / name).read_bytes(), name
+        assert (out / name).read_bytes() == (whole / name).read_bytes(), name
 
 
 def test_a_cpu_run_that_compiles_without_a_compiler_stops_before_training_in_one_line(tmp_path, tiny_config):

@@ -119,8 +119,14 @@ def test_without_a_server_or_outside_its_family_a_run_starts_cold(tmp_path, tiny
 
 
 def test_descent_follows_the_parent_chain():
-    assert descends_from(os.getpid(), os.getpid()) and descends_from(os.getpid(), os.getppid())
-    assert not descends_from(os.getppid(), os.getpid())
+    # A child of this process, not this process's parent: under a detached shell that is init,
+    # which the chain never reaches (a server started by init would serve every process).
+    with subprocess.Popen(["sleep", "30"]) as child:
+        try:
+            assert descends_from(child.pid, os.getpid()) and descends_from(os.getpid(), os.getpid())
+            assert not descends_from(os.getpid(), child.pid)
+        finally:
+            child.kill()
     assert not descends_from(2**22 + 12345, os.getpid())  # no such process
 
 
@@ -142,27 +148,27 @@ def compiled_graphs(out: Path) -> int:
         return next(int(r["count"]) for r in csv.DictReader(f) if r["phase"] == "compiled_graphs")
 
 
-def test_the_server_compiles_a_kind_of_run_once_and_its_children_inherit_the_code(tmp_path, tiny_config, server):
+def test_the_server_compiles_a_kind_of_run_once_and_its_children_inherit_the_code(tmp_path, compiled_tiny_run,
+                                                                                 server):
     """compiled.py: the server compiles a run's steps before forking it; every child of that kind
-    then compiles nothing and writes the bytes of a run that compiled its own (cold)."""
+    then compiles nothing and writes the bytes of a run that compiled its own (cold: the session's
+    ``compiled_tiny_run``, in its own process)."""
     from distancing.numerics import has_avx2
 
     if not has_avx2():
         pytest.skip("auto compiles only where portable numerics pin the kernels")
     path, log = server
-    auto = ["--set", "train.compile=auto"]
-    cold = subprocess.run(train_command(tiny_config, tmp_path / "cold", *auto), capture_output=True, text=True)
-    assert cold.returncode == 0, cold.stderr
-    assert compiled_graphs(tmp_path / "cold") >= 2  # training and evaluation
+    config, cold = compiled_tiny_run / "tiny.yaml", compiled_tiny_run / "run"
+    assert compiled_graphs(cold) >= 2  # training and evaluation
     env = dict(os.environ, **{ENVIRONMENT: str(path)})
     for name, extra in (("first", []), ("second", []), ("other_seed", ["--set", "seed=5"])):
-        served = subprocess.run(train_command(tiny_config, tmp_path / name, *auto, *extra), capture_output=True,
+        served = subprocess.run(train_command(config, tmp_path / name, *extra), capture_output=True,
                                 text=True, env=env)
         assert served.returncode == 0, served.stderr
         assert compiled_graphs(tmp_path / name) == 0, name
         assert "compiled: true" in (tmp_path / name / "config.yaml").read_text()
     for name in OUTPUTS:
-        assert (tmp_path / "first" / name).read_bytes() == (tmp_path / "cold" / name).read_bytes(), name
-        assert (tmp_path / "second" / name).read_bytes() == (tmp_path / "cold" / name).read_bytes(), name
+        assert (tmp_path / "first" / name).read_bytes() == (cold / name).read_bytes(), name
+        assert (tmp_path / "second" / name).read_bytes() == (cold / name).read_bytes(), name
     assert log.read_text().count("compiled the steps of runs like") == 1  # one kind of run: compiled once
-    assert (tmp_path / "other_seed" / "metrics.csv").read_bytes() != (tmp_path / "cold" / "metrics.csv").read_bytes()
+    assert (tmp_path / "other_seed" / "metrics.csv").read_bytes() != (cold / "metrics.csv").read_bytes()

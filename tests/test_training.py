@@ -469,9 +469,10 @@ def test_help_and_progress_lines(tmp_path, tiny_config):
 
 
 def test_the_default_model_trains_from_a_near_empty_config(tmp_path, data_root):
-    """The 1-D MobileNetV2 default, for 2 epochs on all 4000 samples, learns something."""
+    """The 1-D MobileNetV2 default, for 2 epochs on all 4000 samples, learns something (eagerly: a
+    cold compile of it costs a minute and a half, and conftest.compiled_tiny_run covers that path)."""
     config = tmp_path / "small.yaml"
-    config.write_text(yaml.safe_dump({"data": {"root": str(data_root)}, "train": {"epochs": 2}}))
+    config.write_text(yaml.safe_dump({"data": {"root": str(data_root)}, "train": {"epochs": 2, "compile": False}}))
     train(config, tmp_path / "run")
     metrics = read_csv(tmp_path / "run" / "metrics.csv")
     assert len(metrics) == 2 and float(metrics[-1]["val_acc"]) > 0.3  # chance is 0.1
@@ -511,13 +512,14 @@ def test_compiled_model_trains_like_the_eager_one(tmp_path, tiny_config):
 @pytest.mark.parametrize("model", ["resnet18", "mobilenetv2"])
 def test_2d_models_train_on_a_fabricated_cifar_archive(tmp_path, served_archive, model):
     """The CIFAR path end to end on the CPU: download (file://), MD5, parse, uint8 on the
-    device, crop and flip, channels_last, a checkpoint and its hill."""
+    device, crop and flip, channels_last, a checkpoint and its hill (eager, as on a GPU:
+    compiled.wanted)."""
     from distancing.training import train_run
 
     served_archive("cifar10")
     config = resolve({"data": {"dataset": "cifar10", "root": str(tmp_path / "data")},
                       "model": {"name": model, "mobilenetv2": {"width": 0.25, "max_blocks": 1}},
-                      "train": {"epochs": 2, "batch_size": 8, "channels_last": True},
+                      "train": {"epochs": 2, "batch_size": 8, "channels_last": True, "compile": False},
                       "distancing": {"strength": 1.0, "checkpoints": [1]}})
     history = train_run(config, tmp_path / "run", device="cpu", threads=2, log=lambda _: None, progress=False)
     assert history.status == "completed" and [r["checkpoints"] for r in history.metrics] == [1, 1]
@@ -549,7 +551,7 @@ def test_the_function_hill_on_cifar_compares_augmented_batches_with_their_unaugm
     served_archive("cifar10")
     config = resolve({"data": {"dataset": "cifar10", "root": str(tmp_path / "data")},
                       "model": {"name": "mobilenetv2", "mobilenetv2": {"width": 0.25, "max_blocks": 1}},
-                      "train": {"epochs": 2, "batch_size": 8, "channels_last": True},
+                      "train": {"epochs": 2, "batch_size": 8, "channels_last": True, "compile": False},
                       "distancing": {"space": "function", "strength": 1.0, "checkpoints": [1],
                                      "function": {"sigma2": 0.05}}})
     (tmp_path / "run").mkdir()

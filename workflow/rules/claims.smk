@@ -32,5 +32,7 @@ rule claims:
         regime=regime(PLAN),
     log:
         f"{RESULTS}/logs/claims.log",
+    benchmark:
+        f"{RESULTS}/benchmarks/claims.tsv"
     script:
         "../scripts/claims.py"

@@ -12,6 +12,8 @@ rule member_records:
         records=json_param(PLAN.member_records()),
     log:
         f"{RESULTS}/logs/member_records.log",
+    benchmark:
+        f"{RESULTS}/benchmarks/member_records.tsv"
     script:
         "../scripts/member_records.py"
 
@@ -24,6 +26,8 @@ rule ensembles:
         checkpoints=LAYOUT.checkpoint_ensembles,
     log:
         f"{RESULTS}/logs/ensembles.log",
+    benchmark:
+        f"{RESULTS}/benchmarks/ensembles.tsv"
     script:
         "../scripts/ensembles.py"
 
@@ -39,5 +43,7 @@ rule peer_ensembles:
         members=config["peers"]["members"],
     log:
         f"{RESULTS}/logs/peer_ensembles.log",
+    benchmark:
+        f"{RESULTS}/benchmarks/peer_ensembles.tsv"
     script:
         "../scripts/peer_ensembles.py"

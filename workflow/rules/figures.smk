@@ -27,5 +27,7 @@ for figure in FIGURE_NAMES:
             script=figure,
         log:
             f"{RESULTS}/logs/figures/{figure}.log",
+        benchmark:
+            f"{RESULTS}/benchmarks/figures/{figure}.tsv"
         script:
             "../scripts/{params.script}.py"

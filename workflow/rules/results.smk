@@ -16,5 +16,7 @@ rule results_page:
         regime=regime(PLAN),
     log:
         f"{RESULTS}/logs/results_page.log",
+    benchmark:
+        f"{RESULTS}/benchmarks/results_page.tsv"
     script:
         "../scripts/results_page.py"

@@ -14,6 +14,8 @@ rule prepare_data:
         held_out=held_out_arguments(DATA),
     log:
         f"{RESULTS}/logs/prepare_data.log",
+    benchmark:
+        f"{RESULTS}/benchmarks/prepare_data.tsv"
     shell:
         "distancing prepare {params.dataset} --root {params.root} {params.held_out} > {log} 2>&1"
 
