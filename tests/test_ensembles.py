@@ -5,7 +5,16 @@ import math
 import numpy as np
 import pytest
 
-from distancing.ensembles import accuracy, calibrated_nll, disagreement, ece, ensemble_row, final_first_order, nll
+from distancing.ensembles import (
+    accuracy,
+    calibrated_nll,
+    disagreement,
+    ece,
+    ensemble_row,
+    final_first_order,
+    growing_ensemble_rows,
+    nll,
+)
 from distancing.members import MembersError, load_members, save_members
 
 # Three samples, two classes, two members.
@@ -99,6 +108,18 @@ def fabricate_run(root, name, epochs, kinds, probs, weights):
     states = [{"a.weight": w[:1], "b.weight": w[1:], "bn.running_var": np.full(3, 100.0 * i, np.float32)}
               for i, w in enumerate(weights)]
     save_members(run / "members.npz", epochs, kinds, states, ["a.weight", "b.weight"], states[0])
+
+
+def test_a_grown_ensemble_fits_each_members_temperature_once_and_writes_the_rows_of_each_ensemble_alone():
+    rng = np.random.default_rng(4)
+    probs = rng.dirichlet(np.ones(5) * 0.3, size=(3, 400)).astype(np.float32)
+    labels = rng.integers(0, 5, 400)
+    distances = rng.random((3, 3))
+    distances = distances + distances.T
+    grown, own = growing_ensemble_rows(probs, labels, distances)
+    assert own == [calibrated_nll(p, labels) for p in probs]
+    assert grown == [ensemble_row(probs[:k], labels, distances[:k, :k]) for k in (1, 2, 3)]
+    assert grown[2]["best_member_nll_calibrated"] == min(own)
 
 
 def test_peer_rows_pick_members_and_measure_pairs(tmp_path):

@@ -7,7 +7,7 @@ shape (members, samples, classes), so adding a metric never means retraining.
 from __future__ import annotations
 
 import math
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from itertools import combinations
 from pathlib import Path
 from typing import TYPE_CHECKING
@@ -111,23 +111,36 @@ def mean_pairwise(matrix: np.ndarray) -> float:
     return float(upper.mean()) if upper.size else 0.0
 
 
-def ensemble_row(member_probs: np.ndarray, labels: np.ndarray,
-                 weight_distances: np.ndarray | None = None) -> dict[str, float]:
+def ensemble_row(member_probs: np.ndarray, labels: np.ndarray, weight_distances: np.ndarray | None = None,
+                 member_nll_calibrated: Sequence[float] | None = None) -> dict[str, float]:
     """All metrics of the ensemble that averages ``member_probs`` (members × samples × classes),
     and its best member's accuracy and calibrated NLL (each the best of the members on its own):
-    the ensemble − its best member is the gain of ensembling alone."""
+    the ensemble − its best member is the gain of ensembling alone. ``member_nll_calibrated``:
+    the members' own calibrated NLLs where the caller has them (``growing_ensemble_rows``)."""
     mean = member_probs.mean(0)
+    if member_nll_calibrated is None:
+        member_nll_calibrated = [calibrated_nll(p, labels) for p in member_probs]
     return {
         "members": len(member_probs),
         "accuracy": accuracy(mean, labels),
         "nll": nll(mean, labels),
         "nll_calibrated": calibrated_nll(mean, labels),
         "best_member_accuracy": max(accuracy(p, labels) for p in member_probs),
-        "best_member_nll_calibrated": min(calibrated_nll(p, labels) for p in member_probs),
+        "best_member_nll_calibrated": min(member_nll_calibrated),
         "ece": ece(mean, labels),
         "disagreement": disagreement(member_probs),
         "weight_distance": mean_pairwise(weight_distances) if weight_distances is not None else float("nan"),
     }
+
+
+def growing_ensemble_rows(member_probs: np.ndarray, labels: np.ndarray,
+                          weight_distances: np.ndarray) -> tuple[list[dict[str, float]], list[float]]:
+    """``ensemble_row`` of the first k members for k = 1..M (an ensemble grown one member at a
+    time), and each member's own calibrated NLL, fitted once: the best member of the first k is
+    the best of theirs (a temperature fit is most of an ensemble table's cost)."""
+    own = [calibrated_nll(p, labels) for p in member_probs]
+    return [ensemble_row(member_probs[:k], labels, weight_distances[:k, :k], own[:k])
+            for k in range(1, len(member_probs) + 1)], own
 
 
 def full_ensembles(table: pd.DataFrame, *by: str) -> pd.DataFrame:
@@ -159,11 +172,10 @@ def checkpoint_ensemble_rows(predictions: Mapping[str, Path], records: pd.DataFr
     for name, path in predictions.items():
         p = load_predictions(path)
         order = final_first_order(p["epochs"], p["kinds"])
-        for k in range(1, len(order) + 1):
-            members = order[:k]
-            row = ensemble_row(p["probs"][members], p["labels"], p["weight_distances"][np.ix_(members, members)])
+        grown, _ = growing_ensemble_rows(p["probs"][order], p["labels"], p["weight_distances"][np.ix_(order, order)])
+        for k, row in enumerate(grown, start=1):
             rows.append({"run": name, "group": runs.at[name, "group"], "seed": int(runs.at[name, "seed"]),
-                         "status": str(p["status"]), "member_epochs": "+".join(str(p["epochs"][i]) for i in members),
+                         "status": str(p["status"]), "member_epochs": "+".join(str(p["epochs"][i]) for i in order[:k]),
                          **row})
     return rows
 
@@ -218,13 +230,13 @@ def peer_rows(predictions: Mapping[str, Path], stored: Mapping[str, Path], peers
                 continue
             probs, vectors = probs[:members], vectors[:members]
             distances = pairwise_weight_distances(vectors)
-            for k in range(1, len(probs) + 1):
-                rows.append({**about, "replicate": replicate, **ensemble_row(probs[:k], labels, distances[:k, :k])})
+            grown, own = growing_ensemble_rows(probs, labels, distances)
+            rows += [{**about, "replicate": replicate, **row} for row in grown]
             for i, j in combinations(range(len(probs)), 2):
                 pairs.append({**about, "replicate": replicate, "member_a": i, "member_b": j,
                               "disagreement": disagreement(probs[[i, j]]), "weight_distance": distances[i, j],
                               "pair_accuracy": accuracy(probs[[i, j]].mean(0), labels)})
             for i, p in enumerate(probs):
                 scores.append({**about, "replicate": replicate, "member": i, "accuracy": accuracy(p, labels),
-                               "nll_calibrated": calibrated_nll(p, labels)})
+                               "nll_calibrated": own[i]})
     return rows, pairs, scores
