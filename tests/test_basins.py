@@ -5,7 +5,8 @@ import pytest
 import torch
 from torch import nn
 
-from distancing.basins import barrier, line
+from distancing import compiled, numerics
+from distancing.basins import barrier, forward_pass, line
 from distancing.data import Dataset
 
 
@@ -26,7 +27,16 @@ def cross_entropy(logits, y):
     return float(-log_probs[np.arange(len(y)), y].mean()), float((logits.argmax(1) != y).mean())
 
 
-def test_the_path_recomputes_batchnorm_at_every_point_and_matches_a_numpy_network():
+def test_a_measurement_uses_its_runs_forward_pass_compiled_where_the_run_compiled():
+    eager = {"train": {"compile": False}, "numerics": "portable"}
+    assert forward_pass(eager) is compiled.logits_of
+    auto = {"train": {"compile": "auto"}, "numerics": "portable"}
+    assert (forward_pass(auto) is compiled.logits_of) is not numerics.has_avx2()
+    assert forward_pass({"train": {"compile": True}, "numerics": "native"}) is not compiled.logits_of
+
+
+@pytest.mark.parametrize("forward", ["eager", "compiled"])
+def test_the_path_recomputes_batchnorm_at_every_point_and_matches_a_numpy_network(forward):
     generator = torch.Generator().manual_seed(0)
     x_train, x_val = torch.randn(64, 3, generator=generator), torch.randn(40, 3, generator=generator)
     y_train, y_val = (x_train[:, 0] > 0).long(), (x_val[:, 0] > 0).long()
@@ -36,7 +46,10 @@ def test_the_path_recomputes_batchnorm_at_every_point_and_matches_a_numpy_networ
     b = {k: v.numpy().copy() for k, v in tiny_network().state_dict().items()}
     a["1.running_mean"][:] = 50.0  # stale statistics, which the path must not use
     parameters = [k for k in a if k.endswith(("weight", "bias"))]
-    rows = line(tiny_network(), a, b, parameters, data, points=5, samples=48, batch_size=16)
+    # The measurements' forward pass as it runs (Inductor's code where the runs compiled, BatchNorm's
+    # cumulative average a constant momentum per batch), or eager.
+    passes = compiled.steps(forward == "compiled", torch.device("cpu"))[1]
+    rows = line(tiny_network(), a, b, parameters, data, points=5, samples=48, batch_size=16, forward=passes)
     assert [r["t"] for r in rows] == [0.0, 0.25, 0.5, 0.75, 1.0]
     for row in rows:
         t = row["t"]

@@ -24,11 +24,17 @@ weights are blended in float64 and stored as float32, so the endpoints are the m
 The same mixing averages M members into one network, (1/M) Σ θ_i, BatchNorm recomputed the
 same way (SWA, Izmailov et al. 2018): members in one basin average into a good network,
 members in different basins do not. ``mix`` is the one definition of both.
+
+Every pass over the inputs goes through a ``forward`` (network, inputs) -> logits: the runs'
+own evaluation forward pass (``forward_pass``), compiled by Inductor where the run compiled its
+steps (``compiled.py``, the same pins, so the same bytes on every x86-64 machine), eager
+otherwise. A point is three passes over ``samples`` inputs or the validation split, so the
+network's forward pass is nearly all a measurement costs (``benchmarks/measurement_cost.py``).
 """
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from typing import Any
 
 import numpy as np
@@ -36,9 +42,12 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
+from . import compiled
 from .config import model_options
 from .data import Dataset
 from .models import build_model
+
+Forward = Callable[[nn.Module, torch.Tensor], torch.Tensor]  # (network, inputs) -> logits
 
 PATH_COLUMNS = ("t", "train_loss", "val_loss", "val_error")
 
@@ -53,6 +62,13 @@ def network(config: Mapping[str, Any], data: Dataset) -> nn.Module:
     """An untrained network of a run's model, for loading members' states into."""
     return build_model(config["model"]["name"], data.dim, data.in_channels, data.num_classes,
                        **model_options(config))
+
+
+def forward_pass(config: Mapping[str, Any]) -> Forward:
+    """The run's evaluation forward pass: compiled where its training compiled (``train.compile``,
+    ``compiled.wanted`` on the CPU the measurements run on), eager otherwise."""
+    return compiled.steps(compiled.wanted(config["train"], config["numerics"], torch.device("cpu")),
+                          torch.device("cpu"))[1]
 
 
 def mix(states: Sequence[Mapping[str, np.ndarray]], weights: Sequence[float],
@@ -78,30 +94,34 @@ def average(states: Sequence[Mapping[str, np.ndarray]], parameters: Sequence[str
 
 
 @torch.no_grad()
-def recompute_batchnorm(model: nn.Module, inputs: torch.Tensor, batch_size: int) -> None:
+def recompute_batchnorm(model: nn.Module, inputs: torch.Tensor, batch_size: int,
+                        forward: Forward = compiled.logits_of) -> None:
     """Reset every BatchNorm layer's running statistics and recompute them in one pass over
-    ``inputs`` (cumulative averages, as ``torch.optim.swa_utils.update_bn`` does)."""
+    ``inputs``: cumulative averages, as ``torch.optim.swa_utils.update_bn`` does (momentum None),
+    spelled out as the momentum 1/k of the k-th batch, the same numbers, which a compiled
+    ``forward`` sees as a constant of its graph."""
     norms = [m for m in model.modules() if isinstance(m, nn.modules.batchnorm._BatchNorm)]
     momenta = [m.momentum for m in norms]
     for m in norms:
         m.reset_running_stats()
-        m.momentum = None
     model.train()
-    for start in range(0, len(inputs), batch_size):
-        model(inputs[start:start + batch_size])
+    for k, start in enumerate(range(0, len(inputs), batch_size), start=1):
+        for m in norms:
+            m.momentum = 1.0 / k
+        forward(model, inputs[start:start + batch_size])
     for m, momentum in zip(norms, momenta, strict=True):
         m.momentum = momentum
     model.eval()
 
 
 @torch.inference_mode()
-def loss_and_error(model: nn.Module, inputs: torch.Tensor, labels: torch.Tensor,
-                   batch_size: int) -> tuple[float, float]:
+def loss_and_error(model: nn.Module, inputs: torch.Tensor, labels: torch.Tensor, batch_size: int,
+                   forward: Forward = compiled.logits_of) -> tuple[float, float]:
     """Mean cross-entropy and error fraction in evaluation mode."""
     model.eval()
     loss, wrong = 0.0, 0
     for start in range(0, len(labels), batch_size):
-        logits = model(inputs[start:start + batch_size]).float()
+        logits = forward(model, inputs[start:start + batch_size]).float()
         y = labels[start:start + batch_size]
         loss += F.cross_entropy(logits, y, reduction="sum").item()
         wrong += (logits.argmax(1) != y).sum().item()
@@ -109,10 +129,11 @@ def loss_and_error(model: nn.Module, inputs: torch.Tensor, labels: torch.Tensor,
 
 
 @torch.inference_mode()
-def probabilities(model: nn.Module, inputs: torch.Tensor, batch_size: int) -> np.ndarray:
+def probabilities(model: nn.Module, inputs: torch.Tensor, batch_size: int,
+                  forward: Forward = compiled.logits_of) -> np.ndarray:
     """Class probabilities in evaluation mode (float32), as members' are stored."""
     model.eval()
-    parts = [torch.softmax(model(inputs[start:start + batch_size]).float(), 1)
+    parts = [torch.softmax(forward(model, inputs[start:start + batch_size]).float(), 1)
              for start in range(0, len(inputs), batch_size)]
     return torch.cat(parts).cpu().numpy()
 
@@ -127,25 +148,26 @@ def scoring_inputs(data: Dataset, samples: int) -> Scored:
             (data.prepare(data.x_val), data.y_val))
 
 
-def scored_point(model: nn.Module, state: Mapping[str, torch.Tensor], inputs: Scored,
-                 batch_size: int) -> dict[str, float]:
+def scored_point(model: nn.Module, state: Mapping[str, torch.Tensor], inputs: Scored, batch_size: int,
+                 forward: Forward = compiled.logits_of) -> dict[str, float]:
     """One point of a line or a plane: the mixed ``state`` loaded, BatchNorm recomputed on the
     training inputs, then the training loss on them and the validation loss and error
     (``PATH_COLUMNS`` after t)."""
     (train_x, train_y), (val_x, val_y) = inputs
     model.load_state_dict(state)
-    recompute_batchnorm(model, train_x, batch_size)
-    train_loss, _ = loss_and_error(model, train_x, train_y, batch_size)
-    val_loss, val_error = loss_and_error(model, val_x, val_y, batch_size)
+    recompute_batchnorm(model, train_x, batch_size, forward)
+    train_loss, _ = loss_and_error(model, train_x, train_y, batch_size, forward)
+    val_loss, val_error = loss_and_error(model, val_x, val_y, batch_size, forward)
     return {"train_loss": train_loss, "val_loss": val_loss, "val_error": val_error}
 
 
 def line(model: nn.Module, a: Mapping[str, np.ndarray], b: Mapping[str, np.ndarray], parameters: Sequence[str],
-         data: Dataset, points: int, samples: int, batch_size: int) -> list[dict[str, float]]:
+         data: Dataset, points: int, samples: int, batch_size: int,
+         forward: Forward = compiled.logits_of) -> list[dict[str, float]]:
     """The path from member a to member b at ``points`` evenly spaced t (``PATH_COLUMNS``), with
     BatchNorm recomputed at each on the first ``samples`` training inputs."""
     inputs = scoring_inputs(data, samples)
-    return [{"t": float(t), **scored_point(model, blend(a, b, float(t), parameters), inputs, batch_size)}
+    return [{"t": float(t), **scored_point(model, blend(a, b, float(t), parameters), inputs, batch_size, forward)}
             for t in np.linspace(0.0, 1.0, points)]
 
 
@@ -178,13 +200,13 @@ def plane_weights(a: Mapping[str, np.ndarray], b: Mapping[str, np.ndarray], c: M
 
 
 def plane(model: nn.Module, a: Mapping[str, np.ndarray], b: Mapping[str, np.ndarray], c: Mapping[str, np.ndarray],
-          parameters: Sequence[str], data: Dataset, grid: int, samples: int,
-          batch_size: int) -> tuple[list[dict[str, float]], dict[str, tuple[float, float]]]:
+          parameters: Sequence[str], data: Dataset, grid: int, samples: int, batch_size: int,
+          forward: Forward = compiled.logits_of) -> tuple[list[dict[str, float]], dict[str, tuple[float, float]]]:
     """Training loss and validation loss and error at every point of ``plane_weights``' grid,
     BatchNorm recomputed at each as on the line."""
     points, corners = plane_weights(a, b, c, parameters, grid)
     inputs = scoring_inputs(data, samples)
     rows = [{"x": point["x"], "y": point["y"],
-             **scored_point(model, mix([a, b, c], point["weights"], parameters), inputs, batch_size)}
+             **scored_point(model, mix([a, b, c], point["weights"], parameters), inputs, batch_size, forward)}
             for point in points]
     return rows, corners

@@ -39,7 +39,7 @@ def measure(stored: Stored, readings: Sequence[Mapping[str, Any]], settings: Map
     import pandas as pd
     import torch
 
-    from ..basins import average, network, probabilities, recompute_batchnorm
+    from ..basins import average, forward_pass, network, probabilities, recompute_batchnorm
     from ..ensembles import accuracy, calibrated_nll, full_ensembles
 
     ensembles = full_ensembles(pd.read_csv(read["peer_ensembles"]), "method", "replicate").set_index(
@@ -55,11 +55,11 @@ def measure(stored: Stored, readings: Sequence[Mapping[str, Any]], settings: Map
         model = network(config, data)
         model.load_state_dict(average([stored.state(run, epoch) for run, epoch in kept],
                                       stored.members(first).parameters))
-        batch = config["train"]["eval_batch_size"]
-        recompute_batchnorm(model, data.prepare(data.x_train[:settings["samples"]]), batch)
+        batch, forward = config["train"]["eval_batch_size"], forward_pass(config)
+        recompute_batchnorm(model, data.prepare(data.x_train[:settings["samples"]]), batch, forward)
         held_out = data.x_val if data.x_extra is None else torch.cat([data.x_val, data.x_extra])
         labels = (data.y_val if data.y_extra is None else torch.cat([data.y_val, data.y_extra])).numpy()
-        probs = probabilities(model, data.prepare(held_out), batch)
+        probs = probabilities(model, data.prepare(held_out), batch, forward)
         ensemble = ensembles.loc[(method, replicate)]
         rows.append({"method": method, "label": ensemble["label"], "replicate": replicate, "members": len(kept),
                      "accuracy": accuracy(probs, labels), "nll_calibrated": calibrated_nll(probs, labels),

@@ -88,13 +88,13 @@ def walk(stored: Stored, reading: Mapping[str, Any], settings: Mapping[str, Any]
     """The path between a reading's members (``basins.line``) as rows of ``paths``, and its row of
     ``barriers``: the weight distance between the ends, the ends' own values and the barriers.
     ``b``: a state to walk to instead of member b's own (its units aligned, ``aligned.py``)."""
-    from ..basins import barrier, line, network
+    from ..basins import barrier, forward_pass, line, network
 
     (a_run, a_epoch), (b_run, b_epoch) = reading["members"]["a"], reading["members"]["b"]
     config, data, parameters = stored.configs[a_run], stored.data(a_run), stored.members(a_run).parameters
     a, b = stored.state(a_run, a_epoch), stored.state(b_run, b_epoch) if b is None else b
     rows = line(network(config, data), a, b, parameters, data, settings["points"], settings["samples"],
-                config["train"]["eval_batch_size"])
+                config["train"]["eval_batch_size"], forward_pass(config))
     about = dict(reading["about"], a_run=a_run, a_epoch=a_epoch, b_run=b_run, b_epoch=b_epoch)
     t = [row["t"] for row in rows]
     flat = [np.concatenate([np.asarray(state[name]).ravel() for name in parameters]) for state in (a, b)]

@@ -33,7 +33,7 @@ def measure(stored: Stored, readings: Sequence[Mapping[str, Any]], settings: Map
             read: Mapping[str, str]) -> dict[str, list[dict[str, Any]]]:  # noqa: ARG001
     """The loss and error on each plane through a reading's three members (``plane``), and their
     coordinates in it."""
-    from ..basins import network, plane
+    from ..basins import forward_pass, network, plane
 
     rows, corners = [], []
     for reading in readings:
@@ -43,7 +43,7 @@ def measure(stored: Stored, readings: Sequence[Mapping[str, Any]], settings: Map
         states = {end: stored.state(run, epoch) for end, (run, epoch) in members.items()}
         points, coordinates = plane(network(config, data), states["a"], states["b"], states["c"],
                                     stored.members(a_run).parameters, data, settings["grid"], settings["samples"],
-                                    config["train"]["eval_batch_size"])
+                                    config["train"]["eval_batch_size"], forward_pass(config))
         logging.info("plane %s: %d points; members at %s", name, len(points), coordinates)
         rows += [{"plane": name, **point} for point in points]
         corners += [{"plane": name, "member": end, "run": members[end][0], "epoch": members[end][1], "x": x, "y": y}
