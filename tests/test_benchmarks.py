@@ -13,6 +13,7 @@ sys.path.insert(0, str(ROOT / "benchmarks"))
 
 import machine  # noqa: E402
 import matched_step  # noqa: E402
+import pipeline_cost  # noqa: E402
 import power_planning  # noqa: E402
 import seed_robustness  # noqa: E402
 
@@ -152,3 +153,45 @@ def test_the_machine_line_names_the_cpu_its_native_kernels_and_a_reference_rate(
     assert found and float(found[3]) > 0
     if " avx512f " in Path("/proc/cpuinfo").read_text():
         assert (found[1], found[2]) == ("AVX512", "X86_V4")
+
+
+BENCHMARK_HEADER = "s\th:m:s\tmax_rss\tmax_vms\tmax_uss\tmax_pss\tio_in\tio_out\tmean_load\tcpu_time\n"
+
+
+def benchmark_file(path: Path, wall: float, cpu: float) -> None:
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_text(BENCHMARK_HEADER + f"{wall}\t0:00:01\t1\t1\t1\t1\t0\t0\t50\t{cpu}\n")
+
+
+def test_pipeline_cost_splits_the_pipeline_by_phase_job_and_snakemakes_own_process(tmp_path):
+    """Every job's benchmark is a row; "the rest" is the pipeline's CPU less every part counted."""
+    import yaml
+
+    run = tmp_path / "runs" / "mobilenetv2-seed0"
+    run.mkdir(parents=True)
+    (run / "timing.csv").write_text("phase,cpu_seconds,wall_seconds,count\nstartup,1.0,2.0,1\n"
+                                    "train_steps,40.0,50.0,10\nevaluation,20.0,25.0,12\nwrites,3.0,4.0,11\n"
+                                    "total,65.0,82.0,1\ncompiled_graphs,0.0,0.0,0\n")
+    (run / "config.yaml").write_text(yaml.safe_dump({"data": {"train_samples": 1000}, "model": {"name": "mobilenetv2"},
+                                                     "train": {"epochs": 10, "batch_size": 128}}))
+    benchmark_file(tmp_path / "benchmarks" / "train" / "mobilenetv2-seed0.tsv", 83.0, 0.5)
+    benchmark_file(tmp_path / "benchmarks" / "measurements" / "barriers.tsv", 30.0, 25.0)
+    benchmark_file(tmp_path / "benchmarks" / "claims.tsv", 4.0, 3.5)
+    benchmark_file(tmp_path / "benchmarks" / "ensembles.tsv", 9.0, 8.0)
+    benchmark_file(tmp_path / "benchmarks" / "figures" / "fig3_1.tsv", 2.0, 1.5)
+    benchmark_file(tmp_path / "benchmarks" / "figures" / "fig3_2.tsv", 2.5, 2.0)
+    (tmp_path / "logs").mkdir()
+    (tmp_path / "logs" / "training_server.log").write_text(
+        "compiled the steps of runs like results/runs/a in 12.5 CPU-s, its compiler's included\n")
+    found = pipeline_cost.analyse(tmp_path)
+    table = pipeline_cost.report(found, wall=200.0, cpu=150.0, snakemake_cpu=6.0)
+    rows = {line.split(" | ")[0].lstrip("| "): line.split(" | ")[1] for line in table.splitlines()
+            if line.startswith("| ") and not line.startswith("| what")}
+    assert rows["job: claims (Snakemake's benchmark)"] == "3.5"
+    assert rows["jobs: the 2 figures (Snakemake's benchmarks)"] == "3.5"
+    assert rows["jobs: the 1 training jobs' shells and `distancing train` clients (their benchmarks)"] == "0.5"
+    assert rows["Snakemake itself: scheduling, bookkeeping, benchmarking its jobs (its own process)"] == "6.0"
+    rest = 150.0 - 65.0 - 25.0 - 12.5 - (3.5 + 8.0 + 3.5 + 0.5) - 6.0
+    rest_row = "the rest: the training server's import and forks, job start-up outside the benchmarks"
+    assert rows[rest_row] == f"{rest:.1f}"
+    assert "**overhead ratio** = pipeline CPU ÷ training-step CPU = 150.0 ÷ 40.0 = **3.750**" in table
