@@ -10,17 +10,16 @@ and evaluation batch size, under portable numerics and one thread as the pipelin
 jobs run, this times ``--points`` points of a line between two freshly initialised networks
 (what a point costs does not depend on the weights) in each of ``--rounds`` rounds:
 
-- the two parts of a point, eager, as the measurements compute them: the BatchNorm pass and the
-  two evaluations;
-- the evaluations through the compiled forward pass the training runs use (``compiled.logits_of``,
-  Inductor's code; compiled once before the rounds, its cost printed);
+- the two parts of a point, the BatchNorm pass and the two evaluations, eager and through the
+  compiled forward pass the measurements use where the runs compiled (``basins.forward_pass``:
+  ``compiled.logits_of``, Inductor's code; compiled once before the rounds, its cost printed);
 - the rate at which a point pushes samples through the network (a BatchNorm pass and two
   evaluations: 3 × ``samples`` forward passes when the validation split has as many), beside
   the rate of the same network's eager training step (forward and backward, one batch of the
   profile's size, counted as 3 forward passes a sample).
 
-Medians over rounds. The last lines say what the pipeline's measurements would save if their
-evaluations were compiled, against the measurements' point counts in the profile's plan.
+Medians over rounds. The last line counts the profile's readings (lines, planes, averaged
+networks) that pay for points.
 """
 
 from __future__ import annotations
@@ -43,17 +42,6 @@ from distancing import compiled  # noqa: E402
 from distancing.basins import blend, loss_and_error, network, recompute_batchnorm, scoring_inputs  # noqa: E402
 from distancing.data import load_dataset  # noqa: E402
 from distancing.plan import Plan, load_profiles  # noqa: E402
-
-
-class Compiled(torch.nn.Module):
-    """A network whose forward pass is the compiled evaluation the training runs use."""
-
-    def __init__(self, model: torch.nn.Module, logits_of) -> None:
-        super().__init__()
-        self.model, self.logits_of = model, logits_of
-
-    def forward(self, x: torch.Tensor) -> torch.Tensor:
-        return self.logits_of(self.model, x)
 
 
 def states(config: dict, data) -> tuple[dict, dict, tuple[str, ...]]:
@@ -84,35 +72,31 @@ def measure(config: dict, points: int, rounds: int, samples: int) -> dict[str, f
     data = load_dataset(*(config["data"][k] for k in ("dataset", "root", "train_samples", "ensemble_val_samples")))
     a, b, parameters = states(config, data)
     model, batch = network(config, data), config["train"]["eval_batch_size"]
-    inputs = scoring_inputs(data, samples)
-    (train_x, train_y), (val_x, val_y) = inputs
-    _, logits_of = compiled.steps(True, torch.device("cpu"))
-    faster = Compiled(model, logits_of)
+    (train_x, train_y), (val_x, val_y) = scoring_inputs(data, samples)
+    forwards = {"eager": compiled.logits_of, "compiled": compiled.steps(True, torch.device("cpu"))[1]}
     started = time.process_time()
     model.load_state_dict(blend(a, b, 0.5, parameters))
-    loss_and_error(faster, val_x, val_y, batch)  # compiles the evaluation graphs (Inductor's cache may hold them)
+    recompute_batchnorm(model, train_x, batch, forwards["compiled"])  # compiles its graphs (Inductor's cache
+    loss_and_error(model, val_x, val_y, batch, forwards["compiled"])  # may hold them)
     compile_cpu = time.process_time() - started
-    found: dict[str, list[float]] = {"batchnorm": [], "eager": [], "compiled": []}
+    found: dict[str, list[float]] = {f"{part} {mode}": [] for mode in forwards for part in ("batchnorm", "evaluations")}
     for _ in range(rounds):
-        for key in found:
-            total = 0.0
+        for mode, forward in forwards.items():
+            spent = {"batchnorm": 0.0, "evaluations": 0.0}
             for t in np.linspace(0.0, 1.0, points):
                 model.load_state_dict(blend(a, b, float(t), parameters))
                 start = time.process_time()
-                recompute_batchnorm(model, train_x, batch)
-                if key == "batchnorm":
-                    total += time.process_time() - start
-                    continue
-                start = time.process_time()
-                forward = faster if key == "compiled" else model
-                loss_and_error(forward, train_x, train_y, batch)
-                loss_and_error(forward, val_x, val_y, batch)
-                total += time.process_time() - start
-            found[key].append(total / points)
+                recompute_batchnorm(model, train_x, batch, forward)
+                middle = time.process_time()
+                loss_and_error(model, train_x, train_y, batch, forward)
+                loss_and_error(model, val_x, val_y, batch, forward)
+                spent["batchnorm"] += middle - start
+                spent["evaluations"] += time.process_time() - middle
+            for part, total in spent.items():
+                found[f"{part} {mode}"].append(total / points)
     median = {key: statistics.median(values) for key, values in found.items()}
-    forwards = len(train_x) * 2 + len(val_x)
-    return median | {"compile": compile_cpu, "forwards": forwards, "step_rate": step_rate(config, data),
-                     "batch": config["train"]["batch_size"]}
+    return median | {"compile": compile_cpu, "forwards": len(train_x) * 2 + len(val_x),
+                     "step_rate": step_rate(config, data), "batch": config["train"]["batch_size"]}
 
 
 def main() -> None:
@@ -129,18 +113,19 @@ def main() -> None:
     print(f"python benchmarks/measurement_cost.py --points {args.points} --rounds {args.rounds} "
           f"--configfile {args.configfile}: a point's BatchNorm pass and evaluations on {samples} training inputs "
           f"and the validation split, medians of {args.rounds} rounds of {args.points} points\n")
-    print("| model | BatchNorm pass CPU-s | evaluations, eager CPU-s | evaluations, compiled CPU-s "
-          "| point, eager CPU-s | compiled ÷ eager, whole point | forward passes per CPU-s, a point "
-          "| forward passes per CPU-s, an eager training step | compiling the evaluations, CPU-s |")
-    print("|---|---|---|---|---|---|---|---|---|")
+    print("| model | BatchNorm pass, eager CPU-s | BatchNorm pass, compiled CPU-s | evaluations, eager CPU-s "
+          "| evaluations, compiled CPU-s | point, eager CPU-s | point, compiled ÷ eager "
+          "| forward passes per CPU-s, an eager point | forward passes per CPU-s, an eager training step "
+          "| compiling a point's graphs, CPU-s |")
+    print("|---|---|---|---|---|---|---|---|---|---|")
     models = plan.config["experiments"]["basins"]["models"]
     for name in models:
         config = plan.builder.run_config(plan.builder.single_network(name))
         m = measure(config, args.points, args.rounds, samples)
-        point, faster = m["batchnorm"] + m["eager"], m["batchnorm"] + m["compiled"]
-        print(f"| {name} | {m['batchnorm']:.4f} | {m['eager']:.4f} | {m['compiled']:.4f} | {point:.4f} | "
-              f"{faster / point:.2f} | {m['forwards'] / point:.0f} | {3 * m['batch'] * m['step_rate']:.0f} | "
-              f"{m['compile']:.1f} |")
+        eager, faster = (m[f"batchnorm {mode}"] + m[f"evaluations {mode}"] for mode in ("eager", "compiled"))
+        print(f"| {name} | {m['batchnorm eager']:.4f} | {m['batchnorm compiled']:.4f} | {m['evaluations eager']:.4f} | "
+              f"{m['evaluations compiled']:.4f} | {eager:.4f} | {faster / eager:.2f} | {m['forwards'] / eager:.0f} | "
+              f"{3 * m['batch'] * m['step_rate']:.0f} | {m['compile']:.1f} |")
     print("\nMeasurement readings in this profile (lines, planes, averages): "
           + ", ".join(f"{key} {n}" for key, n in counts.items()))
 
