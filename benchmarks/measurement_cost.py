@@ -26,7 +26,6 @@ from __future__ import annotations
 
 import argparse
 import statistics
-import time
 
 from machine import note as machine_note
 
@@ -41,6 +40,7 @@ import torch.nn.functional as F  # noqa: E402
 from distancing import compiled  # noqa: E402
 from distancing.basins import blend, loss_and_error, network, recompute_batchnorm, scoring_inputs  # noqa: E402
 from distancing.data import load_dataset  # noqa: E402
+from distancing.outputs import cpu_seconds  # noqa: E402
 from distancing.plan import Plan, load_profiles  # noqa: E402
 
 
@@ -61,11 +61,11 @@ def step_rate(config: dict, data, steps: int = 40) -> float:
     x, y = data.prepare(data.x_train[:batch]), data.y_train[:batch]
     for _ in range(5):
         F.cross_entropy(model(x), y).backward()
-    start = time.process_time()
+    start = cpu_seconds()
     for _ in range(steps):
         model.zero_grad(set_to_none=True)
         F.cross_entropy(model(x), y).backward()
-    return steps / (time.process_time() - start)
+    return steps / (cpu_seconds() - start)
 
 
 def measure(config: dict, points: int, rounds: int, samples: int) -> dict[str, float]:
@@ -74,24 +74,25 @@ def measure(config: dict, points: int, rounds: int, samples: int) -> dict[str, f
     model, batch = network(config, data), config["train"]["eval_batch_size"]
     (train_x, train_y), (val_x, val_y) = scoring_inputs(data, samples)
     forwards = {"eager": compiled.logits_of, "compiled": compiled.steps(True, torch.device("cpu"))[1]}
-    started = time.process_time()
+    started = cpu_seconds()
     model.load_state_dict(blend(a, b, 0.5, parameters))
-    recompute_batchnorm(model, train_x, batch, forwards["compiled"])  # compiles its graphs (Inductor's cache
-    loss_and_error(model, val_x, val_y, batch, forwards["compiled"])  # may hold them)
-    compile_cpu = time.process_time() - started
+    # Compiles a point's graphs (Inductor's cache may hold them), the C++ compiler's processes counted.
+    recompute_batchnorm(model, train_x, batch, forwards["compiled"])
+    loss_and_error(model, val_x, val_y, batch, forwards["compiled"])
+    compile_cpu = cpu_seconds() - started
     found: dict[str, list[float]] = {f"{part} {mode}": [] for mode in forwards for part in ("batchnorm", "evaluations")}
     for _ in range(rounds):
         for mode, forward in forwards.items():
             spent = {"batchnorm": 0.0, "evaluations": 0.0}
             for t in np.linspace(0.0, 1.0, points):
                 model.load_state_dict(blend(a, b, float(t), parameters))
-                start = time.process_time()
+                start = cpu_seconds()
                 recompute_batchnorm(model, train_x, batch, forward)
-                middle = time.process_time()
+                middle = cpu_seconds()
                 loss_and_error(model, train_x, train_y, batch, forward)
                 loss_and_error(model, val_x, val_y, batch, forward)
                 spent["batchnorm"] += middle - start
-                spent["evaluations"] += time.process_time() - middle
+                spent["evaluations"] += cpu_seconds() - middle
             for part, total in spent.items():
                 found[f"{part} {mode}"].append(total / points)
     median = {key: statistics.median(values) for key, values in found.items()}

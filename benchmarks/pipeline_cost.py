@@ -21,6 +21,7 @@ every job (``results/benchmarks/``), the training server's log (its compiles) an
 from __future__ import annotations
 
 import argparse
+import contextlib
 import csv
 import math
 import os
@@ -77,11 +78,9 @@ def run_pipeline(config: Path, cores: int) -> tuple[float, float, float]:
     process, own = subprocess.Popen(command, env=env), 0.0
     watched = psutil.Process(process.pid)
     while process.poll() is None:
-        try:
+        with contextlib.suppress(psutil.Error):  # it may end between the poll and the sample
             times = watched.cpu_times()
             own = times.user + times.system
-        except psutil.Error:  # ended between the poll and the sample
-            pass
         time.sleep(1.0)
     if process.returncode:
         raise subprocess.CalledProcessError(process.returncode, command)
