@@ -17,6 +17,7 @@ include: "workflow/rules/claims.smk"
 include: "workflow/rules/results.smk"
 include: "workflow/rules/warm_start.smk"
 include: "workflow/rules/slurm.smk"
+include: "workflow/rules/scheduling.smk"
 
 
 report: REPORT_PAGE
@@ -26,6 +27,7 @@ report: REPORT_PAGE
 onstart:
     check_slurm_jobs()  # slurm.smk: a job no node can run stops here, before submission
     start_training_server(f"{RESULTS}/logs/training_server.log")  # warm_start.smk: local runs only
+    schedule_when_jobs_end()  # scheduling.smk: no timer rounds for local runs
 
 
 onsuccess:

@@ -435,6 +435,20 @@ def test_a_finished_tree_has_nothing_to_do_and_plot_edits_rerun_only_plots(smoke
     assert stats == {"fig3_2": 1, "results_page": 1, "figures": 1}, stats  # the page shows the new plot
 
 
+def test_a_local_run_schedules_when_a_job_ends_not_on_the_rate_limiters_timer(smoke_run):
+    """Three figures redrawn on one core: while one draws, the others wait. With Snakemake's rate
+    limiter, each finished job would add a scheduling round every second for as long as jobs wait
+    (workflow/rules/scheduling.smk); a local run has one round per job it starts."""
+    workdir, _ = smoke_run
+    result = snakemake(workdir, "figures", "--cores", "1", "--verbose", "--forcerun", *FIGURES[:3])
+    assert result.returncode == 0, result.stderr[-3000:]
+    log = result.stdout + result.stderr
+    stats = job_stats(log)
+    assert set(FIGURES[:3]) | {"results_page", "figures"} <= set(stats), stats
+    rounds = log.count("Ready jobs:")  # Snakemake's debug line for a round that has jobs to choose from
+    assert rounds == sum(stats.values()), rounds
+
+
 def test_smoke_branches_continue_from_their_trunks_and_write_the_bytes_of_a_run_from_scratch(smoke_run, tmp_path):
     """Every branch trained only the epochs after its trunk's; one trained again from scratch
     with the same command line, without the trunk, writes every file byte for byte."""
