@@ -15,6 +15,7 @@ import machine  # noqa: E402
 import matched_step  # noqa: E402
 import pipeline_cost  # noqa: E402
 import power_planning  # noqa: E402
+import scheduling_cost  # noqa: E402
 import seed_robustness  # noqa: E402
 
 
@@ -195,3 +196,12 @@ def test_pipeline_cost_splits_the_pipeline_by_phase_job_and_snakemakes_own_proce
     rest_row = "the rest: the training server's import and forks, job start-up outside the benchmarks"
     assert rows[rest_row] == f"{rest:.1f}"
     assert "**overhead ratio** = pipeline CPU ÷ training-step CPU = 150.0 ÷ 40.0 = **3.750**" in table
+
+
+def test_scheduling_cost_counts_a_round_per_job_only_where_the_pipeline_schedules_when_jobs_end(tmp_path):
+    """Three jobs on one core: Snakemake's timer adds rounds while two wait; the pipeline's
+    workflow/rules/scheduling.smk leaves one round per job started (the three and `all`)."""
+    scheduling = ROOT / "workflow" / "rules" / "scheduling.smk"
+    (tmp_path / "Snakefile").write_text(scheduling_cost.SNAKEFILE.format(scheduling=scheduling, seconds=1.5))
+    rounds = {variant: scheduling_cost.run(tmp_path, 3, variant, cores=1)[2] for variant in scheduling_cost.VARIANTS}
+    assert rounds["when_jobs_end"] == 4 and rounds["with_timer_rounds"] > 4, rounds

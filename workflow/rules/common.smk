@@ -49,11 +49,6 @@ REPORT_PAGE = (
 )
 
 
-def runs_locally():
-    """Whether Snakemake runs the jobs itself (its local executor), not a cluster's scheduler."""
-    return workflow.executor_plugin is None or workflow.executor_plugin.name == "local"
-
-
 def json_param(value):
     """A nested value as one JSON string: params stay plain scalars, and a changed value reruns the rule."""
     return json.dumps(value)  # keeps key order: series and legend order

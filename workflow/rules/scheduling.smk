@@ -10,6 +10,11 @@
 # it: there it paces submissions.
 
 
+def runs_locally():
+    """Whether Snakemake runs the jobs itself (its local executor), not a cluster's scheduler."""
+    return workflow.executor_plugin is None or workflow.executor_plugin.name == "local"
+
+
 def schedule_when_jobs_end():
     """On the local executor: no rate limiter, so no timer rounds (only rounds a job's end starts)."""
     scheduler = workflow.scheduler
