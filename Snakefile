@@ -27,7 +27,7 @@ report: REPORT_PAGE
 onstart:
     check_slurm_jobs()  # slurm.smk: a job no node can run stops here, before submission
     start_training_server(f"{RESULTS}/logs/training_server.log")  # warm_start.smk: local runs only
-    schedule_when_jobs_end()  # scheduling.smk: no timer rounds for local runs
+    schedule_when_jobs_end()  # scheduling.smk: a round when a job ends, not on a timer
 
 
 onsuccess:

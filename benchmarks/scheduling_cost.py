@@ -5,7 +5,7 @@
 Snakemake (8.17 and later, 9.27.1 here) starts a timer for another scheduling round after each
 round that leaves jobs waiting, and a finished job starts a round of its own, so every finished
 job adds a chain of rounds, one a second, for as long as jobs wait (snakemake/snakemake#3744).
-The pipeline turns the rate limiter off for local runs (``workflow/rules/scheduling.smk``). This
+The pipeline turns Snakemake's default limiter off (``workflow/rules/scheduling.smk``). This
 runs a Snakefile of ``--jobs`` independent jobs that each sleep ``--seconds``, on ``--cores``
 cores, once as Snakemake schedules it and once with that file's ``schedule_when_jobs_end()`` at
 start, and prints for each: the wall time, the CPU-seconds of Snakemake's own process (not its
@@ -50,14 +50,15 @@ rule one:
 
 VARIANTS = {
     "with_timer_rounds": "Snakemake as it schedules (rate limiter 100/1s, its default)",
-    "when_jobs_end": "schedule_when_jobs_end() at start (the pipeline's local runs)",
+    "when_jobs_end": "schedule_when_jobs_end() at start (the pipeline)",
 }
 
 
-def run(folder: Path, jobs: int, variant: str, cores: int) -> tuple[float, float, int]:
-    """Wall seconds, Snakemake's own CPU-seconds and its scheduling rounds for one run from nothing."""
+def run(folder: Path, jobs: int, variant: str, cores: int, *extra: str) -> tuple[float, float, int]:
+    """Wall seconds, Snakemake's own CPU-seconds and its scheduling rounds for one run from nothing
+    (``extra``: more Snakemake arguments)."""
     command = [sys.executable, "-m", "snakemake", "--snakefile", str(folder / "Snakefile"), "--directory",
-               str(folder / variant / str(jobs)), "--cores", str(cores), "--verbose",
+               str(folder / variant / str(jobs)), "--cores", str(cores), "--verbose", *extra,
                "--config", f"jobs={jobs}", f"variant={variant}"]
     started = time.perf_counter()
     with open(folder / "log.txt", "w") as log:

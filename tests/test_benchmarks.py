@@ -200,8 +200,14 @@ def test_pipeline_cost_splits_the_pipeline_by_phase_job_and_snakemakes_own_proce
 
 def test_scheduling_cost_counts_a_round_per_job_only_where_the_pipeline_schedules_when_jobs_end(tmp_path):
     """Three jobs on one core: Snakemake's timer adds rounds while two wait; the pipeline's
-    workflow/rules/scheduling.smk leaves one round per job started (the three and `all`)."""
+    workflow/rules/scheduling.smk leaves one round per job started (the three and `all`), unless
+    the command line asks for a pace of its own."""
     scheduling = ROOT / "workflow" / "rules" / "scheduling.smk"
-    (tmp_path / "Snakefile").write_text(scheduling_cost.SNAKEFILE.format(scheduling=scheduling, seconds=1.5))
-    rounds = {variant: scheduling_cost.run(tmp_path, 3, variant, cores=1)[2] for variant in scheduling_cost.VARIANTS}
+    for folder in (tmp_path / "default", tmp_path / "asked"):
+        folder.mkdir()
+        (folder / "Snakefile").write_text(scheduling_cost.SNAKEFILE.format(scheduling=scheduling, seconds=1.5))
+    rounds = {variant: scheduling_cost.run(tmp_path / "default", 3, variant, 1)[2]
+              for variant in scheduling_cost.VARIANTS}
     assert rounds["when_jobs_end"] == 4 and rounds["with_timer_rounds"] > 4, rounds
+    asked = scheduling_cost.run(tmp_path / "asked", 3, "when_jobs_end", 1, "--max-jobs-per-timespan", "50/1s")[2]
+    assert asked > 4, asked

@@ -16,7 +16,8 @@ TRAINING_SERVER = []  # (process, socket folder) while one runs
 
 def start_training_server(log_path):
     """Start `distancing serve` and put its socket into the environment that jobs inherit."""
-    if not runs_locally() or not available():
+    local = workflow.executor_plugin is None or workflow.executor_plugin.name == "local"
+    if not local or not available():
         return
     folder = tempfile.mkdtemp(prefix="distancing-")
     path = os.path.join(folder, "train.sock")
