@@ -70,21 +70,28 @@ def run_pipeline(config: Path, cores: int) -> tuple[float, float, float]:
     (an empty ``TORCHINDUCTOR_CACHE_DIR``: what a new machine compiles, src/distancing/compiled.py),
     and the CPU-seconds of the Snakemake process itself (its scheduler, bookkeeping and the
     benchmark threads; sampled every second, the last sample within a second of its end)."""
-    import psutil
-
     command = ["snakemake", "--cores", str(cores), "figures", "--quiet", "all", "--configfile", str(config)]
     env = {**os.environ, "TORCHINDUCTOR_CACHE_DIR": str(config.parent / "inductor-cache")}
     cpu, wall = children_cpu(), time.perf_counter()
-    process, own = subprocess.Popen(command, env=env), 0.0
-    watched = psutil.Process(process.pid)
+    process = subprocess.Popen(command, env=env)
+    own = own_cpu_until_exit(process, every=1.0)
+    if process.returncode:
+        raise subprocess.CalledProcessError(process.returncode, command)
+    return time.perf_counter() - wall, children_cpu() - cpu, own
+
+
+def own_cpu_until_exit(process: subprocess.Popen, every: float) -> float:
+    """The CPU-seconds of ``process`` itself (not its children), sampled every ``every`` seconds
+    until it exits: the last sample, within ``every`` of its end."""
+    import psutil
+
+    own, watched = 0.0, psutil.Process(process.pid)
     while process.poll() is None:
         with contextlib.suppress(psutil.Error):  # it may end between the poll and the sample
             times = watched.cpu_times()
             own = times.user + times.system
-        time.sleep(1.0)
-    if process.returncode:
-        raise subprocess.CalledProcessError(process.returncode, command)
-    return time.perf_counter() - wall, children_cpu() - cpu, own
+        time.sleep(every)
+    return own
 
 
 def read_rows(path: Path) -> list[dict[str, str]]:

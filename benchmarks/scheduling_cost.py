@@ -22,8 +22,8 @@ import tempfile
 import time
 from pathlib import Path
 
-import psutil
 from machine import note as machine_note
+from pipeline_cost import own_cpu_until_exit
 
 ROOT = Path(__file__).resolve().parent.parent
 
@@ -54,6 +54,12 @@ VARIANTS = {
 }
 
 
+def write_snakefile(folder: Path, seconds: float) -> None:
+    """The benchmark's Snakefile in ``folder``, including the pipeline's own scheduling.smk."""
+    scheduling = ROOT / "workflow" / "rules" / "scheduling.smk"
+    (folder / "Snakefile").write_text(SNAKEFILE.format(scheduling=scheduling, seconds=seconds))
+
+
 def run(folder: Path, jobs: int, variant: str, cores: int, *extra: str) -> tuple[float, float, int]:
     """Wall seconds, Snakemake's own CPU-seconds and its scheduling rounds for one run from nothing
     (``extra``: more Snakemake arguments)."""
@@ -63,14 +69,7 @@ def run(folder: Path, jobs: int, variant: str, cores: int, *extra: str) -> tuple
     started = time.perf_counter()
     with open(folder / "log.txt", "w") as log:
         process = subprocess.Popen(command, stdout=log, stderr=subprocess.STDOUT)
-        own, snakemake = 0.0, psutil.Process(process.pid)
-        while process.poll() is None:
-            try:
-                times = snakemake.cpu_times()
-                own = times.user + times.system
-            except psutil.Error:  # it ended between poll and sample
-                pass
-            time.sleep(0.1)
+        own = own_cpu_until_exit(process, every=0.1)
     wall = time.perf_counter() - started
     output = (folder / "log.txt").read_text()
     if process.returncode != 0:
@@ -93,8 +92,7 @@ def main() -> None:
     print("|---|---|---|---|---|---|")
     with tempfile.TemporaryDirectory() as tmp:
         folder = Path(tmp)
-        scheduling = ROOT / "workflow" / "rules" / "scheduling.smk"
-        (folder / "Snakefile").write_text(SNAKEFILE.format(scheduling=scheduling, seconds=args.seconds))
+        write_snakefile(folder, args.seconds)
         for jobs in args.jobs:
             for variant, label in VARIANTS.items():
                 wall, own, rounds = run(folder, jobs, variant, args.cores)

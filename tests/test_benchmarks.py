@@ -202,10 +202,9 @@ def test_scheduling_cost_counts_a_round_per_job_only_where_the_pipeline_schedule
     """Three jobs on one core: Snakemake's timer adds rounds while two wait; the pipeline's
     workflow/rules/scheduling.smk leaves one round per job started (the three and `all`), unless
     the command line asks for a pace of its own."""
-    scheduling = ROOT / "workflow" / "rules" / "scheduling.smk"
     for folder in (tmp_path / "default", tmp_path / "asked"):
         folder.mkdir()
-        (folder / "Snakefile").write_text(scheduling_cost.SNAKEFILE.format(scheduling=scheduling, seconds=1.5))
+        scheduling_cost.write_snakefile(folder, seconds=1.5)
     rounds = {variant: scheduling_cost.run(tmp_path / "default", 3, variant, 1)[2]
               for variant in scheduling_cost.VARIANTS}
     assert rounds["when_jobs_end"] == 4 and rounds["with_timer_rounds"] > 4, rounds
