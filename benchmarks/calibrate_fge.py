@@ -81,6 +81,7 @@ def main() -> None:
     parser.add_argument("--seed-offset", type=int, default=1000)
     parser.add_argument("--workers", type=int, default=2)
     parser.add_argument("--work", type=Path, help="keep the runs here (a run already there is reused)")
+    parser.add_argument("--model", help="the model whose peers are calibrated (default: the first of peers.models)")
     parser.add_argument("--lrs", nargs="*", type=float, default=[0.05, 0.02, 0.01, 0.005, 0.0025],
                         help="lr₁ candidates")
     parser.add_argument("--min-lrs", nargs="*", type=float, default=[1e-4, 1e-3], help="lr₂ candidates")
@@ -91,13 +92,15 @@ def main() -> None:
     R, offset = args.replicates, args.seed_offset
     pipeline = load_profiles(args.config)
     pipeline.update(results=str(tmp), seeds=list(range(offset, offset + R)), max_claim_seeds=R)
+    model = args.model or pipeline["peers"]["models"][0]
+    pipeline["peers"]["models"] = [model]  # one model's peers are calibrated at a time
 
     candidates, runs = [], {}
     for lr, min_lr, cycle in itertools.product(args.lrs, args.min_lrs, args.cycles):
         config = copy.deepcopy(pipeline)
         config["peers"]["fge"].update(lr=lr, min_lr=min_lr, cycle_epochs=cycle)
         plan = Plan(config)
-        peers = plan.peers()
+        peers = plan.peers()[model]
         candidates.append(((lr, min_lr, cycle), peers["fge"], peers["single"]))
         for name, run in plan.runs().items():
             if name in runs:  # one parent for every cycle length: it saves a state at each start

@@ -61,6 +61,7 @@ def main() -> None:
     parser.add_argument("--seed-offset", type=int, default=1000)
     parser.add_argument("--workers", type=int, default=2)
     parser.add_argument("--work", type=Path, help="keep the runs here (a run already there is reused)")
+    parser.add_argument("--model", help="the model whose peers are calibrated (default: the first of peers.models)")
     parser.add_argument("--strengths", nargs="*", type=float, default=[0.03, 0.1, 0.15, 0.2, 0.3, 1.0, 4.0, 16.0])
     parser.add_argument("--sigma2s", nargs="*", type=float, default=[0.01, 0.03, 0.1])
     args = parser.parse_args()
@@ -69,13 +70,15 @@ def main() -> None:
     R, offset = args.replicates, args.seed_offset
     pipeline = load_profiles(args.config)
     pipeline.update(results=str(tmp), seeds=list(range(offset, offset + R)), max_claim_seeds=R)
+    model = args.model or pipeline["peers"]["models"][0]
+    pipeline["peers"]["models"] = [model]  # one model's peers are calibrated at a time
 
     candidates, runs = {}, {}
     for strength, sigma2 in itertools.product(args.strengths, args.sigma2s):
         config = copy.deepcopy(pipeline)
         config["distancing"]["function"] = {"strength": strength, "sigma2": sigma2}
         plan = Plan(config)
-        peers = plan.peers()
+        peers = plan.peers()[model]
         candidates[(strength, sigma2)] = peers["function"]
         twin, weights = peers["snapshot"], peers["distancing"]
         for key in ("function", "snapshot", "distancing"):

@@ -48,8 +48,8 @@ from distancing.claims.inference import sd_upper, seeds_to_decide
 from distancing.plan import Plan, load_profiles
 
 # The equal-budget alternatives to the distancing ensemble, as the statistics that compare it with
-# each: its twin (the snapshot ensemble, already a primary comparison: Figure 3.7's row on the
-# peers' model, ``catalogue.same_comparisons``), FGE, the function-space hill, and the snapshot
+# each: its twin (the snapshot ensemble, already a primary comparison: Figure 3.7's row on each
+# model the peers train, ``catalogue.same_comparisons``), FGE, the function-space hill, and the snapshot
 # members averaged into one network (SWA's answer to the same budget).
 CANDIDATES = {"snapshot": "peers_distancing_vs_snapshot", "fge": "peers_distancing_vs_fge",
               "function": "peers_distancing_vs_function", "average_snapshot": "distancing_vs_average_snapshot"}
@@ -64,7 +64,7 @@ def calibration_claims(config: dict, replicates: int, candidates: bool = True) -
     chosen = {name: spec for name, spec in declared.items() if spec.get("family") == "primary"}
     effects = {spec["metric"]: spec["effect"] for spec in chosen.values()}  # the primary family's, per metric
     for key, statistic in CANDIDATES.items() if candidates else ():
-        if statistic in twin_rows(config):
+        if any(peer == statistic for peer, _ in twin_rows(config)):
             continue  # a figure's row already (a primary claim)
         for metric, effect in effects.items():
             chosen[f"candidate_{key}_{metric}"] = {"statistic": statistic, "metric": metric, "direction": "greater",
@@ -82,13 +82,14 @@ def calibration_claims(config: dict, replicates: int, candidates: bool = True) -
     return {name: spec | {"seeds": replicates} for name, spec in chosen.items()}
 
 
-def twin_rows(config: dict) -> dict[str, tuple[str, str]]:
-    """The candidates a figure statistic already compares on the peers' model: statistic -> (row's statistic, panel)."""
+def twin_rows(config: dict) -> dict[tuple[str, str], str]:
+    """The candidates a figure statistic already compares on a model the peers train:
+    (statistic, panel) -> the row's statistic."""
     panels = {name: [panel.key for panel in figure.panels] for name, figure in Plan(config).figures().items()}
-    return same_comparisons(statistics(), panels, config["peers"]["model"])
+    return same_comparisons(statistics(), panels)
 
 
-def plan(claims: pd.DataFrame, primary: set[str], twins: dict[str, tuple[str, str]] | None = None) -> str:
+def plan(claims: pd.DataFrame, primary: set[str], twins: dict[tuple[str, str], str] | None = None) -> str:
     """The spread, its upper end and the seeds that decide every primary comparison; then the
     candidates' mean differences and the strongest alternative per metric."""
     lines = ["| comparison | panel | metric | n | paired SD | upper 95 % of the SD | declared effect | "
@@ -99,24 +100,24 @@ def plan(claims: pd.DataFrame, primary: set[str], twins: dict[str, tuple[str, st
         values = values[np.isfinite(values)]
         sd = float(values.std(ddof=1)) if len(values) > 1 else float("nan")
         upper = sd_upper(sd, len(values))
+        panel = r.panel if isinstance(r.panel, str) else ""
         if r.claim.startswith("candidate_"):
-            candidates.append((r.metric, r.claim.removeprefix("candidate_").removesuffix(f"_{r.metric}"),
+            candidates.append((r.metric, panel, r.claim.removeprefix("candidate_").removesuffix(f"_{r.metric}"),
                                float(values.mean()), sd))
         for key, statistic in CANDIDATES.items():
-            if (twins or {}).get(statistic) == (r.statistic, r.panel):
-                candidates.append((r.metric, key, float(values.mean()), sd))
+            if (twins or {}).get((statistic, panel)) == r.statistic:
+                candidates.append((r.metric, panel, key, float(values.mean()), sd))
         if r.claim not in primary and not r.claim.startswith("candidate_"):
             continue
-        panel = r.panel if isinstance(r.panel, str) else ""
         lines.append(f"| {r.claim} | {panel} | {r.metric} | {len(values)} | {sd:.3g} | {upper:.3g} | "
                      f"{r.effect:g} {METRICS[r.metric]} | {seeds_to_decide(upper, r.effect)} |")
-    lines += ["", "| metric | candidate | distancing − candidate, mean | paired SD |", "|---|---|---|---|"]
-    lines += [f"| {metric} | {key} | {mean:+.4g} | {sd:.3g} |" for metric, key, mean, sd in sorted(candidates)]
-    for metric in sorted({metric for metric, *_ in candidates}):
-        ranked = sorted((mean, key) for m, key, mean, _ in candidates if m == metric)
-        if ranked:
-            lines.append(f"\nStrongest alternative in {metric}: {ranked[0][1]} (the distancing ensemble leads it "
-                         f"least, by {ranked[0][0]:+.4g}).")
+    lines += ["", "| metric | model | candidate | distancing − candidate, mean | paired SD |", "|---|---|---|---|---|"]
+    lines += [f"| {metric} | {panel} | {key} | {mean:+.4g} | {sd:.3g} |"
+              for metric, panel, key, mean, sd in sorted(candidates)]
+    for metric, panel in sorted({(metric, panel) for metric, panel, *_ in candidates}):
+        ranked = sorted((mean, key) for m, p, key, mean, _ in candidates if (m, p) == (metric, panel))
+        lines.append(f"\nStrongest alternative in {metric} on {panel}: {ranked[0][1]} (the distancing ensemble "
+                     f"leads it least, by {ranked[0][0]:+.4g}).")
     return "\n".join(lines)
 
 

@@ -73,16 +73,17 @@ def test_power_planning_plans_each_primary_comparison_from_the_upper_end_of_its_
 
     values = {"beats": [1.0, 2.0, 3.0, 2.0], "candidate_fge_accuracy": [2.0, 2.5, 1.5, 2.0],
               "candidate_function_accuracy": [0.5, -0.5, 1.5, 0.5]}
-    table = pd.DataFrame([{"claim": claim, "statistic": "", "panel": "", "metric": "accuracy", "effect": 1.0,
-                           "values": " ".join(map(str, v))} for claim, v in values.items()])
-    table.loc[0, ["statistic", "panel"]] = "twin_statistic", "mobilenetv2"  # the twin: a primary row already
+    table = pd.DataFrame([{"claim": claim, "statistic": "", "panel": "mobilenetv2", "metric": "accuracy",
+                           "effect": 1.0, "values": " ".join(map(str, v))} for claim, v in values.items()])
+    table.loc[0, "statistic"] = "twin_statistic"  # the twin: a primary row already
     sd = float(pd.Series(values["beats"]).std())
     assert sd_upper(sd, 4) == pytest.approx(sd * (3 / stats.chi2.ppf(0.05, 3)) ** 0.5, rel=1e-12)
-    text = power_planning.plan(table, {"beats"}, {"peers_distancing_vs_snapshot": ("twin_statistic", "mobilenetv2")})
-    assert "| accuracy | snapshot | +2 | " in text  # the twin ranked among the candidates from its own row
+    text = power_planning.plan(table, {"beats"}, {("peers_distancing_vs_snapshot", "mobilenetv2"): "twin_statistic"})
+    assert "| accuracy | mobilenetv2 | snapshot | +2 | " in text  # the twin ranked among the candidates, its own row
     assert f"| beats | mobilenetv2 | accuracy | 4 | {sd:.3g} | {sd_upper(sd, 4):.3g} | 1 points | " \
            f"{seeds_to_decide(sd_upper(sd, 4), 1.0)} |" in text
-    assert "Strongest alternative in accuracy: function (the distancing ensemble leads it least, by +0.5)." in text
+    assert ("Strongest alternative in accuracy on mobilenetv2: function (the distancing ensemble leads it least, "
+            "by +0.5).") in text
 
 
 def test_seeds_to_decide_cover_an_effect_and_a_powered_null():

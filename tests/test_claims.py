@@ -130,6 +130,54 @@ def test_controls_gate_only_undecided_verdicts(tmp_path):
     assert table.loc[("beats", "control_holds_claim_holds"), "n"] == 3
 
 
+def test_each_models_ensemble_claims_rest_on_that_models_own_deep_ensemble():
+    """Figure 3.7's ResNet panel rests on the ResNet's deep ensemble, not the MobileNetV2's: where
+    only the MobileNetV2's beats one network, only the ResNet's undecided hill is untestable. Figure
+    3.8, one panel of the reference model (``distancing.model``), rests on that model's."""
+    from distancing.claims.catalogue import Evidence
+    from distancing.claims.verdicts import evaluate_claims
+
+    ensembles, peers, figures = [], [], {"fig3_7": {}, "fig3_8": {}, "peers_members": {"mobilenetv2": {},
+                                                                                     "resnet": {}}}
+    wobble = (0.5, -0.4, 0.1)  # undecided at n = 3
+
+    def ensemble(name: str, accuracy_points: float) -> str:
+        ensembles.append({"run": name, "members": 3, "accuracy": accuracy_points / 100, "nll_calibrated": 0.5})
+        return name
+
+    for model in ("mobilenetv2", "resnet"):
+        figures["fig3_7"][model] = {"series": {
+            "distancing": {"runs": [ensemble(f"{model}-hill-{i}", 90 + w) for i, w in enumerate(wobble)]},
+            "no_hill": {"runs": [ensemble(f"{model}-twin-{i}", 90.0) for i in range(3)]}}}
+        deep_gain = (3.0, 3.1, 2.9) if model == "mobilenetv2" else wobble  # only the MobileNetV2's helps
+        for replicate, gain in enumerate(deep_gain):
+            peers += [{"model": model, "method": "single", "replicate": replicate, "members": 1, "accuracy": 0.8,
+                       "nll_calibrated": 0.5},
+                      {"model": model, "method": "deep_m_budget", "replicate": replicate, "members": 3,
+                       "accuracy": 0.8 + gain / 100, "nll_calibrated": 0.5}]
+    figures["fig3_8"]["fig3_8"] = {"series": {
+        f"s{s}": {"value": s, "runs": [ensemble(f"s{s}-{i}", 90 + w * s) for i, w in enumerate(wobble)]}
+        for s in (1.0, 10.0)}}
+    evidence = Evidence({}, figures, pd.DataFrame(ensembles), pd.DataFrame(peers))
+    declared = {
+        "control": {"statistic": "peers_deep_m_budget_vs_single", "metric": "accuracy", "direction": "greater",
+                    "effect": 1.0, "seeds": 3},
+        "hill": {"statistic": "ensemble_vs_no_hill", "metric": "accuracy", "direction": "greater", "effect": 0.5,
+                 "seeds": 3},
+        "slope": {"statistic": "ensemble_vs_strength", "metric": "accuracy", "direction": "differs", "effect": 0.5,
+                  "seeds": 3}}
+    table = evaluate_claims(evidence, declared, "mobilenetv2").set_index(["claim", "panel"])["verdict"]
+    assert table[("control", "mobilenetv2")] == "holds: the deep ensemble at M × budget beats one network"
+    assert table[("control", "resnet")] == "no effect worth detecting: within ±1 point"  # not shown to hold
+    assert table[("hill", "mobilenetv2")].startswith("inconclusive: needs")
+    assert table[("hill", "resnet")] == (
+        "untestable in this profile: undecided, and the control that would explain it, peers_deep_m_budget_vs_single "
+        "(the deep ensemble at M × budget beats one network), is not shown to hold")
+    assert table[("slope", "fig3_8")].startswith("inconclusive: needs")  # the reference model's control holds
+    on_resnet = evaluate_claims(evidence, declared, "resnet").set_index(["claim", "panel"])["verdict"]
+    assert on_resnet[("slope", "fig3_8")].startswith("untestable")
+
+
 def test_an_undecided_claim_names_the_seeds_its_effect_needs(tmp_path):
     """Values 1, −1, 0.5 (sd 1.04): three seeds are too few for an effect of 0.5; the n needed is
     the smallest at which the paired t-test's detectable effect reaches 0.5."""
@@ -209,18 +257,19 @@ def test_the_function_hills_member_claims_read_pairs_and_scores_and_are_qualifie
     assert known["peers_function_vs_distancing"].controls == (ENSEMBLING_HELPS,)
     assert known["peers_function_vs_distancing"].qualifiers == ("peers_snapshot_vs_single",)
     assert "disagreement_function_vs_deep_m_budget" not in known  # independent networks: no push to compare
-    peers = pd.DataFrame([{"method": m, "replicate": r, "members": 1, "accuracy": 0.9}
+    peers = pd.DataFrame([{"model": "resnet", "method": m, "replicate": r, "members": 1, "accuracy": 0.9}
                           for m in ("function", "distancing") for r in range(3)])
 
     def decide(function_accuracy, disagreements=((0.20, 0.10), (0.16, 0.12), (0.30, 0.20))):
-        pairs = pd.DataFrame([{"method": m, "replicate": r, "disagreement": d}
+        pairs = pd.DataFrame([{"model": "resnet", "method": m, "replicate": r, "disagreement": d}
                               for r, (f, w) in enumerate(disagreements)
                               for m, value in (("function", f), ("distancing", w))
                               for d in (value - 0.01, value + 0.01)])
-        scores = pd.DataFrame([{"method": m, "replicate": r, "member": k, "accuracy": a}
+        scores = pd.DataFrame([{"model": "resnet", "method": m, "replicate": r, "member": k, "accuracy": a}
                                for r in range(3) for k in range(2)
                                for m, a in (("function", function_accuracy[r]), ("distancing", 0.85))])
-        return evaluate_claims(Evidence({}, {}, peers=peers, pairs=pairs, scores=scores), {
+        figures = {"peers_spaces": {"resnet": {}}}  # one panel per model of peers.models
+        return evaluate_claims(Evidence({}, figures, peers=peers, pairs=pairs, scores=scores), {
             "keep": {"statistic": "member_accuracy_function_vs_distancing", "direction": "not_below", "margin": 2.0,
                      "seeds": 3},
             "more": {"statistic": "disagreement_function_vs_distancing", "direction": "greater", "effect": 1.0,
@@ -253,12 +302,16 @@ def test_peer_statistics_come_from_the_registry_with_their_controls():
     assert set(known["peers_distancing_vs_fge"].peers) == {"distancing", "fge", "single"}
     assert "peers_single_vs_single" not in known and "peers_distancing_vs_distancing" not in known
     rows = []
-    for replicate, (single, fge) in enumerate(((0.90, (0.89, 0.93)), (0.80, (0.81, 0.84)))):
-        rows.append({"method": "single", "replicate": replicate, "members": 1, "accuracy": single})
-        rows += [{"method": "fge", "replicate": replicate, "members": k + 1, "accuracy": a} for k, a in enumerate(fge)]
+    for model, replicates in (("mobilenetv2", ((0.90, (0.89, 0.93)), (0.80, (0.81, 0.84)))),
+                              ("resnet", ((0.70, (0.75, 0.71)), (0.60, (0.50, 0.62)), (0.5, (0.5, 0.5))))):
+        for replicate, (single, fge) in enumerate(replicates):
+            rows.append({"model": model, "method": "single", "replicate": replicate, "members": 1, "accuracy": single})
+            rows += [{"model": model, "method": "fge", "replicate": replicate, "members": k + 1, "accuracy": a}
+                     for k, a in enumerate(fge)]
     evidence = Evidence({}, {}, peers=pd.DataFrame(rows))
-    assert peer_difference(evidence, "fge", "single", "accuracy") == pytest.approx([3.0, 4.0])  # full ensembles
-    assert known["peers_fge_vs_single"].compute(evidence, "", "accuracy") == pytest.approx([3.0, 4.0])
+    assert peer_difference(evidence, "mobilenetv2", "fge", "single", "accuracy") == pytest.approx([3.0, 4.0])
+    # Each model its own replicates: the panel is the model.
+    assert known["peers_fge_vs_single"].compute(evidence, "resnet", "accuracy") == pytest.approx([1.0, 2.0, 0.0])
 
 
 def test_controls_gate_what_their_failure_would_explain():
@@ -366,7 +419,8 @@ def test_the_results_page_and_the_reports_opening_are_one_text():
     beats_mnv2 = dict(beats, panel="mobilenetv2", mean=0.1, ci95_low=-0.2, ci95_high=0.4, size="smaller than 1 point",
                       verdict="no effect worth detecting: within ±1 point",
                       verdict_holm="no effect worth detecting: within ±1 point", also_on="peers_members")
-    alternative = dict(beats, claim="alternative", figure="peers_members", panel="", statistic="distancing_vs_average",
+    alternative = dict(beats, claim="alternative", figure="weight_averages", panel="mobilenetv2",
+                       statistic="distancing_vs_average",
                        claimed="distancing beats the averaged snapshots, in accuracy", mean=1.5, ci95_low=1.2,
                        ci95_high=1.8)
     table = pd.DataFrame([beats, beats_mnv2, alternative, row,
@@ -381,7 +435,7 @@ def test_the_results_page_and_the_reports_opening_are_one_text():
     assert first[1].startswith("| comparison | model | metric | difference, 95 % interval | n |")
     assert ("| the distancing ensemble beats one network | resnet | accuracy | +2.5 [+1.5, +3.5] points | 6 | 1 | "
             "at least 1 point | 0.90 | holds: beats |") in first[1]
-    assert "| distancing beats the averaged snapshots | mobilenetv2 | accuracy |" in first[1]  # the peers' model
+    assert "| distancing beats the averaged snapshots | mobilenetv2 | accuracy |" in first[1]  # its panel, a model
     # A gain shown smaller than the effect worth detecting does not make distancing worth its budget.
     small = dict(beats, panel="vgg", mean=0.3, ci95_low=0.1, ci95_high=0.5, size="smaller than 1 point")
     answer = markdown(opening(pd.concat([table, pd.DataFrame([small])], ignore_index=True), "")).split("\n\n")[2]
@@ -391,7 +445,7 @@ def test_the_results_page_and_the_reports_opening_are_one_text():
         "interval [+1.2, +1.8], at least 1 point.\n- Whether the distancing ensemble beats one network: mobilenetv2, "
         "accuracy: no effect worth detecting (+0.1 points, 95 % interval [-0.2, +0.4], within ±1); resnet, accuracy: "
         "better by +2.5 points, 95 % interval [+1.5, +3.5], at least 1 point.\n- So, at this budget, distancing is "
-        "worth it on resnet (accuracy); not worth it on mobilenetv2 (accuracy).")  # the peers' row is on their model
+        "worth it on resnet (accuracy); not worth it on mobilenetv2 (accuracy).")
     # The secondary family by its family-wise verdict (the Holm-adjusted one), then the controls by their own.
     secondary = text.split("## The secondary family: inconclusive 2")[1].split("## Controls and qualifiers")[0]
     assert ("- `hill_improves_ensemble` (fig3_7, resnet), the hill improves, in accuracy: +0.55 points, 95 % "
@@ -504,10 +558,12 @@ def test_a_non_inferiority_claims_control_qualifies_a_pass_instead_of_gating():
     from distancing.claims.verdicts import evaluate_claims
 
     def decide(snapshot_gaps, deep_gaps):
-        rows = [{"method": method, "replicate": r, "accuracy": 0.9 + gap / 100, "ensemble_accuracy": 0.9}
+        rows = [{"model": "m", "method": method, "replicate": r, "accuracy": 0.9 + gap / 100,
+                 "ensemble_accuracy": 0.9}
                 for method, gaps in (("snapshot", snapshot_gaps), ("deep_m_budget", deep_gaps))
                 for r, gap in enumerate(gaps)]
-        evidence = Evidence({}, {}, measurements={"averages": {"averages": pd.DataFrame(rows)}})
+        evidence = Evidence({}, {"weight_averages": {"m": {}}},
+                            measurements={"averages": {"averages": pd.DataFrame(rows)}})
         return evaluate_claims(evidence, {
             "keeps_up": {"statistic": "weight_average_vs_ensemble_snapshot", "metric": "accuracy",
                          "direction": "not_below", "margin": 1.0, "effect": 1.0, "seeds": 4},
@@ -655,9 +711,10 @@ def test_the_page_decides_each_pair_from_both_measures_and_says_whether_averagin
                                                                "(validation-error barrier +27.5 points [+17.2, +37.8], "
                                                                "threshold 2).")
     loses = pd.DataFrame([{"statistic": "weight_average_vs_ensemble_distancing", "metric": "accuracy", "mean": -3.1,
-                           "ci95_low": -4.0, "ci95_high": -2.2, "verdict": "holds: the average loses"}])
-    assert averaging(loses, "another basin").startswith(" Weight averaging agrees: the distancing members averaged "
-                                                        "into one network score -3.1 points")
-    assert averaging(loses, "one basin").startswith(" Weight averaging disagrees")
-    assert averaging(loses.assign(verdict="inconclusive"), "another basin").startswith(
+                           "ci95_low": -4.0, "ci95_high": -2.2, "verdict": "holds: the average loses", "panel": "m"}])
+    assert averaging(loses, "m", "another basin").startswith(" Weight averaging agrees: the distancing members "
+                                                             "averaged into one network score -3.1 points")
+    assert averaging(loses, "m", "one basin").startswith(" Weight averaging disagrees")
+    assert averaging(loses.assign(verdict="inconclusive"), "m", "another basin").startswith(
         " Weight averaging cannot be compared")
+    assert averaging(loses, "other", "another basin") == ""  # another model's members say nothing of this one's

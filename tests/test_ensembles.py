@@ -130,12 +130,17 @@ def test_peer_rows_pick_members_and_measure_pairs(tmp_path):
                   [[0.0, 0.0], [1.0, 0.0], [3.0, 4.0]])
     fabricate_run(tmp_path, "deep0", [6], ["final"], [a], [[0.0, 0.0]])
     fabricate_run(tmp_path, "deep1", [6], ["final"], [b], [[0.0, 2.0]])
-    peers = {"snapshot": {"label": "S", "budget": 6, "ensembles": [[("sgdr", [6, 2])]]},
-             "deep": {"label": "D", "budget": 12, "ensembles": [[("deep0", [6]), ("deep1", [6])]]}}
+    peers = {"m": {"snapshot": {"label": "S", "budget": 6, "ensembles": [[("sgdr", [6, 2])]]},
+                   "deep": {"label": "D", "budget": 12, "ensembles": [[("deep0", [6]), ("deep1", [6])]]}},
+             "other": {"deep": {"label": "D", "budget": 12, "ensembles": [[("deep1", [6])]]}}}
     runs = tmp_path / "runs"
     predictions = {run.name: run / "predictions.npz" for run in runs.iterdir()}
     stored = {run.name: run / "members.npz" for run in runs.iterdir()}
     rows, pairs, scores = peer_rows(predictions, stored, peers, members=3)
+    # Each model its own rows: the other model's one-member ensemble is its own, not the m's.
+    assert [(r["model"], r["members"], r["accuracy"]) for r in rows if r["model"] == "other"] == [("other", 1, 1.0)]
+    assert not [p for p in pairs if p["model"] == "other"]
+    rows, pairs, scores = ([r for r in table if r["model"] == "m"] for table in (rows, pairs, scores))
     # Each member's own scores: the deep ensemble's are a (2 of 3 right) and b (all right).
     assert [(r["member"], r["accuracy"]) for r in scores if r["method"] == "deep"] == [(0, 2 / 3), (1, 1.0)]
     assert [r["nll_calibrated"] for r in scores if r["method"] == "deep"] == pytest.approx(
@@ -151,8 +156,8 @@ def test_peer_rows_pick_members_and_measure_pairs(tmp_path):
     (pair,) = [p for p in pairs if p["method"] == "deep"]
     assert pair["weight_distance"] == pytest.approx(2.0) and pair["pair_accuracy"] == 1.0
     with pytest.raises(ValueError, match="run sgdr: no stored member at epoch 5"):
-        peer_rows(predictions, stored, {"snapshot": {"label": "S", "budget": 6, "ensembles": [[("sgdr", [6, 5])]]}},
-                  members=3)
+        peer_rows(predictions, stored, {"m": {"snapshot": {"label": "S", "budget": 6,
+                                                          "ensembles": [[("sgdr", [6, 5])]]}}}, members=3)
 
 
 def test_members_are_stored_whole_and_an_earlier_version_is_refused_in_one_line(tmp_path):

@@ -82,10 +82,11 @@ def test_the_planes_read_the_checkpoint_and_both_runs_next_then_final_members_of
 
 def test_averages_read_exactly_the_members_each_peer_ensemble_uses(plan):
     readings = plan.readings("averages")
-    expected = [((method, replicate), [[run, epoch] for run, epochs in ensemble for epoch in epochs])
-                for method, peer in plan.peers().items() for replicate, ensemble in enumerate(peer["ensembles"])]
-    assert [((r["about"]["method"], r["about"]["replicate"]), list(r["members"].values())) for r in readings] \
-        == expected
+    expected = [((model, method, replicate), [[run, epoch] for run, epochs in ensemble for epoch in epochs])
+                for model, by_key in plan.peers().items() for method, peer in by_key.items()
+                for replicate, ensemble in enumerate(peer["ensembles"])]
+    assert [(tuple(r["about"].values()), list(r["members"].values())) for r in readings] == expected
+    assert {model for (model, _, _), _ in expected} == set(plan.config["peers"]["models"])
 
 
 def test_run_members_read_every_stored_member_and_roles_name_each(plan):
@@ -106,7 +107,7 @@ def test_a_table_with_other_columns_than_declared_stops_in_one_line():
     assert list(table_frame(entry, "averages", [row]).columns) == list(entry.tables["averages"])
     assert list(table_frame(entry, "averages", []).columns) == list(entry.tables["averages"])  # empty, still typed
     with pytest.raises(ValueError, match=r"^measurement averages: a row of its table averages has the columns "
-                                         r"method, accuracy; its entry declares method, label") as error:
+                                         r"method, accuracy; its entry declares model, method, label") as error:
         table_frame(entry, "averages", [{"method": "fge", "accuracy": 0.9}])
     assert "\n" not in str(error.value)
 

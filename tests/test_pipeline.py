@@ -156,6 +156,9 @@ def test_smoke_pipeline_writes_ensembles_and_claims(smoke_run):
     peers = read_csv(results / "ensembles" / "peers.csv")
     methods = list(dict.fromkeys(r["method"] for r in peers))
     assert methods == yaml.safe_load((workdir / "config.yaml").read_text())["peers"]["methods"]
+    models = yaml.safe_load((workdir / "config.yaml").read_text())["peers"]["models"]
+    assert list(dict.fromkeys(r["model"] for r in peers)) == models == ["mobilenetv2", "resnet"]  # each its own
+    assert {(r["model"], r["method"]) for r in peers} == {(m, k) for m in models for k in methods}
     assert {"fge", "toy_pair"} <= set(methods)
     assert {r["budget"] for r in peers if r["method"] == "toy_pair"} == {"6"}  # the plugin peer, built and counted
     assert {"label", "budget", "replicate", "members", "accuracy", "nll", "nll_calibrated", "ece", "disagreement",
@@ -167,26 +170,30 @@ def test_smoke_pipeline_writes_ensembles_and_claims(smoke_run):
     assert all(float(r["weight_distance"]) > 0 for r in pairs)
     scores = read_csv(results / "ensembles" / "peer_member_scores.csv")
     assert {"method", "label", "budget", "replicate", "member", "accuracy", "nll_calibrated"} <= set(scores[0])
-    largest = {(r["method"], r["replicate"]): r["members"] for r in peers}  # ensembles grow member by member
-    assert Counter((r["method"], r["replicate"]) for r in scores) == {key: int(k) for key, k in largest.items()}
+    largest = {(r["model"], r["method"], r["replicate"]): r["members"] for r in peers}  # grown member by member
+    assert Counter((r["model"], r["method"], r["replicate"]) for r in scores) == {
+        key: int(k) for key, k in largest.items()}
     claims = read_csv(results / "claims.csv")
-    # The function hill's members against the weight hill's: per replicate, from the pairs table.
-    (row,) = [r for r in claims if r["claim"] == "function_members_disagree_more"]
-    mean_pairs = {(p["method"], p["replicate"]): [] for p in pairs}
+    # The function hill's members against the weight hill's: per model and replicate, from the pairs table.
+    mean_pairs = {(p["model"], p["method"], p["replicate"]): [] for p in pairs}
     for p in pairs:
-        mean_pairs[(p["method"], p["replicate"])].append(float(p["disagreement"]))
-    want = [100 * (np.mean(mean_pairs[("function", r)]) - np.mean(mean_pairs[("distancing", r)])) for r in ("0", "1")]
-    assert [float(v) for v in row["values"].split()] == pytest.approx(want, rel=1e-3, abs=1e-9)
-    assert row["figure"] == "peers_spaces"
+        mean_pairs[(p["model"], p["method"], p["replicate"])].append(float(p["disagreement"]))
+    rows = [r for r in claims if r["claim"] == "function_members_disagree_more"]
+    assert [r["panel"] for r in rows] == models
+    for row in rows:
+        want = [100 * (np.mean(mean_pairs[(row["panel"], "function", r)])
+                       - np.mean(mean_pairs[(row["panel"], "distancing", r)])) for r in ("0", "1")]
+        assert [float(v) for v in row["values"].split()] == pytest.approx(want, rel=1e-3, abs=1e-9)
+        assert row["figure"] == "peers_spaces"
     declared = yaml.safe_load((workdir / "config.yaml").read_text())["claims"]
     assert {r["claim"] for r in claims} == set(declared)
     assert {"claim", "figure", "panel", "statistic", "metric", "claimed", "direction", "margin", "effect", "n",
             "mean", "ci95_low", "ci95_high", "mde", "seeds_needed", "p", "p_holm", "verdict", "note",
             "verdict_holm", "replication", "fragile", "seeds_robust", "family", "size", "p_null",
             "also_on"} <= set(claims[0])
-    # One row per comparison: Figure 3.7's panel of the peers' model is the peers' comparison too.
+    # One row per comparison: Figure 3.7's panel of each model the peers train is their comparison too.
     assert {(r["panel"], r["also_on"]) for r in claims if r["claim"] == "hill_improves_ensemble"} == {
-        ("mobilenetv2", "peers_members"), ("resnet", "")}
+        ("mobilenetv2", "peers_members"), ("resnet", "peers_members")}
     assert {r["family"] for r in claims if r["claim"].startswith("control_")} == {""}
     assert {r["family"] for r in claims if r["claim"].startswith("hill_improves_ensemble")} == {"primary"}
     assert {(r["claim"], r["panel"]) for r in claims if r["claim"] == "ensemble_beats_single"} == {
@@ -197,7 +204,8 @@ def test_smoke_pipeline_writes_ensembles_and_claims(smoke_run):
     verdicts = {(r["statistic"], r["metric"], r["panel"]): r["verdict"] for r in claims}
     verdicts |= {(r["statistic"], r["metric"], ""): r["verdict"] for r in claims if r["panel"] == ""}
     # A control that does not hold gates only an undecided claim of the same metric: the hill against one
-    # network rests on the snapshot control, the hill against its twin on ensembling helping at all.
+    # network rests on the snapshot control, the hill against its twin on ensembling helping at all, each
+    # read on the claim's own panel (model).
     for statistic, control in (("ensemble_vs_single", "snapshot_vs_single"),
                                ("ensemble_vs_no_hill", "peers_deep_m_budget_vs_single")):
         for r in (r for r in claims if r["statistic"] == statistic):
@@ -354,13 +362,13 @@ def test_smoke_member_records_name_every_stored_member_with_the_plans_seed_group
         assert all(r["seed"] == str(yaml.safe_load((run / "config.yaml").read_text())["seed"])
                    for r in records if r["run"] == run.name)
     assert {(r["run"], r["epoch"]): r["kind"] for r in records} == stored and len(records) == len(stored)
-    peers = Plan(config).peers()
-    for method, peer in peers.items():
-        for replicate, members in enumerate(peer["ensembles"]):
-            for run, epochs in members:
-                for epoch in epochs:
-                    (record,) = [r for r in records if (r["run"], r["epoch"]) == (run, str(epoch))]
-                    assert f"peers:{method}:{replicate}" in record["roles"].split()
+    for model, peers in Plan(config).peers().items():
+        for method, peer in peers.items():
+            for replicate, members in enumerate(peer["ensembles"]):
+                for run, epochs in members:
+                    for epoch in epochs:
+                        (record,) = [r for r in records if (r["run"], r["epoch"]) == (run, str(epoch))]
+                        assert f"peers:{model}:{method}:{replicate}" in record["roles"].split()
     by_run = {r["run"]: (r["seed"], r["group"]) for r in records}
     for row in read_csv(results / "ensembles" / "checkpoints.csv"):
         assert (row["seed"], row["group"]) == by_run[row["run"]]
@@ -376,19 +384,21 @@ def test_smoke_weight_averages_sit_beside_their_ensembles_and_claims_read_them(s
     peers = read_csv(results / "ensembles" / "peers.csv")
     full = {}
     for r in peers:
-        full[(r["method"], r["replicate"])] = r  # rows grow member by member: the last is the full ensemble
-    assert {(r["method"], r["replicate"]) for r in averages} == set(full)
+        full[(r["model"], r["method"], r["replicate"])] = r  # rows grow member by member: the last is the full one
+    assert {(r["model"], r["method"], r["replicate"]) for r in averages} == set(full)
     for r in averages:
-        ensemble = full[(r["method"], r["replicate"])]
+        ensemble = full[(r["model"], r["method"], r["replicate"])]
         assert r["members"] == ensemble["members"]
         assert float(r["ensemble_accuracy"]) == pytest.approx(float(ensemble["accuracy"]))
         assert float(r["ensemble_nll_calibrated"]) == pytest.approx(float(ensemble["nll_calibrated"]))
         assert 0 <= float(r["accuracy"]) <= 1 and float(r["nll_calibrated"]) > 0
-    (row,) = [r for r in read_csv(results / "claims.csv") if r["claim"] == "distancing_average_loses"]
-    want = [100 * (float(r["accuracy"]) - float(r["ensemble_accuracy"])) for r in averages
-            if r["method"] == "distancing"]
-    assert [float(v) for v in row["values"].split()] == pytest.approx(want, rel=1e-3, abs=1e-9)
-    assert row["figure"] == "weight_averages" and config["peers"]["members"] == 2
+    rows = [r for r in read_csv(results / "claims.csv") if r["claim"] == "distancing_average_loses"]
+    assert [r["panel"] for r in rows] == config["peers"]["models"]  # each model its own row
+    for row in rows:
+        want = [100 * (float(r["accuracy"]) - float(r["ensemble_accuracy"])) for r in averages
+                if (r["model"], r["method"]) == (row["panel"], "distancing")]
+        assert [float(v) for v in row["values"].split()] == pytest.approx(want, rel=1e-3, abs=1e-9)
+        assert row["figure"] == "weight_averages" and config["peers"]["members"] == 2
 
 
 def test_smoke_a_plugin_measurement_reaches_its_claim(smoke_run):

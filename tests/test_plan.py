@@ -91,7 +91,8 @@ def test_each_figure_trains_the_seeds_its_claims_declare():
 
 def test_peers_share_a_budget_and_disjoint_seed_sets():
     plan = Plan(default_config())
-    peers = plan.peers()
+    assert list(plan.peers()) == ["mobilenetv2", "resnet"]  # peers.models: each model its own peers
+    peers = plan.peers()["mobilenetv2"]
     assert list(peers) == default_config()["peers"]["methods"]
     assert peers["deep_equal_budget"]["label"] == "deep ensemble, 3 × 15 epochs (equal budget)"
     assert {key: peer["budget"] for key, peer in peers.items()} == {
@@ -112,13 +113,23 @@ def test_peers_share_a_budget_and_disjoint_seed_sets():
         "function", 0.1, 0.01, 1e-4)  # σ² of the weights stays the base's, unused
     assert plan.builder.name(plan.builder.control(plan.builder.function_distancing(checkpoints=(33, 39)))) == snapshot
     assert all(len(peer["ensembles"]) == 12 for peer in peers.values())  # replicates: the peer claims' seeds
+    # The ResNet's peers: the same methods, seeds and budgets on its own runs (its own deep ensemble,
+    # whose first members are Figure 3.7's single ResNets).
+    resnet = plan.peers()["resnet"]
+    assert {key: peer["budget"] for key, peer in resnet.items()} == {key: peer["budget"] for key, peer in peers.items()}
+    assert [name for name, _ in resnet["deep_m_budget"]["ensembles"][0]] == [
+        f"resnet-nohill-cosine-seed{s}" for s in (0, 1, 2)]
+    assert resnet["deep_m_budget"]["ensembles"][0][0][0] == plan.figure_runs("fig3_7")["resnet"]["series"]["single"][
+        "runs"][0]
+    assert resnet["snapshot"]["ensembles"][0][0][0] == plan.figure_runs("fig3_7")["resnet"]["series"]["no_hill"][
+        "runs"][0]
 
 
 def test_fge_starts_from_the_snapshot_run_and_counts_its_parents_epochs():
     plan = Plan(default_config())
     runs = plan.runs()
-    (fge, epochs), = plan.peers()["fge"]["ensembles"][0]
-    snapshot = plan.peers()["snapshot"]["ensembles"][0][0][0]
+    (fge, epochs), = plan.peers()["mobilenetv2"]["fge"]["ensembles"][0]
+    snapshot = plan.peers()["mobilenetv2"]["snapshot"]["ensembles"][0][0][0]
     assert fge == f"{snapshot}-at33-nohill-fge-T4-lr0.02-minlr1e-3-e12-seed0"
     assert epochs == [10, 6, 2]  # each cycle's lowest learning rate, newest first
     child = runs[fge]
@@ -126,12 +137,12 @@ def test_fge_starts_from_the_snapshot_run_and_counts_its_parents_epochs():
     assert child["train"]["schedule"] == "fge" and child["train"]["epochs"] == 12 and child["snapshots"] == [2, 6, 10]
     assert runs[snapshot]["saved_states"] == [33]  # the parent keeps its state where the child starts
     assert plan.parent(fge) == snapshot and plan.parent(snapshot) is None
-    # The other replicates' snapshot runs, and the ResNet twins the basins' distance-matched step
-    # starts from (the MobileNetV2 twins are the snapshot runs).
+    # The other replicates' snapshot runs, either model's (FGE starts from each; the basins'
+    # distance-matched step from the first 8 of them, the twins).
     kept = [name for name, config in runs.items() if name != snapshot and config["saved_states"]]
     assert all(runs[name]["saved_states"] == [33] for name in kept)
     assert sorted(kept) == sorted([f"mobilenetv2-nohill-ck33+39-seed{s}" for s in range(1, 12)]
-                                  + [f"resnet-nohill-ck33+39-seed{s}" for s in range(8)])
+                                  + [f"resnet-nohill-ck33+39-seed{s}" for s in range(12)])
 
 
 def test_adding_a_sweep_value_adds_one_run_per_seed():
@@ -157,7 +168,7 @@ def test_runs_that_share_their_first_epochs_form_a_tree_of_trunks_and_branches()
     assert tree.configs["mobilenetv2-s8-sigma2_1e-4-ck33+39-seed0"]["branch_states"] == [38]
     assert not any(name.startswith("mobilenetv2-nohill-cosine") for name in tree.trunks)  # nothing to share
     # Budgets still count every epoch a member's trajectory took.
-    assert plan.peers()["distancing"]["budget"] == 45
+    assert plan.peers()["mobilenetv2"]["distancing"]["budget"] == 45
     assert tree.epochs_trained() == tree.epochs_described() - sum(epoch for _, epoch in tree.trunks.values())
 
 
@@ -203,7 +214,7 @@ def test_each_evaluation_runs_only_in_the_trees_of_the_runs_that_read_it(monkeyp
     (lambda c: c["distancing"].update(model="vgg"), "distancing.model: no model named 'vgg' under models"),
     (lambda c: c["models"]["resnet"].update(depth=3), "models.resnet.depth: unknown key"),
     (lambda c: c["peers"].update(members=4), "peers.members: base.train.epochs (6) must be a multiple of it"),
-    (lambda c: c["peers"].update(model="vgg"), "peers.model: no model named 'vgg'"),
+    (lambda c: c["peers"].update(models=["mobilenetv2", "vgg"]), "peers.models: no model named 'vgg'"),
     (lambda c: c["distancing"].update(checkpoints=[2, 6]), "distancing.checkpoints: epoch 6 is outside training"),
     (lambda c: c["experiments"]["fig3_6"].update(checkpoints=[2, 9]),
      "experiments.fig3_6.checkpoints: epoch 9 is outside training (epochs 1 to 5; base.train.epochs is 6)"),
@@ -317,8 +328,8 @@ def test_peers_that_start_from_each_other_in_a_cycle_stop_in_one_line(monkeypatc
     from distancing.peers import PEERS, Peer, members_of
     from distancing.runs import Run
 
-    def loop(e, i, seed):  # a plugin peer that starts from FGE's run, while FGE starts from it
-        return [(Run("mobilenetv2", init_from=(members_of(e, "fge", i, seed, needed_by="loop")[0][0], 2)), (45,))]
+    def loop(e, model, i, seed):  # a plugin peer that starts from FGE's run, while FGE starts from it
+        return [(Run(model, init_from=(members_of(e, "fge", model, i, seed, needed_by="loop")[0][0], 2)), (45,))]
 
     monkeypatch.setitem(PEERS, "loop", Peer("loop", lambda e: "loop", loop))
     config = default_config()
@@ -439,20 +450,25 @@ def test_a_peers_settings_are_checked_by_the_schema_in_its_own_entry():
 
 
 def test_a_peer_comparison_a_figure_makes_reads_the_figures_runs():
-    """The premise of one row per comparison (``catalogue.same_comparisons``): on the peers' model,
-    Figure 3.7's distancing, no-hill and single runs are the peers' distancing, snapshot and single
-    ensembles, replicate by seed."""
+    """The premise of one row per comparison (``catalogue.same_comparisons``): on each model the
+    peers train, Figure 3.7's distancing, no-hill and single runs are the peers' distancing,
+    snapshot and single ensembles, replicate by seed."""
     from distancing.claims.catalogue import same_comparisons, statistics
 
-    plan = Plan(default_config())
-    model = plan.config["peers"]["model"]
-    panels = {name: [p.key for p in figure.panels] for name, figure in plan.figures().items()}
-    same = same_comparisons(statistics(), panels, model)
-    assert same == {"peers_distancing_vs_single": ("ensemble_vs_single", model),
-                    "peers_distancing_vs_snapshot": ("ensemble_vs_no_hill", model),
-                    "peers_snapshot_vs_single": ("snapshot_vs_single", model)}
-    series = plan.figure_runs("fig3_7")[model]["series"]
-    peers = plan.peers()
-    for method, key in (("distancing", "distancing"), ("snapshot", "no_hill"), ("single", "single")):
-        replicates = [ensemble[0][0] for ensemble in peers[method]["ensembles"]]
-        assert replicates == series[key]["runs"][:len(replicates)], method
+    resnet_only = default_config()
+    resnet_only["experiments"]["fig3_7"]["models"] = ["resnet"]  # a peers model Figure 3.7 does not draw: no twin row
+    for config, models in ((default_config(), ["mobilenetv2", "resnet"]), (resnet_only, ["resnet"])):
+        plan = Plan(config)
+        panels = {name: [p.key for p in figure.panels] for name, figure in plan.figures().items()}
+        assert panels["peers_members"] == panels["weight_averages"] == ["mobilenetv2", "resnet"]
+        same = same_comparisons(statistics(), panels)
+        assert same == {(peer, model): row for model in models for peer, row in (
+            ("peers_distancing_vs_single", "ensemble_vs_single"),
+            ("peers_distancing_vs_snapshot", "ensemble_vs_no_hill"),
+            ("peers_snapshot_vs_single", "snapshot_vs_single"))}
+        for model in models:
+            series = plan.figure_runs("fig3_7")[model]["series"]
+            peers = plan.peers()[model]
+            for method, key in (("distancing", "distancing"), ("snapshot", "no_hill"), ("single", "single")):
+                replicates = [ensemble[0][0] for ensemble in peers[method]["ensembles"]]
+                assert replicates == series[key]["runs"][:len(replicates)], (model, method)

@@ -102,7 +102,7 @@ def test_a_peer_added_through_the_registry_appears_in_the_dag(tmp_path):
                                                  "claims": claims})
     for seed in (100, 101, 102, 103):  # two replicates (the smoke profile's peer claims)
         assert f"/nonexistent/results/runs/mobilenetv2-nohill-cosine-e3-seed{seed}/predictions.npz" in out
-    toy = experiments.peers()["toy_pair"]
+    toy = experiments.peers()["mobilenetv2"]["toy_pair"]
     assert toy["label"] == "two 3-epoch networks" and toy["budget"] == 6  # 2 runs of 3 epochs, counted
     assert "peers_distancing_vs_toy_pair" in statistics()  # generated, ready to be claimed
     # Without the plugin the same config stops before any job, naming the key.

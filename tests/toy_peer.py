@@ -4,5 +4,5 @@
 from distancing.peers import Peer, register
 
 register(Peer("toy_pair", lambda e: "two 3-epoch networks",
-              lambda e, i, seed: [(e.single_network(e.config["peers"]["model"], seed=s, epochs=3), (3,))
-                                  for s in (100 + 2 * i, 101 + 2 * i)]))
+              lambda e, model, i, seed: [(e.single_network(model, seed=s, epochs=3), (3,))
+                                         for s in (100 + 2 * i, 101 + 2 * i)]))

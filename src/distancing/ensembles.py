@@ -216,27 +216,28 @@ def pairwise_weight_distances(weights: np.ndarray) -> np.ndarray:
 
 def peer_rows(predictions: Mapping[str, Path], stored: Mapping[str, Path], peers: Mapping[str, Mapping],
               members: int) -> tuple[list[dict], list[dict], list[dict]]:
-    """Per method and replicate: metrics of the ensemble of its first k members (k = 1..M), one
-    row per pair of members (disagreement, weight distance, accuracy of the pair) and one per
-    member (its own accuracy and calibrated NLL). ``peers`` is ``plan.Plan.peers()``: method
-    key -> its label, budget (epochs) and ensembles. ``method`` is the method's key, ``label``
-    its display text."""
+    """Per model, method and replicate: metrics of the ensemble of its first k members (k = 1..M),
+    one row per pair of members (disagreement, weight distance, accuracy of the pair) and one per
+    member (its own accuracy and calibrated NLL). ``peers`` is ``plan.Plan.peers()``: model ->
+    method key -> its label, budget (epochs) and ensembles. ``method`` is the method's key,
+    ``label`` its display text."""
     rows, pairs, scores = [], [], []
-    for method, peer in peers.items():
-        about = {"method": method, "label": peer["label"], "budget": peer["budget"]}
-        for replicate, spec in enumerate(peer["ensembles"]):
-            probs, labels, vectors = peer_members(predictions, stored, spec)
-            if probs is None:
-                continue
-            probs, vectors = probs[:members], vectors[:members]
-            distances = pairwise_weight_distances(vectors)
-            grown, own = growing_ensemble_rows(probs, labels, distances)
-            rows += [{**about, "replicate": replicate, **row} for row in grown]
-            for i, j in combinations(range(len(probs)), 2):
-                pairs.append({**about, "replicate": replicate, "member_a": i, "member_b": j,
-                              "disagreement": disagreement(probs[[i, j]]), "weight_distance": distances[i, j],
-                              "pair_accuracy": accuracy(probs[[i, j]].mean(0), labels)})
-            for i, p in enumerate(probs):
-                scores.append({**about, "replicate": replicate, "member": i, "accuracy": accuracy(p, labels),
-                               "nll_calibrated": own[i]})
+    for model, by_key in peers.items():
+        for method, peer in by_key.items():
+            about = {"model": model, "method": method, "label": peer["label"], "budget": peer["budget"]}
+            for replicate, spec in enumerate(peer["ensembles"]):
+                probs, labels, vectors = peer_members(predictions, stored, spec)
+                if probs is None:
+                    continue
+                probs, vectors = probs[:members], vectors[:members]
+                distances = pairwise_weight_distances(vectors)
+                grown, own = growing_ensemble_rows(probs, labels, distances)
+                rows += [{**about, "replicate": replicate, **row} for row in grown]
+                for i, j in combinations(range(len(probs)), 2):
+                    pairs.append({**about, "replicate": replicate, "member_a": i, "member_b": j,
+                                  "disagreement": disagreement(probs[[i, j]]), "weight_distance": distances[i, j],
+                                  "pair_accuracy": accuracy(probs[[i, j]].mean(0), labels)})
+                for i, p in enumerate(probs):
+                    scores.append({**about, "replicate": replicate, "member": i, "accuracy": accuracy(p, labels),
+                                   "nll_calibrated": own[i]})
     return rows, pairs, scores

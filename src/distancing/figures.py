@@ -238,10 +238,18 @@ def _basins_plane(e: RunBuilder, f: dict[str, Any]) -> tuple[Panel, ...]:
 # Each pair's barrier against how far apart its members are: a longer step along a curved valley
 # against a ridge (the barriers measurement, drawn a second way).
 figure("basins_distance", "barriers")()
+
+
+def peer_models(e: RunBuilder, f: dict[str, Any]) -> tuple[Panel, ...]:
+    """One panel per model of ``peers.models``: its peer ensembles (the peer tables' ``model``),
+    so that each model's peer comparisons, and what they rest on, are that model's own."""
+    return tuple(Panel(model, model, ()) for model in e.config["peers"]["models"])
+
+
 for _name in ("peers_members", "peers_diversity", "peers_weights", "peers_spaces"):
-    figure(_name, "peers")()
+    figure(_name, "peers")(peer_models)
 # The peers' members averaged in weight space (SWA's average) against their ensembles (the averages measurement).
-figure("weight_averages", "averages")()
+figure("weight_averages", "averages")(peer_models)
 
 
 def settings_schema() -> dict[str, Any]:

@@ -104,28 +104,33 @@ class Plan:
         needed = [c["seeds"] for c in self.claims.values() if known[c["statistic"]].peers]
         return self.seeds[:max(needed)] if needed else self.seeds
 
-    def peer_members(self) -> dict[str, list[list[tuple[Run, tuple[int, ...]]]]]:
-        """Ensembles at the declared budget, per peer key of ``peers.methods``: one ensemble per
-        replicate, each a list of (run, epochs of its members), from the registry (``peers.PEERS``)."""
-        return {key: [PEERS[key].members(self.builder, i, seed) for i, seed in enumerate(self.replicates())]
-                for key in self.config["peers"]["methods"]}
+    def peer_members(self) -> dict[str, dict[str, list[list[tuple[Run, tuple[int, ...]]]]]]:
+        """Ensembles at the declared budget, per model of ``peers.models`` and peer key of
+        ``peers.methods``: one ensemble per replicate, each a list of (run, epochs of its members),
+        from the registry (``peers.PEERS``)."""
+        return {model: {key: [PEERS[key].members(self.builder, model, i, seed)
+                              for i, seed in enumerate(self.replicates())]
+                        for key in self.config["peers"]["methods"]}
+                for model in self.config["peers"]["models"]}
 
-    def peer_budget(self, key: str) -> int:
+    def peer_budget(self, key: str, model: str) -> int:
         """Epochs of training behind one ensemble of a peer (its first replicate): each run it
         uses, with its parents' epochs up to where it started from them."""
-        runs = {self.builder.name(run): run for run, _ in PEERS[key].members(self.builder, 0, self.seeds[0])}
+        runs = {self.builder.name(run): run for run, _ in PEERS[key].members(self.builder, model, 0, self.seeds[0])}
         return sum(self.builder.budget(run) for run in runs.values())
 
-    def peers(self) -> dict[str, dict[str, Any]]:
-        """Per peer key: its label, budget and ensembles with run names (what the ensembles script reads)."""
-        return {key: {"label": PEERS[key].label(self.builder), "budget": self.peer_budget(key),
-                      "ensembles": [[(self.builder.name(run), list(epochs)) for run, epochs in members]
-                                    for members in ensembles]}
-                for key, ensembles in self.peer_members().items()}
+    def peers(self) -> dict[str, dict[str, dict[str, Any]]]:
+        """Per model, then peer key: its label, budget and ensembles with run names (what the
+        ensembles script reads)."""
+        return {model: {key: {"label": PEERS[key].label(self.builder), "budget": self.peer_budget(key, model),
+                              "ensembles": [[(self.builder.name(run), list(epochs)) for run, epochs in members]
+                                            for members in ensembles]}
+                        for key, ensembles in by_key.items()}
+                for model, by_key in self.peer_members().items()}
 
     def peer_runs(self) -> list[str]:
-        return sorted({name for peer in self.peers().values() for members in peer["ensembles"]
-                       for name, _ in members})
+        return sorted({name for by_key in self.peers().values() for peer in by_key.values()
+                       for members in peer["ensembles"] for name, _ in members})
 
     # ------------------------------------------------------------ what the Snakefile derives
 
@@ -147,8 +152,8 @@ class Plan:
     def member_records(self) -> list[dict[str, Any]]:
         """One record per member a run keeps (``members.npz``): its run, epoch and kind, the run's
         seed and group from the plan (never parsed from a name), and the roles the plan gives it:
-        ``<figure>:<panel>:<series>`` in an ensemble figure, ``peers:<method>:<replicate>`` in a
-        peer ensemble, ``<measurement>:<about>:<name>`` where a measurement reads it (such as
+        ``<figure>:<panel>:<series>`` in an ensemble figure, ``peers:<model>:<method>:<replicate>``
+        in a peer ensemble, ``<measurement>:<about>:<name>`` where a measurement reads it (such as
         ``barriers:resnet:distancing:3:a``, an end of a line)."""
         roles: dict[tuple[str, int], list[str]] = {}
         runs = self.runs()
@@ -159,11 +164,12 @@ class Plan:
                         for run in series["runs"]:
                             for epoch in member_kinds(runs[run]):
                                 roles.setdefault((run, epoch), []).append(f"{name}:{panel_key}:{series_key}")
-        for method, peer in self.peers().items():
-            for replicate, members in enumerate(peer["ensembles"]):
-                for run, epochs in members:
-                    for epoch in epochs:
-                        roles.setdefault((run, epoch), []).append(f"peers:{method}:{replicate}")
+        for model, by_key in self.peers().items():
+            for method, peer in by_key.items():
+                for replicate, members in enumerate(peer["ensembles"]):
+                    for run, epochs in members:
+                        for epoch in epochs:
+                            roles.setdefault((run, epoch), []).append(f"peers:{model}:{method}:{replicate}")
         for measurement in self.config["measurements"]:
             for member, role in measured_roles(measurement, self.readings(measurement)):
                 roles.setdefault(member, []).append(role)
@@ -221,8 +227,8 @@ class Plan:
         if self._tree is None:
             figures = self.figures().values()
             drawn = {figure.name: self.seeded_runs(figure) for figure in figures}
-            peer_members = [run for ensembles in self.peer_members().values() for members in ensembles
-                            for run, _ in members]
+            peer_members = [run for by_key in self.peer_members().values() for ensembles in by_key.values()
+                            for members in ensembles for run, _ in members]
             self._tree = collect(
                 self.builder, [run for runs in drawn.values() for run in runs] + peer_members,
                 curves=[run for figure in figures if figure.source.curves for run in drawn[figure.name]],
@@ -287,7 +293,8 @@ def check_config(config: Mapping[str, Any], schema_path: str) -> Plan:
     if unknown:
         raise ConfigError(f"peers.methods: unknown peer {unknown[0]!r}; registered: {', '.join(PEERS)}")
     models, experiments = config["models"], config["experiments"]
-    named = [("distancing.model", config["distancing"]["model"]), ("peers.model", config["peers"]["model"])]
+    named = [("distancing.model", config["distancing"]["model"])]
+    named += [("peers.models", m) for m in config["peers"]["models"]]
     for fig, settings in experiments.items():
         named += [(f"experiments.{fig}.model", settings["model"])] if "model" in settings else []
         named += [(f"experiments.{fig}.models", m) for m in settings.get("models", [])]

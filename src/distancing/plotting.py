@@ -57,6 +57,12 @@ def read_table(path: str | Path, columns: Sequence[str]) -> pd.DataFrame:
     return frame
 
 
+def model_rows(table: pd.DataFrame) -> list[tuple[str, pd.DataFrame]]:
+    """A peer table split by its ``model`` column (each of ``peers.models``), in the table's order:
+    one row of panels each."""
+    return list(table.groupby("model", sort=False))
+
+
 def read_metrics(metrics: Mapping[str, Path], names: Sequence[str]) -> list[pd.DataFrame]:
     """One frame per run; ``metrics`` maps run names to their declared metrics.csv inputs."""
     return [read_table(metrics[name], ["epoch", "lr", "val_acc"]) for name in names]

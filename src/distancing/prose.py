@@ -44,9 +44,10 @@ def caption_tail(plan: Plan, figure: str) -> str:
     paragraph = plan.figures()[figure].source.caption()  # sources.py
     if paragraph == "peers":
         p = plan.config["peers"]
-        methods = "; ".join(f"{PEERS[key].label(plan.builder)} ({plan.peer_budget(key)} epochs)"
+        methods = "; ".join(f"{PEERS[key].label(plan.builder)} ({plan.peer_budget(key, p['models'][0])} epochs)"
                             for key in p["methods"])
-        return (f"Methods, each with its training budget in epochs: {methods}. Model: {p['model']}; data: "
+        return (f"Methods, each with its training budget in epochs: {methods}. Models: {', '.join(p['models'])} "
+                f"(each its own panels, its own peers and controls); data: "
                 f"{data['dataset']} ({data['train_samples'] or 'all'} training samples); replicates as many as "
                 f"the peer claims declare (the n column of results/claims.csv); deep ensembles use disjoint "
                 f"seed sets.")

@@ -67,20 +67,9 @@ PRIMARY_COLUMNS = ("comparison", "model", "metric", "difference, 95 % interval",
                    "size", "replication", "family-wise verdict (Holm, primary family)")
 
 
-def peers_panel(table: pd.DataFrame) -> str:
-    """The peers' model: the panel of the rows the peers' figures also show (``also_on``)."""
-    shared = table.loc[table["also_on"].fillna("") != "", "panel"]
-    return shared.iloc[0] if len(shared) else ""
-
-
-def models(primary: pd.DataFrame) -> pd.Series:
-    """Each primary row's model: its panel, or for a peer comparison's row (no panel) the peers' model."""
-    return primary["panel"].where(primary["panel"].fillna("") != "", peers_panel(primary) or "peers")
-
-
 def in_order(primary: pd.DataFrame) -> pd.DataFrame:
-    """The primary family by metric, then comparison, then model: a table that reads down."""
-    return primary.assign(model=models(primary)).sort_values(["metric", "claimed", "model"], kind="stable")
+    """The primary family by metric, then comparison, then model (its panel): a table that reads down."""
+    return primary.assign(model=primary["panel"]).sort_values(["metric", "claimed", "model"], kind="stable")
 
 
 def primary_rows(rows: pd.DataFrame) -> list[list[str]]:
@@ -160,10 +149,12 @@ def measured(r: Any) -> str:
             f"[{number(r.ci95_low)}, {number(r.ci95_high)}], threshold {r.threshold:g}")
 
 
-def averaging(table: pd.DataFrame, basin: str) -> str:
-    """Whether weight averaging agrees with the checkpoint → final decision on the peers' model:
-    members of one basin average into a good network, members of different basins do not."""
-    rows = table[(table["statistic"] == "weight_average_vs_ensemble_distancing") & (table["metric"] == "accuracy")]
+def averaging(table: pd.DataFrame, model: str, basin: str) -> str:
+    """Whether weight averaging agrees with the model's checkpoint → final decision (where the
+    peers train that model): members of one basin average into a good network, members of
+    different basins do not."""
+    rows = table[(table["statistic"] == "weight_average_vs_ensemble_distancing") & (table["metric"] == "accuracy")
+                 & (table["panel"] == model)]
     if rows.empty:
         return ""
     r = next(rows.itertuples())
@@ -184,14 +175,14 @@ def independent_words(table: pd.DataFrame, model: str, statistic: str) -> str:
 def basins_decided(table: pd.DataFrame) -> list[str]:
     """Per model and kind of pair (``barriers.PAIR_KINDS``), then the checkpoint → final pair with
     units aligned: one basin, another basin or undecided, the hill's, its twin's and the
-    independent networks', with the numbers; and on the peers' model whether weight averaging
-    agrees with the checkpoint → final decision."""
+    independent networks', with the numbers; and, on each model the peers train, whether weight
+    averaging agrees with the checkpoint → final decision."""
     known = {name: (*about, "") for name, about in BASIN_STATISTICS.items()}
     known |= {name: (*about, HOW) for name, about in ALIGNED_BASIN_STATISTICS.items()}
     rows = table[table["statistic"].isin(known)]
     rows = rows.join(pd.DataFrame([known[s] for s in rows["statistic"]], index=rows.index,
                                   columns=["measure", "series", "kind", "how"]))
-    peers_model, sentences = peers_panel(table), []
+    sentences = []
     for (model, kind, how), pair in rows.groupby(["panel", "kind", "how"], sort=False):
         hill, twin = pair[pair["series"] == "hill"], pair[pair["series"] == "twin"]
         matched = pair[pair["series"] == "matched"]
@@ -202,8 +193,8 @@ def basins_decided(table: pd.DataFrame) -> list[str]:
                 + ("" if matched.empty else f"; the no-hill step as long as the hill's, {basin_of(matched)} ("
                    + "; ".join(measured(r) for r in matched.itertuples()) + ")")
                 + f"{independent_words(table, model, control)}.")
-        if model == peers_model and kind == "to_final" and not how:
-            said += averaging(table, basin_of(hill))
+        if kind == "to_final" and not how:
+            said += averaging(table, model, basin_of(hill))
         sentences.append(said)
     return sentences
 

@@ -25,7 +25,7 @@ files = {"metrics": RunFiles(snakemake.input.metrics), "distances": RunFiles(sna
 evidence = Evidence(files, json.loads(snakemake.params.figures), pd.read_csv(snakemake.input.ensembles),
                     pd.read_csv(snakemake.input.peers), pd.read_csv(snakemake.input.pairs),
                     pd.read_csv(snakemake.input.scores), measurements)
-table = evaluate_claims(evidence, json.loads(snakemake.params.claims), snakemake.config["peers"]["model"])
+table = evaluate_claims(evidence, json.loads(snakemake.params.claims), snakemake.config["distancing"]["model"])
 atomic_write_text(snakemake.output.csv, table.to_csv(index=False, na_rep="nan"))
 atomic_write_text(snakemake.output.html, html_table(table))
 atomic_write_text(snakemake.output.md, claims_markdown(table))

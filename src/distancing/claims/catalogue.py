@@ -130,8 +130,8 @@ class Statistic:
     peers: tuple[str, ...] = ()  # the peer methods (``peers.PEERS``) it reads from the peer tables
     measurement: str = ""  # the measurement whose tables it reads (a key of ``measurements.MEASUREMENTS``)
     reads_also: tuple[str, ...] = ()  # other measurements whose tables it reads (before against after)
-    peer_comparison: tuple[str, ...] = ()  # (method, other): on the peers' model's panel, the same runs and
-    # comparison as peers_<method>_vs_<other>, which then reads this statistic's row (``same_comparisons``)
+    peer_comparison: tuple[str, ...] = ()  # (method, other): on a panel of a model the peers also train, the same
+    # runs and comparison as peers_<method>_vs_<other>, which then reads this statistic's row (``same_comparisons``)
 
     def __post_init__(self) -> None:
         if self.measurement and not self.figure:
@@ -186,28 +186,36 @@ def most_checkpoints(e: Evidence, panel: str) -> str:
     return max((key for key in series if series[key]["value"]), key=lambda key: series[key]["value"])
 
 
-def peer_difference(e: Evidence, method: str, other: str, metric: str) -> list[float]:
-    """Score of ``method``'s full ensemble − ``other``'s, per replicate (other "single": one network)."""
-    full = {(r.method, r.replicate): score(r._asdict(), metric) for r in full_ensembles(e.peers, "method",
-                                                                                          "replicate").itertuples()}
+def of_model(table: pd.DataFrame, model: str) -> pd.DataFrame:
+    """A peer table's rows of one model (a panel of the peers' figures: each of ``peers.models``)."""
+    return table[table["model"] == model]
+
+
+def peer_difference(e: Evidence, model: str, method: str, other: str, metric: str) -> list[float]:
+    """Score of ``method``'s full ensemble − ``other``'s, per replicate of the model (other "single":
+    one network)."""
+    peers = of_model(e.peers, model)
+    full = {(r.method, r.replicate): score(r._asdict(), metric)
+            for r in full_ensembles(peers, "method", "replicate").itertuples()}
     return [full.get((method, r), math.nan) - full.get((other, r), math.nan)
-            for r in sorted(e.peers["replicate"].unique())]
+            for r in sorted(peers["replicate"].unique())]
 
 
-def member_difference(e: Evidence, method: str, other: str, column: str, table: str) -> list[float]:
-    """Per replicate: the mean of ``column`` over ``method``'s members (table "scores") or pairs of
-    members (table "pairs") − the same of ``other``'s, in points (×100)."""
-    rows = e.scores if table == "scores" else e.pairs
+def member_difference(e: Evidence, model: str, method: str, other: str, column: str, table: str) -> list[float]:
+    """Per replicate of the model: the mean of ``column`` over ``method``'s members (table "scores")
+    or pairs of members (table "pairs") − the same of ``other``'s, in points (×100)."""
+    rows = of_model(e.scores if table == "scores" else e.pairs, model)
     means = rows.groupby(["method", "replicate"])[column].mean()
     return [100 * (means.get((method, r), math.nan) - means.get((other, r), math.nan))
-            for r in sorted(e.peers["replicate"].unique())]
+            for r in sorted(of_model(e.peers, model)["replicate"].unique())]
 
 
 def peer_statistics() -> dict[str, Statistic]:
-    """From the peer registry: every method against one network (its control), and each method
-    under test (``Peer.compared``: the weight-space and the function-space hill) against every
-    other method: their ensembles (resting on ``ENSEMBLING_HELPS``, qualified by the control the
-    other's registry entry names), and, for methods of several members, their members' pairwise
+    """From the peer registry, per model of ``peers.models`` (the peers' figures' panels): every
+    method against one network (its control), and each method under test (``Peer.compared``: the
+    weight-space and the function-space hill) against every other method: their ensembles (resting
+    on ``ENSEMBLING_HELPS``, the same model's, qualified by the control the other's registry entry
+    names), and, for methods of several members, their members' pairwise
     disagreement (qualified by the members' accuracy, so that more disagreement does not merely
     mean worse members)."""
     result = {}
@@ -219,8 +227,8 @@ def peer_statistics() -> dict[str, Statistic]:
             result[f"peers_{key}_vs_single"] = Statistic(
                 "peers_members", f"{peer.called} − one network (peers.csv gives each budget), per replicate", "",
                 f"{peer.called} beats one network", f"{peer.called} loses to one network",
-                lambda e, p, m, key=key: peer_difference(e, key, "single", m),
-                controls=(f"peers_{peer.control}_vs_single",) if rests else (), per_panel=False, ensemble=True,
+                lambda e, p, m, key=key: peer_difference(e, p, key, "single", m),
+                controls=(f"peers_{peer.control}_vs_single",) if rests else (), ensemble=True,
                 peers=(key, "single") + ((peer.control,) if rests else ()))
     for tested, under_test in PEERS.items():
         if not under_test.compared:
@@ -232,31 +240,31 @@ def peer_statistics() -> dict[str, Statistic]:
             result[f"peers_{tested}_vs_{key}"] = Statistic(
                 "peers_members", f"{under_test.called} − {peer.called} (peers.csv gives each budget), per replicate",
                 "", f"{who} beats {peer.called}", f"{who} loses to {peer.called}",
-                lambda e, p, m, tested=tested, key=key: peer_difference(e, tested, key, m),
+                lambda e, p, m, tested=tested, key=key: peer_difference(e, p, tested, key, m),
                 controls=(ENSEMBLING_HELPS,),
                 qualifiers=tuple({f"peers_{peer.control}_vs_single"} - {ENSEMBLING_HELPS}) if peer.control else (),
-                per_panel=False,
                 ensemble=True, peers=(tested, key) + ((peer.control, "single") if peer.control else ()))
             if key.startswith("deep_"):
                 continue  # independent networks: their disagreement says nothing of pushing one run apart
             result[f"member_accuracy_{tested}_vs_{key}"] = Statistic(
                 "peers_spaces", f"mean accuracy of {under_test.called}'s members − {peer.called}'s, per replicate",
                 "points", f"{who}'s members are more accurate", f"{who}'s members are less accurate",
-                lambda e, p, m, tested=tested, key=key: member_difference(e, tested, key, "accuracy", "scores"),
-                per_panel=False, peers=(tested, key))
+                lambda e, p, m, tested=tested, key=key: member_difference(e, p, tested, key, "accuracy", "scores"),
+                peers=(tested, key))
             result[f"disagreement_{tested}_vs_{key}"] = Statistic(
                 "peers_spaces", f"mean pairwise disagreement of {under_test.called}'s members (validation samples "
                 f"whose predicted classes differ) − {peer.called}'s, per replicate", "points",
                 f"{who}'s members disagree more", f"{who}'s members disagree less",
-                lambda e, p, m, tested=tested, key=key: member_difference(e, tested, key, "disagreement", "pairs"),
-                qualifiers=(f"member_accuracy_{tested}_vs_{key}",), per_panel=False, peers=(tested, key))
+                lambda e, p, m, tested=tested, key=key: member_difference(e, p, tested, key, "disagreement", "pairs"),
+                qualifiers=(f"member_accuracy_{tested}_vs_{key}",), peers=(tested, key))
     return result
 
 
 def distance_disagreement(e: Evidence, panel: str, metric: str) -> list[float]:  # noqa: ARG001
-    """Per replicate: Spearman correlation of weight distance and disagreement over the pairs of
-    distancing and snapshot members."""
-    within = e.pairs[e.pairs["method"].isin(["distancing", "snapshot"])]
+    """Per replicate of the panel's model: Spearman correlation of weight distance and
+    disagreement over the pairs of distancing and snapshot members."""
+    pairs = of_model(e.pairs, panel)
+    within = pairs[pairs["method"].isin(["distancing", "snapshot"])]
     values = []
     for _, rows in within.groupby("replicate"):
         if len(rows) < 3 or rows["weight_distance"].std() == 0 or rows["disagreement"].std() == 0:
@@ -343,7 +351,7 @@ FIGURE_STATISTICS: dict[str, Statistic] = {
     "distance_disagreement": Statistic(
         "peers_weights", "Spearman correlation of weight distance and prediction disagreement over the pairs of "
         "distancing and snapshot members, per replicate", "correlation",
-        "farther members disagree more", "farther members disagree less", distance_disagreement, per_panel=False,
+        "farther members disagree more", "farther members disagree less", distance_disagreement,
         peers=("distancing", "snapshot")),
 }
 
@@ -358,13 +366,27 @@ def register_statistics(source: Callable[[], dict[str, Statistic]]) -> None:
     STATISTIC_SOURCES.append(source)
 
 
-def same_comparisons(known: Mapping[str, Statistic], panels: Mapping[str, Sequence[str]],
-                     peers_model: str) -> dict[str, tuple[str, str]]:
-    """Peer statistic -> (figure statistic, panel) for every peer comparison a figure already makes
-    on the same runs: the figure's panel of the peers' model (``panels``: figure -> its panel keys).
-    A figure that shows such a row reads the figure statistic's, so each comparison is one row."""
-    return {f"peers_{a}_vs_{b}": (name, peers_model) for name, s in known.items() if s.peer_comparison
-            for a, b in [s.peer_comparison] if peers_model in panels.get(s.figure, ())}
+Same = dict[tuple[str, str], str]  # (peer statistic, panel) -> the figure statistic whose row it is
+
+
+def same_comparisons(known: Mapping[str, Statistic], panels: Mapping[str, Sequence[str]]) -> Same:
+    """(Peer statistic, panel) -> figure statistic, for every peer comparison a figure already
+    makes on the same runs: on each model that is a panel of both (``panels``: figure -> its panel
+    keys; the peers' figures have one per model of ``peers.models``). A figure that shows such a
+    row reads the figure statistic's, so each comparison is one row."""
+    return {(f"peers_{a}_vs_{b}", panel): name for name, s in known.items() if s.peer_comparison
+            for a, b in [s.peer_comparison]
+            for panel in panels.get(s.figure, ()) if panel in panels.get(known[f"peers_{a}_vs_{b}"].figure, ())}
+
+
+def row_statistic(same: Same, statistic: str, panel: str) -> str:
+    """The statistic whose row holds ``statistic`` on ``panel``: a figure's, where it makes the same comparison."""
+    return same.get((statistic, panel), statistic)
+
+
+def shared_with(same: Same, statistic: str) -> set[str]:
+    """The statistic and every figure statistic that holds its rows on some panel."""
+    return {statistic} | {name for (peer, _), name in same.items() if peer == statistic}
 
 
 def statistics() -> dict[str, Statistic]:

@@ -8,7 +8,7 @@ from collections.abc import Mapping, Sequence
 from typing import Any
 
 from ..config import ConfigError
-from .catalogue import METRICS, same_comparisons, statistics
+from .catalogue import METRICS, same_comparisons, shared_with, statistics
 from .verdicts import NON_INFERIORITY, families
 
 
@@ -68,16 +68,17 @@ def check_comparisons(config: Mapping[str, Any], panels: Mapping[str, Sequence[s
     where the claim is not a control. ``panels``: figure -> its panel keys."""
     known = statistics()
     declared = config.get("claims", {})
-    same = same_comparisons(known, panels, config["peers"]["model"])
-    pairs = {(same.get(spec["statistic"], (spec["statistic"],))[0], spec.get("metric")) for spec in declared.values()}
+    same = same_comparisons(known, panels)
+    pairs = {(name, spec.get("metric")) for spec in declared.values() for name in shared_with(same, spec["statistic"])}
     for claim, spec in declared.items():
         key, statistic, metric = f"claims.{claim}", known[spec["statistic"]], spec.get("metric")
-        if spec["statistic"] in same:
-            row, panel = same[spec["statistic"]]
+        shared = sorted((panel, name) for (peer, panel), name in same.items() if peer == spec["statistic"])
+        if shared:
+            panel, row = shared[0]
             raise ConfigError(f"{key}.statistic: {spec['statistic']} is the comparison {row} makes on its "
                               f"{panel} panel (the same runs); declare it once, on {row}")
         for rests, names in (("rests on the control", statistic.controls), ("is qualified by", statistic.qualifiers)):
-            missing = [c for c in names if (same.get(c, (c,))[0], metric) not in pairs]
+            missing = [c for c in names if not any((name, metric) in pairs for name in shared_with(same, c))]
             if missing:
                 raise ConfigError(f"{key}.statistic: {spec['statistic']} {rests} {missing[0]}"
                                   f"{f' in {metric}' if metric else ''}, which no claim declares")

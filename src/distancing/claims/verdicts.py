@@ -43,9 +43,9 @@ stands, with a note. Applied to every statistic from this rule, not from any run
    ensemble of M independent networks beating one network (``catalogue.ENSEMBLING_HELPS``), in
    the same metric. If even independent networks cannot beat one, no ensemble difference can
    show. The twin's members being too alike does not explain such a null: that is what the hill
-   is meant to remedy. The deep ensemble is the peers' model's (``peers.model``), so a panel of
-   another model (the ResNet of Figure 3.7) rests on it too: "at this scale" means this data
-   and budget.
+   is meant to remedy. The deep ensemble is the panel's own model's (the peers train every model
+   of ``peers.models``), so each model's panels rest on that model's controls; a figure of one
+   panel (Figure 3.8) trains the reference model (``distancing.model``) and rests on its.
 2. A method against one network rests on the same construction without what is new: the
    distancing ensemble (Figure 3.7, and either hill among the peers) on the snapshot ensemble
    (its members at the same epochs, no hill) beating one network.
@@ -60,8 +60,9 @@ detected at all (independent networks' averages lose) would, failing, explain a 
 those directions a statistic's controls act as qualifiers.
 
 A figure statistic that makes a peer comparison on the same runs (``Statistic.peer_comparison``,
-``catalogue.same_comparisons``) is that comparison's only row: a claim or a control naming the
-peer statistic reads it, and the row says which other figure shows it (``also_on``).
+``catalogue.same_comparisons``: on each model both train) is that comparison's only row there: a
+claim or a control naming the peer statistic reads it, and the row says which other figure shows
+it (``also_on``).
 """
 
 from __future__ import annotations
@@ -74,7 +75,7 @@ import numpy as np
 import pandas as pd
 
 from .. import measurements  # noqa: F401  (registers the measurements' statistics in the catalogue)
-from .catalogue import METRIC_WORDS, Evidence, Statistic, same_comparisons, statistics
+from .catalogue import METRIC_WORDS, Evidence, Same, Statistic, row_statistic, same_comparisons, shared_with, statistics
 from .inference import (
     ALPHA,
     ROBUST,
@@ -181,38 +182,41 @@ def resting_depth(statistic: str, known: Mapping[str, Statistic]) -> int:
     return 1 + max(resting_depth(c, known) for c in rests) if rests else 0
 
 
-def families(declared: Mapping[str, Mapping[str, Any]], known: Mapping[str, Statistic],
-             same: Mapping[str, tuple[str, str]]) -> dict[str, str]:
+def families(declared: Mapping[str, Mapping[str, Any]], known: Mapping[str, Statistic], same: Same) -> dict[str, str]:
     """Each declared claim's family: its declared ``family`` (``secondary`` by default), or none
     (``""``) where its statistic is a control or a qualifier of another declared claim's
     statistic (in the same metric; a peer statistic counts as the figure statistic it shares
-    its row with, ``same``)."""
-    resting = {(same.get(c, (c,))[0], spec.get("metric")) for spec in declared.values()
-               for c in known[spec["statistic"]].controls + known[spec["statistic"]].qualifiers}
+    its rows with, ``same``)."""
+    resting = {(name, spec.get("metric")) for spec in declared.values()
+               for c in known[spec["statistic"]].controls + known[spec["statistic"]].qualifiers
+               for name in shared_with(same, c)}
     return {claim: "" if (spec["statistic"], spec.get("metric")) in resting else spec.get("family", "secondary")
             for claim, spec in declared.items()}
 
 
 def evaluate_claims(evidence: Evidence, declared: Mapping[str, Mapping[str, Any]],
-                    peers_model: str | None = None) -> pd.DataFrame:
+                    reference_model: str = "") -> pd.DataFrame:
     """One row per declared claim and panel of its figure, controls first (they decide whether an
     undecided claim resting on them is testable). Columns: the claim's family, its own verdict
     (95 % interval; the powered null by two one-sided tests), its size against the declared
     effect, its replication probability, whether it is fragile, the seeds a robust verdict needs,
     and ``verdict_holm``, decided at the family-wise level within its family (a control's is its
-    own). ``peers_model``: the peers' model, whose figure panels hold the peer comparisons they
-    share (``catalogue.same_comparisons``)."""
+    own). A control is read on the claim's own panel (a model); a figure of one panel, which
+    trains ``reference_model`` (``distancing.model``), reads that model's."""
     known = statistics()
-    same = same_comparisons(known, {f: list(panels) for f, panels in evidence.figures.items()}, peers_model or "")
+    same = same_comparisons(known, {f: list(panels) for f, panels in evidence.figures.items()})
     family = families(declared, known, same)
-    shown_also = {row: known[peer].figure for peer, row in same.items()}  # the other figure showing a row
+    shown_also = {(name, panel): known[peer].figure for (peer, panel), name in same.items()}  # the other figure
     order = sorted(declared, key=lambda c: resting_depth(declared[c]["statistic"], known))
     rows, decisions, outcome = [], [], {}  # decisions: what verdict_holm needs of each row
 
     def failing(names: Sequence[str], metric: str | None, panel: str) -> list[str]:
         def result(c: str) -> str:
-            c, panel_of = same.get(c, (c, panel))
-            return outcome.get((c, metric, panel_of), outcome.get((c, metric, ""), ""))
+            # The control's row on the claim's panel, where its figure has that panel (a model);
+            # else its only row, or, for a figure of one panel, the reference model's.
+            panels = evidence.figures.get(known[c].figure, {}) if known[c].per_panel else {}
+            on = "" if not known[c].per_panel else panel if panel in panels else reference_model
+            return outcome.get((row_statistic(same, c, on), metric, on), "")
         return [c for c in names if not result(c).startswith("holds")]
 
     for claim in order:
@@ -238,7 +242,7 @@ def evaluate_claims(evidence: Evidence, declared: Mapping[str, Mapping[str, Any]
             p_null = equivalence_p(values, effect) if effect and direction not in NON_INFERIORITY else math.nan
             null = powered_null(p_null, effect, unit)
             own = null if null and not decided(sign) else sign
-            described = [f"{c} ({known[same.get(c, (c,))[0]].up})" for c in failed]
+            described = [f"{c} ({known[c].up})" for c in failed]
             text = gated(own, described, needed, n, effect, unit)
             outcome[(spec["statistic"], metric, panel)] = text
             is_null = own.startswith(NULL)

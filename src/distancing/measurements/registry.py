@@ -57,8 +57,8 @@ class PlanView(Protocol):
         """Panel key -> {"title", "value", "series": series key -> {"label", "value", "runs"}}."""
         ...
 
-    def peers(self) -> dict[str, dict[str, Any]]:
-        """Peer key -> {"label", "budget", "ensembles": [[(run, epochs of its members), ...], ...]}."""
+    def peers(self) -> dict[str, dict[str, dict[str, Any]]]:
+        """Model -> peer key -> {"label", "budget", "ensembles": [[(run, epochs of its members), ...], ...]}."""
         ...
 
 
