@@ -205,3 +205,17 @@ def peer_scatter(ax: plt.Axes, members: pd.DataFrame, pairs: pd.DataFrame, x: st
         ax.scatter(rows[x] * scale[0], rows[y] * scale[1], color=COLORS[i % len(COLORS)],
                    marker=PEER_MARKERS[i % len(PEER_MARKERS)], alpha=0.75, label=rows["label"].iloc[0])
     legend_outside(ax, fontsize=7)
+
+
+def peer_scatter_per_model(members: pd.DataFrame, pairs: pd.DataFrame, x: str, y: str, scale: tuple[float, float],
+                           labels: tuple[str, str]) -> plt.Figure:
+    """One pair-of-members scatter (``peer_scatter``) per model of the peer tables, stacked, each
+    titled by its model; ``labels``: the x and y axis labels."""
+    rows, by_model = model_rows(members), dict(model_rows(pairs))
+    fig, axes = plt.subplots(len(rows), 1, figsize=(11, 4.5 * len(rows)), squeeze=False)
+    for ax, (model, table) in zip(axes[:, 0], rows, strict=True):
+        peer_scatter(ax, table, by_model[model], x, y, scale=scale)
+        ax.set_title(model)
+        ax.set_xlabel(labels[0])
+        ax.set_ylabel(labels[1])
+    return fig
