@@ -176,6 +176,9 @@ def test_each_models_ensemble_claims_rest_on_that_models_own_deep_ensemble():
     assert table[("slope", "fig3_8")].startswith("inconclusive: needs")  # the reference model's control holds
     on_resnet = evaluate_claims(evidence, declared, "resnet").set_index(["claim", "panel"])["verdict"]
     assert on_resnet[("slope", "fig3_8")].startswith("untestable")
+    # A claim declared on some panels only (a comparison chosen per model) has rows there alone.
+    one = evaluate_claims(evidence, declared | {"hill": dict(declared["hill"], panels=["resnet"])}, "mobilenetv2")
+    assert list(one.loc[one["claim"] == "hill", "panel"]) == ["resnet"]
 
 
 def test_an_undecided_claim_names_the_seeds_its_effect_needs(tmp_path):

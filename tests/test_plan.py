@@ -215,6 +215,12 @@ def test_each_evaluation_runs_only_in_the_trees_of_the_runs_that_read_it(monkeyp
     (lambda c: c["models"]["resnet"].update(depth=3), "models.resnet.depth: unknown key"),
     (lambda c: c["peers"].update(members=4), "peers.members: base.train.epochs (6) must be a multiple of it"),
     (lambda c: c["peers"].update(models=["mobilenetv2", "vgg"]), "peers.models: no model named 'vgg'"),
+    (lambda c: c["claims"]["beats_strongest_alternative_nll"].update(panels=["vgg"]),
+     "claims.beats_strongest_alternative_nll.panels: distancing_vs_average_snapshot has no panel 'vgg' (its figure "
+     "weight_averages's panels: mobilenetv2, resnet)"),
+    (lambda c: c["claims"]["weight_decay_changes_jump"].update(panels=["wd0"]),
+     "claims.weight_decay_changes_jump.panels: weight_decay_distance_jump has no panel 'wd0' (its figure fig3_5's "
+     "panels: none, one row)"),
     (lambda c: c["distancing"].update(checkpoints=[2, 6]), "distancing.checkpoints: epoch 6 is outside training"),
     (lambda c: c["experiments"]["fig3_6"].update(checkpoints=[2, 9]),
      "experiments.fig3_6.checkpoints: epoch 9 is outside training (epochs 1 to 5; base.train.epochs is 6)"),

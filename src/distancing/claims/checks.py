@@ -62,8 +62,9 @@ def check_claims(config: Mapping[str, Any]) -> None:
 
 
 def check_comparisons(config: Mapping[str, Any], panels: Mapping[str, Sequence[str]]) -> None:
-    """One claim per comparison (a peer comparison a figure makes on the same runs is declared on
-    the figure's statistic, ``catalogue.same_comparisons``); every control and qualifier a claim
+    """A claim's ``panels`` among its figure's; one claim per comparison (a peer comparison a figure
+    makes on the same runs is declared on the figure's statistic, ``catalogue.same_comparisons``);
+    every control and qualifier a claim
     rests on declared in its metric (``claims/verdicts.py``: what a control gates); a family only
     where the claim is not a control. ``panels``: figure -> its panel keys."""
     known = statistics()
@@ -72,6 +73,11 @@ def check_comparisons(config: Mapping[str, Any], panels: Mapping[str, Sequence[s
     pairs = {(name, spec.get("metric")) for spec in declared.values() for name in shared_with(same, spec["statistic"])}
     for claim, spec in declared.items():
         key, statistic, metric = f"claims.{claim}", known[spec["statistic"]], spec.get("metric")
+        on = panels.get(statistic.figure, []) if statistic.per_panel else []
+        absent = [panel for panel in spec.get("panels", []) if panel not in on]
+        if absent:
+            raise ConfigError(f"{key}.panels: {spec['statistic']} has no panel {absent[0]!r} (its figure "
+                              f"{statistic.figure}'s panels: {', '.join(on) or 'none, one row'})")
         shared = sorted((panel, name) for (peer, panel), name in same.items() if peer == spec["statistic"])
         if shared:
             panel, row = shared[0]

@@ -196,7 +196,8 @@ def families(declared: Mapping[str, Mapping[str, Any]], known: Mapping[str, Stat
 
 def evaluate_claims(evidence: Evidence, declared: Mapping[str, Mapping[str, Any]],
                     reference_model: str = "") -> pd.DataFrame:
-    """One row per declared claim and panel of its figure, controls first (they decide whether an
+    """One row per declared claim and panel of its figure (those it names in ``panels``, if it
+    does), controls first (they decide whether an
     undecided claim resting on them is testable). Columns: the claim's family, its own verdict
     (95 % interval; the powered null by two one-sided tests), its size against the declared
     effect, its replication probability, whether it is fragile, the seeds a robust verdict needs,
@@ -225,6 +226,7 @@ def evaluate_claims(evidence: Evidence, declared: Mapping[str, Mapping[str, Any]
         metric = spec.get("metric") if statistic.ensemble else None
         unit = statistic.unit_of(metric)
         panels = list(evidence.figures.get(statistic.figure, {"": None})) if statistic.per_panel else [""]
+        panels = [panel for panel in panels if panel in spec.get("panels", panels)]  # declared on these only
         direction = spec["direction"]
         # A non-inferiority claim's controls would explain a pass: they qualify it (the docstring).
         gates, qualifiers = ((), statistic.controls + statistic.qualifiers) if direction in NON_INFERIORITY \
