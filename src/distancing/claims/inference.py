@@ -23,14 +23,22 @@ import math
 from collections.abc import Sequence
 
 import numpy as np
-from scipy import stats
 
 ALPHA, POWER = 0.05, 0.8
 ROBUST = 0.8  # a decided verdict that replicates with a lower probability is fragile
 
 
+def scipy_stats():
+    """scipy.stats, imported when a number is computed rather than with this module: the Snakefile
+    imports the catalogue, and scipy.stats would add about a second to every Snakemake process's
+    start (on a cluster, one per job)."""
+    from scipy import stats
+
+    return stats
+
+
 def t_quantile(df: int, q: float = 1 - ALPHA / 2) -> float:
-    return float(stats.t.ppf(q, df)) if df >= 1 else math.inf
+    return float(scipy_stats().t.ppf(q, df)) if df >= 1 else math.inf
 
 
 def finite(values: Sequence[float]) -> np.ndarray:
@@ -85,15 +93,15 @@ def same_verdict_probability(t: float, critical: float, df: int | None = None, p
         root_v = root_w = np.ones(1)
     else:
         quantiles = (np.arange(points) + 0.5) / points
-        root_v = np.sqrt(stats.chi2.ppf(quantiles, df) / df)
+        root_v = np.sqrt(scipy_stats().chi2.ppf(quantiles, df) / df)
         root_w = root_v
     shift, bound = t * root_v[:, None], critical * root_w[None, :]
-    spread = math.sqrt(2)
+    spread, norm = math.sqrt(2), scipy_stats().norm
     if t > critical:
-        return float(stats.norm.cdf((shift - bound) / spread).mean())
+        return float(norm.cdf((shift - bound) / spread).mean())
     if t < -critical:
-        return float(stats.norm.cdf((-bound - shift) / spread).mean())
-    return float((stats.norm.cdf((bound - shift) / spread) - stats.norm.cdf((-bound - shift) / spread)).mean())
+        return float(norm.cdf((-bound - shift) / spread).mean())
+    return float((norm.cdf((bound - shift) / spread) - norm.cdf((-bound - shift) / spread)).mean())
 
 
 def replication_probability(values: Sequence[float], boundary: float = 0.0) -> float:
@@ -145,7 +153,7 @@ def p_value(values: Sequence[float], boundary: float = 0.0) -> float:
     if sd == 0:
         return 0.0 if v.mean() != boundary else 1.0
     t = (float(v.mean()) - boundary) / (sd / math.sqrt(len(v)))
-    return float(2 * stats.t.sf(abs(t), len(v) - 1))
+    return float(2 * scipy_stats().t.sf(abs(t), len(v) - 1))
 
 
 def holm(p: Sequence[float]) -> list[float]:
@@ -174,7 +182,7 @@ def equivalence_p(values: Sequence[float], effect: float) -> float:
     if sd == 0:
         return 0.0 if abs(mean) < effect else 1.0
     se, df = sd / math.sqrt(n), n - 1
-    return float(max(stats.t.sf((mean + effect) / se, df), stats.t.cdf((mean - effect) / se, df)))
+    return float(max(scipy_stats().t.sf((mean + effect) / se, df), scipy_stats().t.cdf((mean - effect) / se, df)))
 
 
 def null_replication(values: Sequence[float], effect: float, n: int | None = None) -> float:
@@ -209,7 +217,7 @@ def seeds_robust_null(values: Sequence[float], effect: float, most: int = 1000) 
 def sd_upper(sd: float, n: int, confidence: float = 0.95) -> float:
     """The upper end of a one-sided ``confidence`` interval of a standard deviation seen on n
     values (χ² on n − 1 degrees of freedom): the spread a plan assumes, not the point estimate."""
-    return sd * math.sqrt((n - 1) / float(stats.chi2.ppf(1 - confidence, n - 1))) if n >= 2 else math.inf
+    return sd * math.sqrt((n - 1) / float(scipy_stats().chi2.ppf(1 - confidence, n - 1))) if n >= 2 else math.inf
 
 
 def seeds_to_decide(sd: float, effect: float, most: int = 1000) -> int:
