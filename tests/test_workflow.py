@@ -208,6 +208,21 @@ def import_circle(graph: dict[str, set[str]]) -> list[str]:
     return []
 
 
+def test_the_workflows_own_imports_leave_scipy_stats_for_when_a_number_is_computed():
+    """Every Snakemake process parses the Snakefile (on a cluster, one per job): what its rules
+    import loads without scipy.stats, about a second of every start (claims/inference.py imports
+    it when a verdict needs it)."""
+    modules = set()
+    for rules in sorted((ROOT / "workflow" / "rules").glob("*.smk")):
+        modules |= set(re.findall(r"^(?:from|import) (distancing[\w.]*)", rules.read_text(), flags=re.M))
+    assert {"distancing.measurements", "distancing.plan"} <= modules  # the rules were read
+    code = ("import sys\n" + "".join(f"import {m}\n" for m in sorted(modules))
+            + "from distancing.claims.inference import t_quantile\n"
+            + "print('scipy.stats' in sys.modules, round(t_quantile(4), 4), 'scipy.stats' in sys.modules)")
+    result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=120)
+    assert result.stdout.split() == ["False", "2.7764", "True"], result.stderr
+
+
 def test_the_package_has_no_import_circle():
     """Layers import downwards only: the plan above the figures, peers and claims, above the run builder;
     a built-in measurement above the registry and the claims' catalogue, the verdicts above both."""
