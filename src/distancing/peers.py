@@ -3,9 +3,8 @@
 An entry gives the method's key (its data key in ``peers.csv`` and the claims), a display
 label, and how one replicate's ensemble of a model (each of ``peers.models``) is built: its runs
 (a run may start from another, see ``Run.init_from``) and the epochs of its members, the final
-model first. The budget each
-ensemble spends is counted from its runs (``plan.Plan.peer_budget``), so it is never
-declared by hand. Adding a method is one ``register(Peer(...))``, here or in a module listed
+model first. The budget each ensemble spends is counted from its runs (``plan.Plan.peer_budget``),
+so it is never declared by hand. Adding a method is one ``register(Peer(...))``, here or in a module listed
 under ``plugins`` in the config (its settings, if any, a JSON schema in its entry: the config
 schema takes ``peers.<key>`` from it); its claims are the generated statistics
 ``peers_<key>_vs_single`` and, for each method under test (the weight-space and the
@@ -28,8 +27,7 @@ Members = list[tuple[Run, tuple[int, ...]]]
 @dataclass(frozen=True)
 class Peer:
     """One ensemble method. ``members(e, model, replicate, seed)`` builds one replicate's ensemble
-    of that model;
-    ``control`` names the method whose own "beats one network" qualifies a win of a method under
+    of that model; ``control`` names the method whose own "beats one network" qualifies a win of a method under
     test (``compared``: the two hills) over this one: a win over a method that cannot beat one
     network is noted (claims/verdicts.py: a qualifier, never a gate; None: no such check)."""
 

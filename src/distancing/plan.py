@@ -71,6 +71,7 @@ class Plan:
         self._figures: dict[str, Figure] | None = None
         self._readings: dict[str, list[dict[str, Any]]] = {}
         self._tree: RunSet | None = None
+        self._peers: dict[str, dict[str, dict[str, Any]]] | None = None
 
     # ------------------------------------------------------------ the table
 
@@ -121,12 +122,15 @@ class Plan:
 
     def peers(self) -> dict[str, dict[str, dict[str, Any]]]:
         """Per model, then peer key: its label, budget and ensembles with run names (what the
-        ensembles script reads)."""
-        return {model: {key: {"label": PEERS[key].label(self.builder), "budget": self.peer_budget(key, model),
-                              "ensembles": [[(self.builder.name(run), list(epochs)) for run, epochs in members]
-                                            for members in ensembles]}
-                        for key, ensembles in by_key.items()}
-                for model, by_key in self.peer_members().items()}
+        ensembles script reads); built once."""
+        if self._peers is None:
+            self._peers = {model: {key: {"label": PEERS[key].label(self.builder),
+                                         "budget": self.peer_budget(key, model),
+                                         "ensembles": [[(self.builder.name(run), list(epochs))
+                                                        for run, epochs in members] for members in ensembles]}
+                                   for key, ensembles in by_key.items()}
+                           for model, by_key in self.peer_members().items()}
+        return self._peers
 
     def peer_runs(self) -> list[str]:
         return sorted({name for by_key in self.peers().values() for peer in by_key.values()

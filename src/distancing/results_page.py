@@ -69,7 +69,7 @@ PRIMARY_COLUMNS = ("comparison", "model", "metric", "difference, 95 % interval",
 
 def in_order(primary: pd.DataFrame) -> pd.DataFrame:
     """The primary family by metric, then comparison, then model (its panel): a table that reads down."""
-    return primary.assign(model=primary["panel"]).sort_values(["metric", "claimed", "model"], kind="stable")
+    return primary.sort_values(["metric", "claimed", "panel"], kind="stable")
 
 
 def primary_rows(rows: pd.DataFrame) -> list[list[str]]:
@@ -77,7 +77,7 @@ def primary_rows(rows: pd.DataFrame) -> list[list[str]]:
     out = []
     for r in in_order(rows).itertuples():
         replication = "" if pd.isna(r.replication) else f"{r.replication:.2f}" + (" *fragile*" if r.fragile else "")
-        out.append([r.claimed.split(", in ")[0], r.model, METRIC_WORDS.get(r.metric, r.metric),
+        out.append([r.claimed.split(", in ")[0], r.panel, METRIC_WORDS.get(r.metric, r.metric),
                     f"{number(r.mean)} [{number(r.ci95_low)}, {number(r.ci95_high)}] {r.unit}", str(r.n),
                     f"{r.effect:g}", r.size if decided(r.verdict_holm) and isinstance(r.size, str) else "",
                     replication, r.verdict_holm])
@@ -88,7 +88,7 @@ def outcome(r: Any) -> str:
     """A primary row's family-wise outcome in a few words, with its numbers."""
     unit = r.unit.replace(" of calibrated NLL", "")
     numbers = f"{number(r.mean)} {unit}, 95 % interval [{number(r.ci95_low)}, {number(r.ci95_high)}]"
-    where = f"{r.model}, "
+    where = f"{r.panel}, "
     verdict = r.verdict_holm
     if verdict.startswith("holds"):
         said = f"better by {numbers}, {r.size}"
@@ -115,7 +115,7 @@ def answer(primary: pd.DataFrame) -> list[str]:
     for claim, rows in primary.groupby(comparison, sort=False):
         sentences.append(f"Whether {claim}: " + "; ".join(outcome(r) for r in rows.itertuples()) + ".")
     verdicts: dict[str, dict[str, list[str]]] = {"worth it": {}, "not worth it": {}, "undecided": {}}
-    for (model, metric), rows in primary.groupby(["model", "metric"], sort=False):
+    for (model, metric), rows in primary.groupby(["panel", "metric"], sort=False):
         said = rows["verdict_holm"]
         smaller = said.str.startswith("holds") & rows["size"].fillna("").str.startswith("smaller")
         kind = ("not worth it" if (said.str.startswith(("does not hold", NULL)) | smaller).any()

@@ -215,9 +215,8 @@ def peer_statistics() -> dict[str, Statistic]:
     method against one network (its control), and each method under test (``Peer.compared``: the
     weight-space and the function-space hill) against every other method: their ensembles (resting
     on ``ENSEMBLING_HELPS``, the same model's, qualified by the control the other's registry entry
-    names), and, for methods of several members, their members' pairwise
-    disagreement (qualified by the members' accuracy, so that more disagreement does not merely
-    mean worse members)."""
+    names), and, for methods of several members, their members' pairwise disagreement (qualified
+    by the members' accuracy, so that more disagreement does not merely mean worse members)."""
     result = {}
     for key, peer in PEERS.items():
         if key != "single":

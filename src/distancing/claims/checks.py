@@ -64,9 +64,9 @@ def check_claims(config: Mapping[str, Any]) -> None:
 def check_comparisons(config: Mapping[str, Any], panels: Mapping[str, Sequence[str]]) -> None:
     """A claim's ``panels`` among its figure's; one claim per comparison (a peer comparison a figure
     makes on the same runs is declared on the figure's statistic, ``catalogue.same_comparisons``);
-    every control and qualifier a claim
-    rests on declared in its metric (``claims/verdicts.py``: what a control gates); a family only
-    where the claim is not a control. ``panels``: figure -> its panel keys."""
+    every control and qualifier a claim rests on declared in its metric (``claims/verdicts.py``:
+    what a control gates); a family only where the claim is not a control. ``panels``: figure ->
+    its panel keys."""
     known = statistics()
     declared = config.get("claims", {})
     same = same_comparisons(known, panels)

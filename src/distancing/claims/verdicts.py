@@ -197,8 +197,8 @@ def families(declared: Mapping[str, Mapping[str, Any]], known: Mapping[str, Stat
 def evaluate_claims(evidence: Evidence, declared: Mapping[str, Mapping[str, Any]],
                     reference_model: str = "") -> pd.DataFrame:
     """One row per declared claim and panel of its figure (those it names in ``panels``, if it
-    does), controls first (they decide whether an
-    undecided claim resting on them is testable). Columns: the claim's family, its own verdict
+    does), controls first (they decide whether an undecided claim resting on them is testable).
+    Columns: the claim's family, its own verdict
     (95 % interval; the powered null by two one-sided tests), its size against the declared
     effect, its replication probability, whether it is fragile, the seeds a robust verdict needs,
     and ``verdict_holm``, decided at the family-wise level within its family (a control's is its
@@ -215,8 +215,8 @@ def evaluate_claims(evidence: Evidence, declared: Mapping[str, Mapping[str, Any]
         def result(c: str) -> str:
             # The control's row on the claim's panel, where its figure has that panel (a model);
             # else its only row, or, for a figure of one panel, the reference model's.
-            panels = evidence.figures.get(known[c].figure, {}) if known[c].per_panel else {}
-            on = "" if not known[c].per_panel else panel if panel in panels else reference_model
+            its_panels = evidence.figures.get(known[c].figure, {}) if known[c].per_panel else {}
+            on = "" if not known[c].per_panel else panel if panel in its_panels else reference_model
             return outcome.get((row_statistic(same, c, on), metric, on), "")
         return [c for c in names if not result(c).startswith("holds")]
 

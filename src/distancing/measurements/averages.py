@@ -82,7 +82,7 @@ register(Measurement(
 def weight_average_excess(method: str) -> Callable[[Evidence, str, str], list[float]]:
     """Per replicate of the panel's model: the method's members averaged in weight space − their
     ensemble, as scores."""
-    def compute(e: Evidence, panel: str, metric: str) -> list[float]:  # noqa: ARG001
+    def compute(e: Evidence, panel: str, metric: str) -> list[float]:
         averages = of_model(e.table("averages", "averages"), panel)
         rows = averages[averages["method"] == method].sort_values("replicate")
         return [score(row, metric) - score(row, f"ensemble_{metric}") for _, row in rows.iterrows()]
@@ -108,7 +108,7 @@ def average_statistics() -> dict[str, Statistic]:
 def ensemble_over_average(tested: str, key: str) -> Callable[[Evidence, str, str], list[float]]:
     """Per replicate of the panel's model: the tested method's ensemble − ``key``'s members averaged
     into one network, as scores."""
-    def compute(e: Evidence, panel: str, metric: str) -> list[float]:  # noqa: ARG001
+    def compute(e: Evidence, panel: str, metric: str) -> list[float]:
         rows = of_model(e.table("averages", "averages"), panel).set_index(["method", "replicate"])
         return [score(rows.loc[(tested, r)], f"ensemble_{metric}") - score(rows.loc[(key, r)], metric)
                 if (tested, r) in rows.index and (key, r) in rows.index else math.nan
