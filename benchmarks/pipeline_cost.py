@@ -13,9 +13,12 @@ pipeline's own total is then unknown, and the ratio is over the training jobs al
 
 Sources: each training process's ``timing.csv`` (CPU and wall seconds of start-up, training
 steps, evaluation, file writes and the whole process, written by the trainer; the count of
-training-step phases is the epochs the run trained itself), Snakemake's ``benchmark:`` file of
-every job (``results/benchmarks/``), the training server's log (its compiles) and, with
-``--run``, the Snakemake process's own CPU. Prints markdown tables.
+training-step phases is the epochs the run trained itself), each script job's log (its
+CPU-seconds at exit, the processes it waited for included: ``src/distancing/usage.py``), where a
+job has none Snakemake's ``benchmark:`` file (``results/benchmarks/``, sampled every 30 s: it
+misses a job's last seconds and short child processes such as the C++ compiler), the training
+server's log (its compiles, and its CPU-seconds at exit) and, with ``--run``, the Snakemake
+process's own CPU. Prints markdown tables.
 """
 
 from __future__ import annotations
@@ -32,15 +35,19 @@ import subprocess
 import tempfile
 import time
 from collections import defaultdict
+from dataclasses import dataclass
 from pathlib import Path
 
 import yaml
 from machine import note as machine_note
 
+from distancing import usage
 from distancing.files import RUN_FILES, TIMING_FILE
 from distancing.plan import load_profiles
 
 PHASES = ("startup", "train_steps", "evaluation", "writes", "total")
+REST = ("the rest: what no log counts (script jobs after their logs' last line, the clients beyond their "
+        "benchmarks' samples)")
 
 
 def children_cpu() -> float:
@@ -123,17 +130,46 @@ def analyse(results: Path) -> dict:
         model["total_cpu"] += float(timing["total"]["cpu_seconds"])
         graphs += int(timing["compiled_graphs"]["count"]) if "compiled_graphs" in timing else 0
     jobs = [read_rows(p)[0] for p in sorted((results / "benchmarks" / "train").glob("*.tsv"))]
-    measured = {p.stem: read_rows(p)[0] for p in sorted((results / "benchmarks" / "measurements").glob("*.tsv"))}
-    scripts = {p.stem: read_rows(p)[0] for p in sorted((results / "benchmarks").glob("*.tsv"))}
-    figures = [read_rows(p)[0] for p in sorted((results / "benchmarks" / "figures").glob("*.tsv"))]
+    measured = {p.stem: job_cost(results, p) for p in sorted((results / "benchmarks" / "measurements").glob("*.tsv"))}
+    scripts = {p.stem: job_cost(results, p) for p in sorted((results / "benchmarks").glob("*.tsv"))}
+    figures = [job_cost(results, p) for p in sorted((results / "benchmarks" / "figures").glob("*.tsv"))]
     return {"runs": len(runs), "phases": phases, "per_model": per_model, "train_jobs": len(jobs),
-            "measurements": {name: (float(job["cpu_time"]), float(job["s"])) for name, job in measured.items()},
+            "measurements": measured,
             "train_clients": (sum(float(j["cpu_time"]) for j in jobs), None),
-            "scripts": {name: (float(job["cpu_time"]), float(job["s"])) for name, job in scripts.items()},
-            "figures": (sum(float(j["cpu_time"]) for j in figures), sum(float(j["s"]) for j in figures), len(figures)),
+            "scripts": scripts,
+            "figures": (sum(f.cpu for f in figures), sum(f.wall for f in figures), len(figures),
+                        all(f.exact for f in figures)),
             "epochs_described": described, "epochs_trained": trained,
             "train_jobs_wall": sum(float(j["s"]) for j in jobs), "graphs_in_runs": graphs,
-            "server_compiles": server_compiles(results / "logs" / "training_server.log")}
+            "server_compiles": server_compiles(results / "logs" / "training_server.log"),
+            "server_at_exit": usage.read(results / "logs" / "training_server.log")}
+
+
+@dataclass
+class JobCost:
+    """A script job's CPU-seconds: from its log at exit where it wrote one (``usage.py``: exact,
+    the C++ compiler's processes included), else from Snakemake's sampled benchmark."""
+
+    cpu: float
+    wall: float
+    compiler: float | None  # the processes it waited for, where its log says
+    exact: bool
+
+    @property
+    def source(self) -> str:
+        if not self.exact:
+            return "Snakemake's benchmark"
+        return f"its log at exit; {self.compiler:.1f} of it in the processes it waited for"
+
+
+def job_cost(results: Path, benchmark: Path) -> JobCost:
+    """The job whose benchmark file is ``benchmark``; its log mirrors the path under logs/."""
+    sampled = read_rows(benchmark)[0]
+    log = results / "logs" / benchmark.relative_to(results / "benchmarks").with_suffix(".log")
+    exact = usage.read(log)
+    if exact is None:
+        return JobCost(float(sampled["cpu_time"]), float(sampled["s"]), None, False)
+    return JobCost(sum(exact), float(sampled["s"]), exact[1], True)
 
 
 def server_compiles(log: Path) -> list[float]:
@@ -161,24 +197,31 @@ def report(found: dict, wall: float | None, cpu: float | None, snakemake_cpu: fl
     rest = phases["total"][0] - sum(phases[p][0] for p in names)
     row("&nbsp;&nbsp;the rest (after the last epoch)", rest, None)
     measured = found["measurements"]
-    for name, (c, w) in measured.items():
-        row(f"measurement on stored members: {name} (Snakemake's benchmark of its job)", c, w)
+    for name, job in measured.items():
+        row(f"measurement on stored members: {name} ({job.source})", job.cpu, job.wall)
     compiling = sum(found["server_compiles"])
     if found["server_compiles"]:
         row(f"compiling in the training server, before forking ({len(found['server_compiles'])} kinds of run, "
             f"its log)", compiling, None)
-    jobs = sum(c for c, _ in found["scripts"].values()) + found["figures"][0] + found["train_clients"][0]
-    for name, (c, w) in found["scripts"].items():
-        row(f"job: {name} (Snakemake's benchmark)", c, w)
-    if found["figures"][2]:
-        row(f"jobs: the {found['figures'][2]} figures (Snakemake's benchmarks)", *found["figures"][:2])
+    server = 0.0
+    if found["server_at_exit"] is not None:  # its own process and the processes it waited for: runs, compilers
+        server = sum(found["server_at_exit"]) - phases["total"][0] - compiling
+        row("the training server's own process outside its compiles: importing torch, serving, forking "
+            "(its log at exit, less every run's timing.csv and its compiles)", server, None)
+    for name, job in found["scripts"].items():
+        row(f"job: {name} ({job.source})", job.cpu, job.wall)
+    figure_cpu, figure_wall, figure_count, figures_exact = found["figures"]
+    if figure_count:
+        source = "their logs at exit" if figures_exact else "Snakemake's benchmarks"
+        row(f"jobs: the {figure_count} figures ({source})", figure_cpu, figure_wall)
     row(f"jobs: the {found['train_jobs']} training jobs' shells and `distancing train` clients (their benchmarks)",
         *found["train_clients"])
+    jobs = sum(job.cpu for job in found["scripts"].values()) + figure_cpu + found["train_clients"][0]
     if snakemake_cpu is not None:
         row("Snakemake itself: scheduling, bookkeeping, benchmarking its jobs (its own process)", snakemake_cpu, None)
     if cpu is not None:
-        row("the rest: the training server's import and forks, job start-up outside the benchmarks",
-            cpu - phases["total"][0] - sum(c for c, _ in measured.values()) - compiling - jobs
+        row(REST,
+            cpu - phases["total"][0] - sum(job.cpu for job in measured.values()) - compiling - server - jobs
             - (snakemake_cpu or 0.0), None)
     label = "pipeline CPU" if cpu is not None else "training-process CPU (pipeline total not measured)"
     lines.append(f"\n**overhead ratio** = {label} ÷ training-step CPU = {whole:.1f} ÷ {steps:.1f} = "

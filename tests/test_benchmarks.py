@@ -166,8 +166,12 @@ def benchmark_file(path: Path, wall: float, cpu: float) -> None:
 
 
 def test_pipeline_cost_splits_the_pipeline_by_phase_job_and_snakemakes_own_process(tmp_path):
-    """Every job's benchmark is a row; "the rest" is the pipeline's CPU less every part counted."""
+    """Every job is a row, from its log's CPU-seconds at exit where it wrote them (usage.py), else
+    from its sampled benchmark; the server's own process is its CPU at exit less its runs and
+    compiles; "the rest" is the pipeline's CPU less every part counted."""
     import yaml
+
+    from distancing import usage
 
     run = tmp_path / "runs" / "mobilenetv2-seed0"
     run.mkdir(parents=True)
@@ -182,20 +186,29 @@ def test_pipeline_cost_splits_the_pipeline_by_phase_job_and_snakemakes_own_proce
     benchmark_file(tmp_path / "benchmarks" / "ensembles.tsv", 9.0, 8.0)
     benchmark_file(tmp_path / "benchmarks" / "figures" / "fig3_1.tsv", 2.0, 1.5)
     benchmark_file(tmp_path / "benchmarks" / "figures" / "fig3_2.tsv", 2.5, 2.0)
-    (tmp_path / "logs").mkdir()
+    (tmp_path / "logs" / "measurements").mkdir(parents=True)
+    (tmp_path / "logs" / "measurements" / "barriers.log").write_text(
+        "INFO lines: 4 rows\nINFO " + usage.LINE.format(own=26.0, waited=3.0) + "\n")  # the benchmark saw 25.0
+    (tmp_path / "logs" / "ensembles.log").write_text("INFO " + usage.LINE.format(own=8.5, waited=0.0) + "\n")
     (tmp_path / "logs" / "training_server.log").write_text(
-        "compiled the steps of runs like results/runs/a in 12.5 CPU-s, its compiler's included\n")
+        "compiled the steps of runs like results/runs/a in 12.5 CPU-s, its compiler's included\n"
+        + usage.LINE.format(own=16.0, waited=65.5) + "\n")
     found = pipeline_cost.analyse(tmp_path)
     table = pipeline_cost.report(found, wall=200.0, cpu=150.0, snakemake_cpu=6.0)
     rows = {line.split(" | ")[0].lstrip("| "): line.split(" | ")[1] for line in table.splitlines()
             if line.startswith("| ") and not line.startswith("| what")}
+    assert rows["measurement on stored members: barriers (its log at exit; 3.0 of it in the processes it "
+                "waited for)"] == "29.0"
+    assert rows["job: ensembles (its log at exit; 0.0 of it in the processes it waited for)"] == "8.5"
     assert rows["job: claims (Snakemake's benchmark)"] == "3.5"
     assert rows["jobs: the 2 figures (Snakemake's benchmarks)"] == "3.5"
     assert rows["jobs: the 1 training jobs' shells and `distancing train` clients (their benchmarks)"] == "0.5"
     assert rows["Snakemake itself: scheduling, bookkeeping, benchmarking its jobs (its own process)"] == "6.0"
-    rest = 150.0 - 65.0 - 25.0 - 12.5 - (3.5 + 8.0 + 3.5 + 0.5) - 6.0
-    rest_row = "the rest: the training server's import and forks, job start-up outside the benchmarks"
-    assert rows[rest_row] == f"{rest:.1f}"
+    server = 16.0 + 65.5 - 65.0 - 12.5
+    assert rows["the training server's own process outside its compiles: importing torch, serving, forking (its "
+                "log at exit, less every run's timing.csv and its compiles)"] == f"{server:.1f}"
+    rest = 150.0 - 65.0 - 29.0 - 12.5 - server - (3.5 + 8.5 + 3.5 + 0.5) - 6.0
+    assert rows[pipeline_cost.REST] == f"{rest:.1f}"
     assert "**overhead ratio** = pipeline CPU ÷ training-step CPU = 150.0 ÷ 40.0 = **3.750**" in table
 
 

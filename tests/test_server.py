@@ -11,6 +11,7 @@ from pathlib import Path
 import pytest
 import yaml
 
+from distancing import usage
 from distancing.server import ENVIRONMENT, available, descends_from
 
 pytestmark = pytest.mark.skipif(not available(), reason="the training server needs Linux (SCM_RIGHTS, pidfd)")
@@ -19,7 +20,8 @@ OUTPUTS = ("metrics.csv", "distances.csv", "predictions.npz", "members.npz", "le
 
 @pytest.fixture
 def server(tmp_path):
-    """A server started by this test process (so the test's children are served); yields its log."""
+    """A server started by this test process (so the test's children are served); yields its log.
+    When it ends, its log states its CPU-seconds (usage.py), every served run's included."""
     path, log = tmp_path / "train.sock", tmp_path / "server.log"
     with open(log, "w") as f:
         process = subprocess.Popen([sys.executable, "-m", "distancing.cli", "serve", "--socket", str(path)],
@@ -32,6 +34,12 @@ def server(tmp_path):
     process.terminate()
     assert process.wait(timeout=30) == 0
     assert not path.exists()  # the socket is removed
+    own, waited = usage.read(log)
+    lines = log.read_text().splitlines()
+    started = dict(line[len("run "):].split(": ", 1) for line in lines if line.startswith("run ") and ": " in line)
+    finished = [started[line.split()[1]] for line in lines if line.startswith("run ") and line.endswith("exit code 0")]
+    runs = sum(timing_total(Path(out)) for out in finished)  # each written by the child that finished it
+    assert own > 0 and waited >= runs, (own, waited, runs)
 
 
 def train_command(config: Path, out: Path, *extra: str) -> list[str]:
@@ -39,9 +47,17 @@ def train_command(config: Path, out: Path, *extra: str) -> list[str]:
             *extra]
 
 
-def startup_cpu(out: Path) -> float:
+def phase_cpu(out: Path, phase: str) -> float:
     with open(out / "timing.csv", newline="") as f:
-        return next(float(r["cpu_seconds"]) for r in csv.DictReader(f) if r["phase"] == "startup")
+        return next(float(r["cpu_seconds"]) for r in csv.DictReader(f) if r["phase"] == phase)
+
+
+def startup_cpu(out: Path) -> float:
+    return phase_cpu(out, "startup")
+
+
+def timing_total(out: Path) -> float:
+    return phase_cpu(out, "total")
 
 
 def test_a_served_run_writes_the_bytes_of_a_cold_run_without_importing_torch_again(tmp_path, tiny_config, server):

@@ -11,6 +11,7 @@ from pathlib import Path
 import pytest
 import yaml
 
+from distancing import usage
 from distancing.claims.catalogue import statistics
 from distancing.plan import Plan, check_config, load_profiles
 
@@ -258,4 +259,26 @@ def test_a_script_log_holds_warnings_and_the_traceback(tmp_path):
     assert result.returncode == 1 and result.stderr == ""
     text = log.read_text()
     assert "reading inputs" in text and "UserWarning: few seeds" in text
-    assert "Traceback" in text and text.rstrip().endswith("ValueError: metrics.csv: no column val_acc")
+    traceback, _, last = text.rstrip().rpartition("\n")
+    assert "Traceback" in traceback and traceback.endswith("ValueError: metrics.csv: no column val_acc")
+    assert usage.PATTERN.search(last)  # a failed job's CPU-seconds too
+
+
+def test_a_script_log_ends_with_the_jobs_cpu_seconds_its_childrens_included(tmp_path):
+    """What Snakemake's benchmark samples every 30 s, the log states exactly at exit: a job that
+    burns CPU itself and in a short child process (as Inductor's C++ compiler does) reports both,
+    and together they are what its parent saw it use, less its own last moments after the line."""
+    import resource
+
+    log = tmp_path / "job.log"
+    burn = "import time\nt = time.process_time()\nwhile time.process_time() - t < {}: pass\n"
+    code = ("import subprocess, sys\nfrom distancing.scripts import log_to\n"
+            f"log_to({str(log)!r})\n" + burn.format(0.6)
+            + f"subprocess.run([sys.executable, '-c', {burn.format(0.8)!r}], check=True)\n")
+    before = resource.getrusage(resource.RUSAGE_CHILDREN)
+    subprocess.run([sys.executable, "-c", code], check=True, timeout=60)
+    after = resource.getrusage(resource.RUSAGE_CHILDREN)
+    own, waited = usage.read(log)
+    seen = (after.ru_utime + after.ru_stime) - (before.ru_utime + before.ru_stime)
+    assert 0.6 <= own < 0.6 + 1.5 and 0.8 <= waited < 0.8 + 1.5, (own, waited)
+    assert 0 <= seen - (own + waited) < 0.5, (seen, own, waited)

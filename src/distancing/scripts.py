@@ -7,14 +7,18 @@ shows when a job fails.
 
 from __future__ import annotations
 
+import atexit
 import logging
 import sys
 from collections.abc import Iterable, Mapping
 from pathlib import Path
 
+from . import usage
+
 
 def log_to(path: str | Path) -> None:
-    """Send stdout, stderr, warnings and an uncaught exception's traceback to ``path``.
+    """Send stdout, stderr, warnings and an uncaught exception's traceback to ``path``, and the
+    job's CPU-seconds when it exits (``usage.py``: exact, where Snakemake's benchmark samples).
 
     Python prints an uncaught exception through ``sys.stderr``, so the job's log says why it
     failed; without this the log of a script rule stays empty.
@@ -23,6 +27,11 @@ def log_to(path: str | Path) -> None:
     sys.stdout = sys.stderr = stream
     logging.basicConfig(stream=stream, level=logging.INFO, format="%(levelname)s %(message)s", force=True)
     logging.captureWarnings(True)
+    atexit.register(log_cpu_at_exit)
+
+
+def log_cpu_at_exit() -> None:
+    logging.info(usage.at_exit())
 
 
 class RunFiles(Mapping):

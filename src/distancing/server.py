@@ -33,6 +33,7 @@ import sys
 import traceback
 from collections.abc import Callable, Sequence
 
+from . import usage
 from .numerics import environment
 
 ENVIRONMENT = "DISTANCING_SERVER"
@@ -164,6 +165,7 @@ def serve(path: str, command: Command, log=print, prepare: Prepare | None = None
         listener.close()
         with contextlib.suppress(FileNotFoundError):
             os.unlink(path)
+        log(usage.at_exit())  # its runs and its compiler's processes are the processes it waited for
 
 
 def _accept(listener: socket.socket, selector: selectors.BaseSelector, children: dict, pidfds: dict, owner: int,
