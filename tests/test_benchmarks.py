@@ -15,6 +15,7 @@ import machine  # noqa: E402
 import matched_step  # noqa: E402
 import pipeline_cost  # noqa: E402
 import power_planning  # noqa: E402
+import process_cost  # noqa: E402
 import scheduling_cost  # noqa: E402
 import seed_robustness  # noqa: E402
 
@@ -210,6 +211,47 @@ def test_pipeline_cost_splits_the_pipeline_by_phase_job_and_snakemakes_own_proce
     rest = 150.0 - 65.0 - 29.0 - 12.5 - server - (3.5 + 8.5 + 3.5 + 0.5) - 6.0
     assert rows[pipeline_cost.REST] == f"{rest:.1f}"
     assert "**overhead ratio** = pipeline CPU ÷ training-step CPU = 150.0 ÷ 40.0 = **3.750**" in table
+
+
+def accounting_record(pid: int, ppid: int, command: str, ticks: tuple[int, int], started: int = 1000,
+                      forked: bool = False) -> bytes:
+    """One struct acct_v3 as the kernel writes it; ``ticks`` (user, system) already comp_t-encoded."""
+    return process_cost.RECORD.pack(int(forked), 3, 0, 0, 0, 0, pid, ppid, started, 1.0, *ticks, 0, 0, 0, 0, 0, 0,
+                                    command.encode())
+
+
+def test_process_cost_splits_each_snakemake_tree_by_role_from_the_kernels_records(tmp_path):
+    """The kernel's records of a pipeline: Snakemake, its training server, a forked run, the server's
+    and a script job's C++ compiler, a training job's shell and client, and a process outside."""
+    big = (1 << 13) | 2500  # comp_t: mantissa 2500, one base-8 exponent step: 20000 ticks
+    records = [accounting_record(100, 1, "snakemake", (300, 20)),
+               accounting_record(101, 100, "distancing", (700, 50)),
+               accounting_record(102, 101, "distancing", (big, 100), forked=True),
+               accounting_record(103, 101, "g++", (5, 1), started=1001),
+               accounting_record(104, 103, "cc1plus", (900, 40), started=1000),  # started rounded a second early
+               accounting_record(105, 100, "python3", (4000, 200)),
+               accounting_record(106, 105, "g++", (2, 0)),
+               accounting_record(107, 106, "cc1plus", (600, 10)),
+               accounting_record(108, 100, "bash", (1, 0)),
+               accounting_record(109, 108, "distancing", (30, 5)),
+               accounting_record(110, 1, "python3", (999, 0))]  # not the pipeline's
+    path = tmp_path / "pacct"
+    path.write_bytes(b"".join(records))
+    roles = process_cost.split(process_cost.read(path))
+    assert list(roles) == [100]
+    cpu = {role: round(value[0], 2) for role, value in roles[100].items()}
+    assert cpu == {"Snakemake itself": 3.2, "the training server's own process": 7.5,
+                   "runs (the server's forked children)": 201.0,
+                   "the server's C++ compiler (g++, cc1plus, as, ld)": 9.46,
+                   "script jobs (their Python processes)": 42.0,
+                   "script jobs' child processes (the C++ compiler)": 6.12,
+                   "training jobs' shells and `distancing train` clients": 0.36,
+                   "other processes of the tree": 0.0}
+    table = process_cost.report(process_cost.read(path))
+    assert "Snakemake process 100: 269.6 CPU-seconds in its tree" in table
+    path.write_bytes(b"\x00\x02" + records[0][2:])
+    with pytest.raises(SystemExit, match="record 0 is acct version 2, not 3"):
+        process_cost.read(path)
 
 
 def test_scheduling_cost_counts_a_round_per_job_only_where_the_pipeline_schedules_when_jobs_end(tmp_path):
