@@ -12,6 +12,14 @@ second, such as Inductor's C++ compiler). For each Snakemake process in the file
 pipelines ran side by side) this groups the records of its process tree by role and prints the
 CPU-seconds of each, to hold against ``pipeline_cost.py``'s split of the same run. A process
 still running when accounting stops has no record.
+
+The records' times are the kernel's raw tick samples (``task_cputime``), where ``getrusage`` (what
+``pipeline_cost.py`` reads) scales them to the scheduler's exact runtime. A process that a timer
+wakes for a moment between two ticks is undercharged, and whatever runs at the tick overcharged:
+one default pipeline alone, its tree 2973 CPU-seconds here against getrusage's 2983; two side by
+side, one tree 8 % over and the other 8 % under, whose Snakemake, with its rate limiter's timer
+rounds, had 175 CPU-seconds in its record and 638 by getrusage. Read the records for where CPU
+goes (which process, which child runs a compiler), and the amounts from pipeline_cost.py.
 """
 
 from __future__ import annotations
@@ -45,7 +53,8 @@ ROLES = (
 class Process:
     pid: int
     ppid: int
-    started: int  # seconds since the epoch
+    started: int  # seconds since the epoch, rounded by the kernel
+    ended: float
     command: str
     forked: bool  # forked without exec: a child of the training server is a run
     cpu: float  # user + system seconds
@@ -60,22 +69,28 @@ def read(path: Path) -> list[Process]:
     data = path.read_bytes()
     found = []
     for offset in range(0, len(data) - RECORD.size + 1, RECORD.size):
-        flag, version, _, _, _, _, pid, ppid, started, _, utime, stime, *_, command = RECORD.unpack_from(data, offset)
+        fields = RECORD.unpack_from(data, offset)
+        flag, version, _, _, _, _, pid, ppid, started, elapsed, utime, stime, *_, command = fields
         if version != VERSION:
             raise SystemExit(f"error: {path}: record {offset // RECORD.size} is acct version {version}, not {VERSION}")
-        found.append(Process(pid, ppid, started, command.split(b"\0")[0].decode(errors="replace"),
-                             bool(flag & AFORK), (comp_t(utime) + comp_t(stime)) / TICKS))
+        name = command.split(b"\0")[0].decode(errors="replace")
+        found.append(Process(pid, ppid, started, started + elapsed / TICKS, name, bool(flag & AFORK),
+                             (comp_t(utime) + comp_t(stime)) / TICKS))
     return found
 
 
-def lineage(process: Process, by_pid: dict[int, Process]) -> list[Process]:
-    """The process and its recorded ancestors, nearest first. A parent starts no later than its child:
-    a guard against a reused pid, with a second's slack (the kernel rounds each start to seconds)."""
+def lineage(process: Process, by_pid: dict[int, list[Process]]) -> list[Process]:
+    """The process and its recorded ancestors, nearest first. A pid is reused once the machine has
+    run through them (32768 by default), so the parent is the process of that pid alive when the
+    child started (with two seconds' slack: the kernel rounds each start to seconds)."""
     chain = [process]
-    while (parent := by_pid.get(chain[-1].ppid)) is not None and parent.started <= chain[-1].started + 1 \
-            and parent not in chain:
+    while True:
+        child = chain[-1]
+        alive = [p for p in by_pid.get(child.ppid, ()) if p.started - 1 <= child.started <= p.ended + 1]
+        parent = max(alive, key=lambda p: p.started, default=None)
+        if parent is None or parent in chain:
+            return chain
         chain.append(parent)
-    return chain
 
 
 def role(chain: list[Process]) -> tuple[int, str] | None:
@@ -101,7 +116,9 @@ def role(chain: list[Process]) -> tuple[int, str] | None:
 
 def split(processes: list[Process]) -> dict[int, dict[str, list[float]]]:
     """Snakemake's pid -> role -> [CPU-seconds, processes]."""
-    by_pid = {p.pid: p for p in processes}
+    by_pid: dict[int, list[Process]] = defaultdict(list)
+    for process in processes:
+        by_pid[process.pid].append(process)
     found: dict[int, dict[str, list[float]]] = defaultdict(lambda: {r: [0.0, 0] for r in ROLES})
     for process in processes:
         placed = role(lineage(process, by_pid))
