@@ -23,6 +23,7 @@ import pytest
 import torch
 import yaml
 
+from distancing import usage
 from distancing.figures import FIGURE_TABLE
 from distancing.files import RUN_FILES
 from distancing.plan import Plan, check_config, cli_settings, load_profiles
@@ -125,6 +126,10 @@ def test_smoke_pipeline_renders_every_figure(smoke_run):
         assert png.stat().st_size > 20_000 and pdf.read_bytes()[:5] == b"%PDF-"
         log = (workdir / "results-smoke" / "logs" / "figures" / f"{figure}.log").read_text()
         assert f"wrote figures-smoke/{figure}.png and figures-smoke/{figure}.pdf" in log, log
+    # Every script job's log ends with its CPU-seconds (usage.py), what pipeline_cost reads.
+    for log in (workdir / "results-smoke" / "logs").rglob("*.log"):
+        if "train" not in log.parts and log.name not in ("prepare_data.log", "training_server.log"):
+            assert usage.read(log) is not None, log
 
 
 def test_smoke_pipeline_trains_each_needed_run_once(smoke_run, data_root):
