@@ -153,7 +153,10 @@ class JobCost:
     cpu: float
     wall: float
     compiler: float | None  # the processes it waited for, where its log says
-    exact: bool
+
+    @property
+    def exact(self) -> bool:
+        return self.compiler is not None
 
     @property
     def source(self) -> str:
@@ -168,8 +171,8 @@ def job_cost(results: Path, benchmark: Path) -> JobCost:
     log = results / "logs" / benchmark.relative_to(results / "benchmarks").with_suffix(".log")
     exact = usage.read(log)
     if exact is None:
-        return JobCost(float(sampled["cpu_time"]), float(sampled["s"]), None, False)
-    return JobCost(sum(exact), float(sampled["s"]), exact[1], True)
+        return JobCost(float(sampled["cpu_time"]), float(sampled["s"]), None)
+    return JobCost(sum(exact), float(sampled["s"]), exact[1])
 
 
 def server_compiles(log: Path) -> list[float]:
